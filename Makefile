@@ -1,0 +1,53 @@
+# Tollgate developer entry points. `make run` starts the suite; `make test` runs every test.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+MEMBERS := libs/proto libs/kit libs/devstack auth-svc billing-svc email-svc gateway
+
+.PHONY: install lock gen proto-deps run test lint fmt typecheck buf unit integration e2e promtool bench
+
+$(VENV)/.installed: requirements.lock package.json $(foreach m,$(MEMBERS),$(m)/pyproject.toml)
+	@command -v uv >/dev/null || python3 -m pip install --quiet "uv==0.13.9"
+	@test -x $(PY) || uv venv --quiet --python 3.11 $(VENV)
+	VIRTUAL_ENV=$(VENV) uv pip sync --quiet --require-hashes requirements.lock
+	VIRTUAL_ENV=$(VENV) uv pip install --quiet --no-deps --no-build-isolation $(foreach m,$(MEMBERS),-e ./$(m))
+	npm ci --silent --no-audit --no-fund
+	@touch $@
+
+install: $(VENV)/.installed
+
+lock:
+	scripts/lock.sh
+
+gen: install
+	scripts/gen.sh
+
+proto-deps: install
+	scripts/proto-deps.sh
+
+run: install
+	$(PY) -m tollgate_devstack run
+
+fmt: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+	node_modules/.bin/buf format -w
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy libs/kit/src libs/devstack/src auth-svc/src billing-svc/src email-svc/src gateway/src
+
+buf: install
+	scripts/buf-check.sh
+
+unit: install
+	$(PY) -m pytest -q libs/kit/tests auth-svc/tests/unit billing-svc/tests/unit email-svc/tests/unit gateway/tests/unit tests/repo
+
+test: install lint typecheck buf
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) -m bench
