@@ -1,0 +1,1 @@
+"""Tollgate's shared runtime: cross-cutting only, no business rules."""

@@ -1,0 +1,77 @@
+"""gRPC errors that carry google.rpc details (ErrorInfo.reason is the machine-readable cause)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+
+ERROR_DOMAIN = "tollgate.dev"
+STATUS_DETAILS_KEY = "grpc-status-details-bin"
+
+
+class StatusError(Exception):
+    """Raised by a servicer to end the RPC with ``code``, ``message`` and an ErrorInfo.
+
+    The server runner's interceptor turns it into a rich status, so a servicer only states
+    what went wrong: ``raise StatusError(grpc.StatusCode.FAILED_PRECONDITION,
+    "insufficient funds", reason="INSUFFICIENT_FUNDS")``.
+    """
+
+    def __init__(
+        self,
+        code: grpc.StatusCode,
+        message: str,
+        *,
+        reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.reason = reason
+        self.metadata = dict(metadata or {})
+
+    def to_status_proto(self) -> status_pb2.Status:
+        status = status_pb2.Status(code=self.code.value[0], message=self.message)
+        if self.reason is not None:
+            info = error_details_pb2.ErrorInfo(
+                reason=self.reason, domain=ERROR_DOMAIN, metadata=self.metadata
+            )
+            detail = any_pb2.Any()
+            detail.Pack(info)
+            status.details.append(detail)
+        return status
+
+    def trailing_metadata(self) -> tuple[tuple[str, bytes], ...]:
+        return ((STATUS_DETAILS_KEY, self.to_status_proto().SerializeToString()),)
+
+
+def status_from_metadata(
+    code: grpc.StatusCode, message: str, trailing: object
+) -> status_pb2.Status:
+    """The google.rpc.Status of a finished call: its details from the trailing metadata
+    when the server sent them, else a bare status with ``code`` and ``message``."""
+    if trailing is not None:
+        for key, value in trailing:  # type: ignore[attr-defined]
+            if key == STATUS_DETAILS_KEY and isinstance(value, bytes):
+                status = status_pb2.Status.FromString(value)
+                if status.code == code.value[0]:
+                    return status
+    return status_pb2.Status(code=code.value[0], message=message)
+
+
+def error_reason(err: grpc.aio.AioRpcError) -> str | None:
+    """ErrorInfo.reason of a failed call, or None."""
+    status = status_from_metadata(err.code(), err.details() or "", err.trailing_metadata())
+    for detail in status.details:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return str(info.reason)
+    return None
+
+
+INTERNAL_CODE = code_pb2.INTERNAL

@@ -1,0 +1,58 @@
+"""The operational HTTP port of a service: /healthz, /readyz and Prometheus /metrics."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable, Generator
+
+import uvicorn
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+ReadinessCheck = Callable[[], Awaitable[bool]]
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn inside a process that owns its signals: the gRPC runner handles SIGTERM."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def build_ops_app(registry: CollectorRegistry, ready: ReadinessCheck) -> Starlette:
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        if await ready():
+            return JSONResponse({"status": "ready"})
+        return JSONResponse({"status": "not ready"}, status_code=503)
+
+    async def metrics(_: Request) -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics),
+        ]
+    )
+
+
+def ops_server(
+    host: str, port: int, registry: CollectorRegistry, ready: ReadinessCheck
+) -> uvicorn.Server:
+    config = uvicorn.Config(
+        build_ops_app(registry, ready),
+        host=host,
+        port=port,
+        log_config=None,
+        lifespan="off",
+        access_log=False,
+    )
+    return _EmbeddedServer(config)

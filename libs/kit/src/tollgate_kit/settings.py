@@ -1,0 +1,23 @@
+"""Settings base: one pydantic-settings class per service, read from the environment."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Fields every gRPC service has. Subclasses set ``env_prefix`` (``AUTH_``, ``BILLING_`` …)
+    and their own port defaults; nothing is read until a settings object is built in
+    ``bootstrap`` / ``__main__``."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    service_name: str = "tollgate"
+    grpc_host: str = "0.0.0.0"
+    grpc_port: int = Field(default=0, ge=0, le=65535)
+    http_host: str = "0.0.0.0"
+    http_port: int = Field(default=0, ge=0, le=65535)
+    log_level: str = "INFO"
+    # How long in-flight RPCs may run on after SIGTERM before they are cancelled.
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0)

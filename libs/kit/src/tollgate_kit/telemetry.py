@@ -1,0 +1,51 @@
+"""OpenTelemetry tracing configured from the standard OTEL_* environment variables."""
+
+from __future__ import annotations
+
+import os
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+
+def _otlp_endpoint_configured() -> bool:
+    return bool(
+        os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
+
+
+def configure_telemetry(
+    service: str, extra_processors: list[SpanProcessor] | None = None
+) -> TracerProvider:
+    """Install a global tracer provider for ``service``.
+
+    An OTLP exporter is attached only when an OTLP endpoint is set, so a laptop or a test
+    without a collector gets valid trace ids in logs and no export errors.
+    ``OTEL_SDK_DISABLED=true`` leaves a provider with no processors at all.
+    """
+    resource = Resource.create({SERVICE_NAME: os.environ.get("OTEL_SERVICE_NAME", service)})
+    provider = TracerProvider(resource=resource)
+    disabled = os.environ.get("OTEL_SDK_DISABLED", "").lower() == "true"
+    if not disabled and _otlp_endpoint_configured():
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    for processor in extra_processors or []:
+        provider.add_span_processor(processor)
+    trace.set_tracer_provider(provider)
+    return provider
+
+
+def instrument_clients() -> None:
+    """Trace asyncpg queries and Redis commands as children of the current span."""
+    from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+    from opentelemetry.instrumentation.redis import RedisInstrumentor
+
+    asyncpg_instrumentor = AsyncPGInstrumentor()  # type: ignore[no-untyped-call]
+    if not asyncpg_instrumentor.is_instrumented_by_opentelemetry:
+        asyncpg_instrumentor.instrument()
+    if not RedisInstrumentor().is_instrumented_by_opentelemetry:
+        RedisInstrumentor().instrument()

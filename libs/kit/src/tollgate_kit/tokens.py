@@ -1,0 +1,133 @@
+"""Verification of Tollgate's access and refresh tokens (EdDSA JWTs) against a cached JWKS.
+
+auth-svc signs; the gateway and every service that needs the caller verify with this module,
+using only public keys. Algorithms are pinned, so ``alg: none`` and HS256-with-the-public-key
+tokens never reach a key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from jwt import PyJWK
+
+ACCESS = "access"
+REFRESH = "refresh"
+TOKEN_USE_CLAIM = "token_use"
+ALGORITHMS = ("EdDSA",)
+REQUIRED_CLAIMS = ("iss", "aud", "sub", "iat", "exp", "jti", "sid", TOKEN_USE_CLAIM)
+
+JwksFetcher = Callable[[], Awaitable[Sequence[Mapping[str, str]]]]
+
+
+class TokenError(Exception):
+    """A token that must not be accepted; the message is safe to show to the client."""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    subject: str
+    session_id: str
+    token_id: str
+    token_use: str
+    issued_at: int
+    expires_at: int
+
+
+def session_key(prefix: str, session_id: str) -> str:
+    """Redis key of a session; shared by auth-svc (writer) and verifiers (readers)."""
+    return f"{prefix}auth:session:{session_id}"
+
+
+class JwksCache:
+    """Public keys by ``kid``. An unknown ``kid`` triggers a refetch (a key rotation), at most
+    once per ``min_refetch_seconds`` so garbage ``kid``s cannot hammer auth-svc."""
+
+    def __init__(self, fetch: JwksFetcher, *, min_refetch_seconds: float = 30.0) -> None:
+        self._fetch = fetch
+        self._min_refetch = min_refetch_seconds
+        self._keys: dict[str, PyJWK] = {}
+        self._fetched_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    async def refresh(self) -> None:
+        jwks = await self._fetch()
+        keys: dict[str, PyJWK] = {}
+        for jwk in jwks:
+            data = {k: v for k, v in jwk.items() if v}
+            if data.get("alg") in ALGORITHMS and data.get("kid"):
+                keys[data["kid"]] = PyJWK.from_dict(data)
+        self._keys = keys
+        self._fetched_at = time.monotonic()
+
+    async def key(self, kid: str) -> PyJWK | None:
+        found = self._keys.get(kid)
+        if found is not None:
+            return found
+        async with self._lock:
+            if kid not in self._keys and time.monotonic() - self._fetched_at >= self._min_refetch:
+                await self.refresh()
+        return self._keys.get(kid)
+
+
+class TokenVerifier:
+    def __init__(
+        self, keys: JwksCache, *, issuer: str, audience: str, leeway_seconds: float = 5.0
+    ) -> None:
+        self._keys = keys
+        self._issuer = issuer
+        self._audience = audience
+        self._leeway = leeway_seconds
+
+    async def verify(self, token: str, expected_use: str = ACCESS) -> TokenClaims:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as err:
+            raise TokenError("malformed token") from err
+        alg, kid = header.get("alg"), header.get("kid")
+        if alg not in ALGORITHMS:
+            raise TokenError("token algorithm not accepted")
+        if not isinstance(kid, str) or not kid:
+            raise TokenError("token has no key id")
+        key = await self._keys.key(kid)
+        if key is None:
+            raise TokenError("token signed with an unknown key")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key=key,
+                algorithms=list(ALGORITHMS),
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=self._leeway,
+                options={"require": list(REQUIRED_CLAIMS)},
+            )
+        except jwt.ExpiredSignatureError as err:
+            raise TokenError("token expired") from err
+        except jwt.PyJWTError as err:
+            raise TokenError("invalid token") from err
+        if claims[TOKEN_USE_CLAIM] != expected_use:
+            raise TokenError(f"not an {expected_use} token")
+        return TokenClaims(
+            subject=str(claims["sub"]),
+            session_id=str(claims["sid"]),
+            token_id=str(claims["jti"]),
+            token_use=str(claims[TOKEN_USE_CLAIM]),
+            issued_at=int(claims["iat"]),
+            expires_at=int(claims["exp"]),
+        )
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` value, else None."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
