@@ -23,6 +23,31 @@ from tollgate_kit.settings import ServiceSettings
 log = get_logger(__name__)
 
 
+_INFRASTRUCTURE = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+
+
+class _SkipInfrastructure(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+    """Applies ``inner`` to the service's own RPCs only. Health probes would flood the traces,
+    and OpenTelemetry's interceptor mishandles the health service's streaming Watch."""
+
+    def __init__(self, inner: grpc.aio.ServerInterceptor) -> None:  # type: ignore[type-arg]
+        self._inner = inner
+
+    async def intercept_service(
+        self,
+        continuation: Callable[
+            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]
+        ],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any]:
+        if handler_call_details.method.startswith(_INFRASTRUCTURE):
+            return await continuation(handler_call_details)
+        handler: grpc.RpcMethodHandler[Any, Any] = await self._inner.intercept_service(
+            continuation, handler_call_details
+        )
+        return handler
+
+
 async def _always_ready() -> bool:
     return True
 
@@ -57,7 +82,7 @@ async def serve(app: GrpcApp, stop: asyncio.Event | None = None) -> None:
 
     server = grpc.aio.server(
         interceptors=[
-            aio_server_interceptor(),  # type: ignore[no-untyped-call]
+            _SkipInfrastructure(aio_server_interceptor()),  # type: ignore[no-untyped-call]
             ServerInterceptor(RpcMetrics(app.registry)),
         ],
         options=[

@@ -1,0 +1,1 @@
+"""auth's business rules: pure, no grpc / asyncpg / redis."""

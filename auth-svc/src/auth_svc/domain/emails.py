@@ -1,0 +1,23 @@
+"""Email addresses: syntax validation and normalisation (no DNS lookups)."""
+
+from __future__ import annotations
+
+from email_validator import EmailNotValidError, validate_email
+
+from auth_svc.domain.errors import InvalidEmail
+
+
+def normalise_email(raw: str) -> str:
+    """The normalised form of ``raw`` (domain lower-cased, IDNA/Unicode normalised).
+
+    Uniqueness is case-insensitive over the whole address (the store compares lower-cased),
+    so ``Ann@Example.com`` and ``ann@example.com`` are one account.
+    """
+    candidate = raw.strip()
+    if not candidate:
+        raise InvalidEmail("email is required")
+    try:
+        result = validate_email(candidate, check_deliverability=False)
+    except EmailNotValidError as err:
+        raise InvalidEmail(f"invalid email: {err}") from err
+    return str(result.normalized)

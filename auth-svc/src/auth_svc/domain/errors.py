@@ -1,0 +1,63 @@
+"""What can go wrong in auth's business rules; the api layer maps each to a gRPC status."""
+
+from __future__ import annotations
+
+
+class AuthError(Exception):
+    """Base of every domain error; ``str(err)`` is safe to show to a client."""
+
+    reason = "AUTH_ERROR"
+
+
+class InvalidEmail(AuthError):
+    reason = "INVALID_EMAIL"
+
+
+class InvalidPassword(AuthError):
+    reason = "INVALID_PASSWORD"
+
+
+class EmailTaken(AuthError):
+    reason = "EMAIL_TAKEN"
+
+
+class InvalidCredentials(AuthError):
+    """Unknown email or wrong password: deliberately one error for both."""
+
+    reason = "INVALID_CREDENTIALS"
+
+
+class TooManyAttempts(AuthError):
+    reason = "TOO_MANY_LOGIN_ATTEMPTS"
+
+
+class InvalidToken(AuthError):
+    reason = "TOKEN_INVALID"
+
+
+class RefreshTokenReused(AuthError):
+    reason = "REFRESH_TOKEN_REUSED"
+
+
+class SessionEnded(AuthError):
+    reason = "SESSION_REVOKED"
+
+
+class SessionNotFound(AuthError):
+    reason = "SESSION_NOT_FOUND"
+
+
+class UserNotFound(AuthError):
+    reason = "USER_NOT_FOUND"
+
+
+class VerificationTokenUnknown(AuthError):
+    reason = "VERIFICATION_TOKEN_INVALID"
+
+
+class VerificationTokenUsed(AuthError):
+    reason = "VERIFICATION_TOKEN_USED"
+
+
+class VerificationTokenExpired(AuthError):
+    reason = "VERIFICATION_TOKEN_EXPIRED"

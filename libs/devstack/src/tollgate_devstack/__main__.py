@@ -1,0 +1,63 @@
+"""`python -m tollgate_devstack run` — what `make run` calls."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import threading
+from pathlib import Path
+
+from tollgate_devstack.stack import Stack, StackError, config_from_env
+
+
+def _run(data_dir: Path) -> int:
+    config = config_from_env(os.environ, data_dir)
+    stack = Stack(config)
+    stopping = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        stack.start()
+    except StackError as err:
+        print(f"tollgate: could not start the suite: {err}", flush=True)
+        return 1
+    names = [spec.name for spec in stack.specs]
+    lines = ["", "Tollgate is running:"]
+    if "gateway" in names:
+        gateway = stack.http_url("gateway")
+        lines += [
+            f"  gateway      {gateway}  (docs {gateway}/docs, app {gateway}/app/)",
+        ]
+    for spec in stack.specs:
+        if spec.default_grpc_port is not None:
+            lines.append(
+                f"  {spec.name:<12} grpc {stack.grpc_addr(spec.name)}  "
+                f"metrics {stack.http_url(spec.name)}/metrics"
+            )
+    if config.start_mailcatcher:
+        lines.append(f"  mail         {stack.http_url('mailcatcher')}/api/v1/messages  "
+                     f"(SMTP 127.0.0.1:{stack.smtp_port})")
+    embedded = "embedded" if not config.database_url else "external"
+    lines += [f"  data         {embedded} PostgreSQL/Redis under {data_dir}", "Ctrl-C stops it.", ""]
+    print("\n".join(lines), flush=True)
+    stopping.wait()
+    print("tollgate: stopping…", flush=True)
+    stack.stop()
+    print("tollgate: stopped", flush=True)
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="tollgate_devstack")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="start the whole suite until Ctrl-C")
+    run.add_argument("--data-dir", type=Path, default=Path(".data"))
+    args = parser.parse_args()
+    if args.command == "run":
+        return _run(args.data_dir.resolve())
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

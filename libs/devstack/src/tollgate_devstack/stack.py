@@ -1,0 +1,307 @@
+"""Starts the whole suite as real processes: infrastructure, migrations, services, mail catcher.
+
+One launcher serves `make run` (default ports, embedded PostgreSQL/Redis when no
+``DATABASE_URL``/``REDIS_URL`` is set) and the e2e tests (free ports, fresh databases and a
+fresh Redis key prefix on the test servers, removed afterwards).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from tollgate_kit.db import drop_database, with_database
+
+from tollgate_devstack.infra import EmbeddedPostgres, EmbeddedRedis
+from tollgate_devstack.services import ServiceSpec, available_services
+
+LogSink = Callable[[str, str], None]
+
+
+class StackError(RuntimeError):
+    pass
+
+
+@dataclass
+class StackConfig:
+    # PostgreSQL server DSN (any database on it); None starts an embedded server.
+    database_url: str | None
+    # Redis URL; None starts an embedded server.
+    redis_url: str | None
+    data_dir: Path
+    # Database name per service; default: the service's own name ("auth", …).
+    database_names: dict[str, str] = field(default_factory=dict)
+    redis_key_prefix: str = "tollgate:"
+    # Ports: None means the service's default port; tests pass free ports.
+    ports: dict[str, int] = field(default_factory=dict)
+    host: str = "127.0.0.1"
+    # Extra environment for every process (e.g. AUTH_BCRYPT_COST=4 in tests).
+    env: dict[str, str] = field(default_factory=dict)
+    services: Sequence[ServiceSpec] | None = None
+    start_mailcatcher: bool = True
+    ready_timeout: float = 60.0
+
+
+@dataclass
+class _Proc:
+    name: str
+    args: list[str]
+    env: dict[str, str]
+    ready_url: str | None
+    popen: subprocess.Popen[str] | None = None
+    log_thread: threading.Thread | None = None
+
+
+class Stack:
+    def __init__(self, config: StackConfig, log_sink: LogSink | None = None) -> None:
+        self.config = config
+        self._sink = log_sink or _print_line
+        self._pg: EmbeddedPostgres | None = None
+        self._redis: EmbeddedRedis | None = None
+        self._procs: dict[str, _Proc] = {}
+        self.database_url = ""
+        self.redis_url = ""
+        self.specs = list(config.services if config.services is not None else available_services())
+
+    # -- addresses ---------------------------------------------------------------------------
+    def port(self, key: str, default: int) -> int:
+        return self.config.ports.get(key, default)
+
+    def grpc_addr(self, name: str) -> str:
+        spec = self._spec(name)
+        if spec.default_grpc_port is None:
+            raise StackError(f"{name} has no gRPC port")
+        return f"{self.config.host}:{self.port(name + '.grpc', spec.default_grpc_port)}"
+
+    def http_url(self, name: str) -> str:
+        if name == "mailcatcher":
+            return f"http://{self.config.host}:{self.port('mailcatcher.http', 8025)}"
+        spec = self._spec(name)
+        return f"http://{self.config.host}:{self.port(name + '.http', spec.default_http_port)}"
+
+    def database_dsn(self, name: str) -> str:
+        return with_database(self.database_url, self.config.database_names.get(name, name))
+
+    @property
+    def smtp_port(self) -> int:
+        return self.port("mailcatcher.smtp", 1025)
+
+    def _spec(self, name: str) -> ServiceSpec:
+        for spec in self.specs:
+            if spec.name == name:
+                return spec
+        raise StackError(f"no service {name!r} in this stack")
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        try:
+            self._start_infra()
+            self._build_processes()
+            self._migrate()
+            if "mailcatcher" in self._procs:
+                self._launch("mailcatcher")
+            for spec in self.specs:
+                self._launch(spec.name)
+            for name in self._procs:
+                self.wait_ready(name)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self, drop_databases: bool = False) -> None:
+        """SIGTERM every process (newest first), SIGKILL what outlives its grace, then stop
+        the embedded servers. ``drop_databases`` removes the stack's databases (tests)."""
+        for name in reversed(list(self._procs)):
+            self.terminate(name)
+        if drop_databases and self.database_url:
+            for spec in self.specs:
+                if spec.database:
+                    asyncio.run(drop_database(self.database_dsn(spec.name)))
+        if self._redis is not None:
+            self._redis.stop()
+            self._redis = None
+        if self._pg is not None:
+            self._pg.stop()
+            self._pg = None
+
+    def terminate(self, name: str, timeout: float = 15.0) -> int | None:
+        proc = self._procs[name]
+        if proc.popen is None or proc.popen.poll() is not None:
+            return proc.popen.returncode if proc.popen else None
+        proc.popen.send_signal(signal.SIGTERM)
+        try:
+            return proc.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.popen.kill()
+            return proc.popen.wait()
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a process (crash tests)."""
+        popen = self._procs[name].popen
+        if popen is not None and popen.poll() is None:
+            popen.kill()
+            popen.wait()
+
+    def restart(self, name: str) -> None:
+        self.terminate(name)
+        self._launch(name)
+        self.wait_ready(name)
+
+    def process(self, name: str) -> subprocess.Popen[str]:
+        popen = self._procs[name].popen
+        if popen is None:
+            raise StackError(f"{name} was never started")
+        return popen
+
+    def wait_ready(self, name: str) -> None:
+        proc = self._procs[name]
+        if proc.ready_url is None:
+            return
+        deadline = time.monotonic() + self.config.ready_timeout
+        while time.monotonic() < deadline:
+            if proc.popen is not None and proc.popen.poll() is not None:
+                raise StackError(f"{name} exited with code {proc.popen.returncode} while starting")
+            try:
+                with urllib.request.urlopen(proc.ready_url, timeout=1) as response:  # noqa: S310
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.1)
+        raise StackError(f"{name} did not become ready within {self.config.ready_timeout}s")
+
+    # -- internals ---------------------------------------------------------------------------
+    def _start_infra(self) -> None:
+        data = self.config.data_dir
+        if self.config.database_url:
+            self.database_url = self.config.database_url
+        else:
+            self._pg = EmbeddedPostgres(data / "postgres")
+            self.database_url = self._pg.start()
+        if self.config.redis_url:
+            self.redis_url = self.config.redis_url
+        else:
+            self._redis = EmbeddedRedis(data / "redis")
+            self.redis_url = self._redis.start()
+
+    def _address_book(self) -> dict[str, str]:
+        env: dict[str, str] = {}
+        for spec in self.specs:
+            env.update(self._own_env(spec))
+        for spec in self.specs:
+            for other in self.specs:
+                if other.default_grpc_port is not None:
+                    env[f"{spec.env_prefix}{other.name.upper()}_ADDR"] = self.grpc_addr(other.name)
+        if self.config.start_mailcatcher:
+            env["EMAIL_SMTP_HOST"] = self.config.host
+            env["EMAIL_SMTP_PORT"] = str(self.smtp_port)
+        env["AUTH_KEYS_DIR"] = str(self.config.data_dir / "keys")
+        env["AUTH_PUBLIC_URL"] = self.http_url("gateway") if self._has("gateway") else ""
+        return env
+
+    def _own_env(self, spec: ServiceSpec) -> dict[str, str]:
+        p = spec.env_prefix
+        env = {
+            f"{p}HTTP_HOST": self.config.host,
+            f"{p}HTTP_PORT": str(self.port(spec.name + ".http", spec.default_http_port)),
+            f"{p}REDIS_URL": self.redis_url,
+            f"{p}REDIS_KEY_PREFIX": self.config.redis_key_prefix,
+        }
+        if spec.default_grpc_port is not None:
+            env[f"{p}GRPC_HOST"] = self.config.host
+            env[f"{p}GRPC_PORT"] = str(self.port(spec.name + ".grpc", spec.default_grpc_port))
+        if spec.database:
+            env[f"{p}DATABASE_URL"] = self.database_dsn(spec.name)
+        return env
+
+    def _has(self, name: str) -> bool:
+        return any(spec.name == name for spec in self.specs)
+
+    def _build_processes(self) -> None:
+        base = {**os.environ, **self._address_book(), **self.config.env}
+        base.setdefault("PYTHONUNBUFFERED", "1")
+        if self.config.start_mailcatcher:
+            http_port = self.port("mailcatcher.http", 8025)
+            self._procs["mailcatcher"] = _Proc(
+                "mailcatcher",
+                [
+                    sys.executable, "-m", "tollgate_devstack.mailcatcher",
+                    "--host", self.config.host,
+                    "--smtp-port", str(self.smtp_port),
+                    "--http-port", str(http_port),
+                ],
+                base,
+                f"http://{self.config.host}:{http_port}/api/v1/messages",
+            )
+        for spec in self.specs:
+            self._procs[spec.name] = _Proc(
+                spec.name,
+                [sys.executable, "-m", spec.module],
+                base,
+                self.http_url(spec.name) + "/readyz",
+            )
+
+    def _migrate(self) -> None:
+        runs = [
+            (spec, subprocess.Popen(  # noqa: S603
+                [sys.executable, "-m", spec.module, "migrate"],
+                env=self._procs[spec.name].env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            ))
+            for spec in self.specs
+            if spec.database
+        ]
+        for spec, run in runs:
+            output, _ = run.communicate(timeout=120)
+            if run.returncode != 0:
+                raise StackError(f"migrating {spec.name} failed:\n{output}")
+
+    def _launch(self, name: str) -> None:
+        proc = self._procs[name]
+        proc.popen = subprocess.Popen(  # noqa: S603
+            proc.args,
+            env=proc.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            # Own process group: a terminal's Ctrl-C reaches the launcher only, which then
+            # stops the services in order.
+            start_new_session=True,
+        )
+        proc.log_thread = threading.Thread(
+            target=_pump, args=(name, proc.popen.stdout, self._sink), daemon=True
+        )
+        proc.log_thread.start()
+
+
+def _pump(name: str, stream: IO[str] | None, sink: LogSink) -> None:
+    if stream is None:
+        return
+    for line in stream:
+        sink(name, line.rstrip("\n"))
+
+
+def _print_line(_: str, line: str) -> None:
+    print(line, flush=True)
+
+
+def config_from_env(environ: Mapping[str, str], data_dir: Path) -> StackConfig:
+    return StackConfig(
+        database_url=environ.get("DATABASE_URL") or None,
+        redis_url=environ.get("REDIS_URL") or None,
+        data_dir=data_dir,
+    )

@@ -1,0 +1,155 @@
+"""The gRPC runner: health, graceful shutdown, RED metrics, error details."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+import httpx
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from tollgate_devstack.testing import free_port
+
+from tollgate_kit.errors import StatusError, error_reason
+from tollgate_kit.server import GrpcApp, serve
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+import slow_service  # noqa: E402
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+async def _wait_serving(channel: grpc.aio.Channel, deadline: float = 15.0) -> None:
+    stub = health_pb2_grpc.HealthStub(channel)
+    end = time.monotonic() + deadline
+    while True:
+        try:
+            reply = await stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
+            if reply.status == SERVING:
+                return
+        except grpc.aio.AioRpcError:
+            if time.monotonic() > end:
+                raise
+        await asyncio.sleep(0.05)
+
+
+async def test_sigterm_turns_health_not_serving_and_lets_inflight_rpc_finish(
+    tmp_path: Path,
+) -> None:
+    grpc_port, http_port = free_port(), free_port()
+    log_path = tmp_path / "slow.log"
+    with log_path.open("wb") as log_file:
+        proc = subprocess.Popen(
+            [sys.executable, str(HERE / "slow_service.py"), str(grpc_port), str(http_port)],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+            await _wait_serving(channel)
+            watch = health_pb2_grpc.HealthStub(channel).Watch(
+                health_pb2.HealthCheckRequest(service=slow_service.SERVICE)
+            )
+            first = await watch.read()
+            assert first.status == SERVING
+
+            sleep = channel.unary_unary(f"/{slow_service.SERVICE}/Sleep")
+            inflight = asyncio.ensure_future(sleep(b"1500", timeout=10))
+            await asyncio.sleep(0.3)  # the RPC is running on the server
+            proc.send_signal(signal.SIGTERM)
+
+            update = await asyncio.wait_for(watch.read(), timeout=5)
+            assert update.status == NOT_SERVING
+            assert await inflight == b"1500"
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert '"event": "service_stopped"' in log_path.read_text()
+
+
+async def test_new_rpcs_are_refused_once_shutdown_starts() -> None:
+    grpc_port, http_port = free_port(), free_port()
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(slow_service.build(grpc_port, http_port, grace=3), stop))
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+        await _wait_serving(channel)
+        sleep = channel.unary_unary(f"/{slow_service.SERVICE}/Sleep")
+        inflight = asyncio.ensure_future(sleep(b"800", timeout=10))
+        await asyncio.sleep(0.2)
+        stop.set()
+        await asyncio.sleep(0.2)
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as fresh:
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await fresh.unary_unary(f"/{slow_service.SERVICE}/Sleep")(b"1", timeout=2)
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert await inflight == b"800"
+    await task
+
+
+async def test_metrics_show_red_series_after_a_call() -> None:
+    grpc_port, http_port = free_port(), free_port()
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(slow_service.build(grpc_port, http_port), stop))
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+            await _wait_serving(channel)
+            await channel.unary_unary(f"/{slow_service.SERVICE}/Sleep")(b"5")
+        async with httpx.AsyncClient() as client:
+            body = (await client.get(f"http://127.0.0.1:{http_port}/metrics")).text
+            ready = await client.get(f"http://127.0.0.1:{http_port}/readyz")
+    finally:
+        stop.set()
+        await task
+    assert ready.status_code == 200
+    assert (
+        'grpc_server_handled_total{grpc_code="OK",grpc_method="Sleep",grpc_service="test.Slow"} 1.0'
+        in body
+    )
+    assert 'grpc_server_handling_seconds_count{grpc_method="Sleep",grpc_service="test.Slow"} 1.0' in body
+
+
+async def test_status_error_reaches_the_client_with_its_reason_and_crashes_stay_private() -> None:
+    async def fail(request: bytes, _: object) -> bytes:
+        if request == b"decline":
+            raise StatusError(
+                grpc.StatusCode.FAILED_PRECONDITION, "insufficient funds", reason="INSUFFICIENT_FUNDS"
+            )
+        raise RuntimeError("SELECT secret FROM users")
+
+    def register(server: grpc.aio.Server) -> None:
+        handler = grpc.method_handlers_generic_handler(
+            "test.Fail", {"Do": grpc.unary_unary_rpc_method_handler(fail)}
+        )
+        server.add_generic_rpc_handlers((handler,))
+
+    grpc_port, http_port = free_port(), free_port()
+    base = slow_service.build(grpc_port, http_port)
+    app = GrpcApp(
+        settings=base.settings, register=register, service_names=["test.Fail"], registry=base.registry
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(app, stop))
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+            await _wait_serving(channel)
+            call = channel.unary_unary("/test.Fail/Do")
+            with pytest.raises(grpc.aio.AioRpcError) as declined:
+                await call(b"decline")
+            with pytest.raises(grpc.aio.AioRpcError) as crashed:
+                await call(b"crash")
+    finally:
+        stop.set()
+        await task
+    assert declined.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error_reason(declined.value) == "INSUFFICIENT_FUNDS"
+    assert crashed.value.code() == grpc.StatusCode.INTERNAL
+    assert "secret" not in (crashed.value.details() or "")
