@@ -22,12 +22,17 @@ def test_generated_code_matches_the_protos(tmp_path: Path) -> None:
     subprocess.run(["scripts/gen.sh", str(tmp_path)], cwd=ROOT, check=True, capture_output=True)
     fresh, committed = _files(tmp_path), _files(GENERATED)
     assert fresh == committed, "generated file set drifted: run `make gen`"
-    drifted = [name for name in sorted(fresh) if not filecmp.cmp(tmp_path / name, GENERATED / name, shallow=False)]
+    drifted = [
+        name
+        for name in sorted(fresh)
+        if not filecmp.cmp(tmp_path / name, GENERATED / name, shallow=False)
+    ]
     assert drifted == [], f"stale generated code (run `make gen`): {drifted}"
 
 
 def test_every_public_rpc_has_an_http_binding() -> None:
     from google.api import annotations_pb2
+
     from tollgate.auth.v1 import auth_pb2
     from tollgate.billing.v1 import billing_pb2
 

@@ -13,8 +13,8 @@ import grpc
 import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from tollgate_devstack.testing import free_port
 
+from tollgate_devstack.testing import free_port
 from tollgate_kit.errors import StatusError, error_reason
 from tollgate_kit.server import GrpcApp, serve
 
@@ -46,8 +46,11 @@ async def test_sigterm_turns_health_not_serving_and_lets_inflight_rpc_finish(
     grpc_port, http_port = free_port(), free_port()
     log_path = tmp_path / "slow.log"
     with log_path.open("wb") as log_file:
-        proc = subprocess.Popen(
-            [sys.executable, str(HERE / "slow_service.py"), str(grpc_port), str(http_port)],
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(HERE / "slow_service.py"),
+            str(grpc_port),
+            str(http_port),
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
@@ -68,11 +71,11 @@ async def test_sigterm_turns_health_not_serving_and_lets_inflight_rpc_finish(
             update = await asyncio.wait_for(watch.read(), timeout=5)
             assert update.status == NOT_SERVING
             assert await inflight == b"1500"
-        assert proc.wait(timeout=15) == 0
+        assert await asyncio.wait_for(proc.wait(), timeout=15) == 0
     finally:
-        if proc.poll() is None:
+        if proc.returncode is None:
             proc.kill()
-            proc.wait()
+            await proc.wait()
     assert '"event": "service_stopped"' in log_path.read_text()
 
 
@@ -114,14 +117,19 @@ async def test_metrics_show_red_series_after_a_call() -> None:
         'grpc_server_handled_total{grpc_code="OK",grpc_method="Sleep",grpc_service="test.Slow"} 1.0'
         in body
     )
-    assert 'grpc_server_handling_seconds_count{grpc_method="Sleep",grpc_service="test.Slow"} 1.0' in body
+    assert (
+        'grpc_server_handling_seconds_count{grpc_method="Sleep",grpc_service="test.Slow"} 1.0'
+        in body
+    )
 
 
 async def test_status_error_reaches_the_client_with_its_reason_and_crashes_stay_private() -> None:
     async def fail(request: bytes, _: object) -> bytes:
         if request == b"decline":
             raise StatusError(
-                grpc.StatusCode.FAILED_PRECONDITION, "insufficient funds", reason="INSUFFICIENT_FUNDS"
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "insufficient funds",
+                reason="INSUFFICIENT_FUNDS",
             )
         raise RuntimeError("SELECT secret FROM users")
 
@@ -134,7 +142,10 @@ async def test_status_error_reaches_the_client_with_its_reason_and_crashes_stay_
     grpc_port, http_port = free_port(), free_port()
     base = slow_service.build(grpc_port, http_port)
     app = GrpcApp(
-        settings=base.settings, register=register, service_names=["test.Fail"], registry=base.registry
+        settings=base.settings,
+        register=register,
+        service_names=["test.Fail"],
+        registry=base.registry,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(serve(app, stop))

@@ -8,11 +8,15 @@ import signal
 import threading
 from pathlib import Path
 
-from tollgate_devstack.stack import Stack, StackError, config_from_env
+from tollgate_devstack.services import available_services
+from tollgate_devstack.stack import Stack, StackError, config_from_env, port_keys
+from tollgate_devstack.testing import free_port
 
 
-def _run(data_dir: Path) -> int:
+def _run(data_dir: Path, free_ports: bool) -> int:
     config = config_from_env(os.environ, data_dir)
+    if free_ports:
+        config.ports = {key: free_port() for key in port_keys(available_services())}
     stack = Stack(config)
     stopping = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
@@ -36,10 +40,18 @@ def _run(data_dir: Path) -> int:
                 f"metrics {stack.http_url(spec.name)}/metrics"
             )
     if config.start_mailcatcher:
-        lines.append(f"  mail         {stack.http_url('mailcatcher')}/api/v1/messages  "
-                     f"(SMTP 127.0.0.1:{stack.smtp_port})")
+        lines.append(
+            f"  mail         {stack.http_url('mailcatcher')}/api/v1/messages  "
+            f"(SMTP 127.0.0.1:{stack.smtp_port})"
+        )
     embedded = "embedded" if not config.database_url else "external"
-    lines += [f"  data         {embedded} PostgreSQL/Redis under {data_dir}", "Ctrl-C stops it.", ""]
+    lines += [
+        f"  data         {embedded} PostgreSQL/Redis under {data_dir}",
+        f"  postgres     {stack.database_url}",
+        f"  redis        {stack.redis_url}",
+        "Ctrl-C stops it.",
+        "",
+    ]
     print("\n".join(lines), flush=True)
     stopping.wait()
     print("tollgate: stopping…", flush=True)
@@ -53,9 +65,12 @@ def main() -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="start the whole suite until Ctrl-C")
     run.add_argument("--data-dir", type=Path, default=Path(".data"))
+    run.add_argument(
+        "--free-ports", action="store_true", help="pick free ports instead of the defaults"
+    )
     args = parser.parse_args()
     if args.command == "run":
-        return _run(args.data_dir.resolve())
+        return _run(args.data_dir.resolve(), args.free_ports)
     return 2
 
 

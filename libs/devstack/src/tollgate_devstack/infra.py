@@ -3,6 +3,7 @@ machine where neither is installed. Data lives under the given folder and surviv
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,15 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Start (or reattach to) the server; returns a DSN of its ``postgres`` database."""
-        import pgserver
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); harmless here.
+            warnings.simplefilter("ignore")
+            import pgserver
 
         self._data_dir.mkdir(parents=True, exist_ok=True)
-        self._server = pgserver.get_server(self._data_dir, cleanup_mode="stop")
+        self._server = pgserver.get_server(  # type: ignore[attr-defined]
+            self._data_dir, cleanup_mode="stop"
+        )
         # pgserver listens on a Unix socket inside the data folder.
         return f"postgresql://postgres@/postgres?host={self._data_dir}"
 

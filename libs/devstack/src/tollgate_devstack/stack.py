@@ -8,6 +8,7 @@ fresh Redis key prefix on the test servers, removed afterwards).
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import signal
 import subprocess
@@ -21,10 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from tollgate_kit.db import drop_database, with_database
-
 from tollgate_devstack.infra import EmbeddedPostgres, EmbeddedRedis
 from tollgate_devstack.services import ServiceSpec, available_services
+from tollgate_kit.db import drop_database, with_database
 
 LogSink = Callable[[str, str], None]
 
@@ -73,6 +73,10 @@ class Stack:
         self.database_url = ""
         self.redis_url = ""
         self.specs = list(config.services if config.services is not None else available_services())
+        if config.start_mailcatcher and not _module_exists(
+            "tollgate_devstack.mailcatcher.__main__"
+        ):
+            config.start_mailcatcher = False
 
     # -- addresses ---------------------------------------------------------------------------
     def port(self, key: str, default: int) -> int:
@@ -236,10 +240,15 @@ class Stack:
             self._procs["mailcatcher"] = _Proc(
                 "mailcatcher",
                 [
-                    sys.executable, "-m", "tollgate_devstack.mailcatcher",
-                    "--host", self.config.host,
-                    "--smtp-port", str(self.smtp_port),
-                    "--http-port", str(http_port),
+                    sys.executable,
+                    "-m",
+                    "tollgate_devstack.mailcatcher",
+                    "--host",
+                    self.config.host,
+                    "--smtp-port",
+                    str(self.smtp_port),
+                    "--http-port",
+                    str(http_port),
                 ],
                 base,
                 f"http://{self.config.host}:{http_port}/api/v1/messages",
@@ -254,13 +263,16 @@ class Stack:
 
     def _migrate(self) -> None:
         runs = [
-            (spec, subprocess.Popen(  # noqa: S603
-                [sys.executable, "-m", spec.module, "migrate"],
-                env=self._procs[spec.name].env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            ))
+            (
+                spec,
+                subprocess.Popen(
+                    [sys.executable, "-m", spec.module, "migrate"],
+                    env=self._procs[spec.name].env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                ),
+            )
             for spec in self.specs
             if spec.database
         ]
@@ -271,7 +283,7 @@ class Stack:
 
     def _launch(self, name: str) -> None:
         proc = self._procs[name]
-        proc.popen = subprocess.Popen(  # noqa: S603
+        proc.popen = subprocess.Popen(
             proc.args,
             env=proc.env,
             stdout=subprocess.PIPE,
@@ -288,6 +300,13 @@ class Stack:
         proc.log_thread.start()
 
 
+def _module_exists(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
+
+
 def _pump(name: str, stream: IO[str] | None, sink: LogSink) -> None:
     if stream is None:
         return
@@ -297,6 +316,16 @@ def _pump(name: str, stream: IO[str] | None, sink: LogSink) -> None:
 
 def _print_line(_: str, line: str) -> None:
     print(line, flush=True)
+
+
+def port_keys(specs: Sequence[ServiceSpec]) -> list[str]:
+    """Every port a stack of ``specs`` listens on, as keys of ``StackConfig.ports``."""
+    keys = ["mailcatcher.smtp", "mailcatcher.http"]
+    for spec in specs:
+        keys.append(spec.name + ".http")
+        if spec.default_grpc_port is not None:
+            keys.append(spec.name + ".grpc")
+    return keys
 
 
 def config_from_env(environ: Mapping[str, str], data_dir: Path) -> StackConfig:

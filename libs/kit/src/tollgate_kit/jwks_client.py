@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 
 import grpc
 from google.protobuf.json_format import MessageToDict
-from tollgate.auth.v1 import auth_pb2, auth_pb2_grpc
 
+from tollgate.auth.v1 import auth_pb2, auth_pb2_grpc
 from tollgate_kit.tokens import JwksFetcher
 
 

@@ -15,9 +15,9 @@ from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
 from prometheus_client import CollectorRegistry
 
-from tollgate_kit.ops_http import ReadinessCheck, ops_server
 from tollgate_kit.logs import get_logger
 from tollgate_kit.metrics import RpcMetrics, ServerInterceptor
+from tollgate_kit.ops_http import ReadinessCheck, ops_server
 from tollgate_kit.settings import ServiceSettings
 
 log = get_logger(__name__)

@@ -1,0 +1,172 @@
+"""TokenVerifier: only EdDSA tokens signed by a published key, for this issuer and audience."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from tollgate_kit.tokens import (
+    ACCESS,
+    REFRESH,
+    JwksCache,
+    TokenError,
+    TokenVerifier,
+    bearer_token,
+)
+
+ISS, AUD = "tollgate-auth", "tollgate"
+
+
+class KeySet:
+    def __init__(self) -> None:
+        self.keys: dict[str, Ed25519PrivateKey] = {"k1": Ed25519PrivateKey.generate()}
+        self.fetches = 0
+
+    def jwk(self, kid: str) -> dict[str, str]:
+        raw = (
+            self.keys[kid]
+            .public_key()
+            .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        )
+        x = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+        return {"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid, "alg": "EdDSA", "use": "sig"}
+
+    async def fetch(self) -> Sequence[Mapping[str, str]]:
+        self.fetches += 1
+        return [self.jwk(kid) for kid in self.keys]
+
+    def sign(self, kid: str = "k1", **overrides: Any) -> str:
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": ISS,
+            "aud": AUD,
+            "sub": "u1",
+            "iat": now,
+            "exp": now + 60,
+            "jti": "j1",
+            "sid": "s1",
+            "token_use": ACCESS,
+        }
+        claims.update(overrides)
+        claims = {k: v for k, v in claims.items() if v is not None}
+        return jwt.encode(claims, self.keys[kid], algorithm="EdDSA", headers={"kid": kid})
+
+
+@pytest.fixture
+def keyset() -> KeySet:
+    return KeySet()
+
+
+@pytest.fixture
+def verifier(keyset: KeySet) -> TokenVerifier:
+    return TokenVerifier(JwksCache(keyset.fetch, min_refetch_seconds=0), issuer=ISS, audience=AUD)
+
+
+async def test_valid_access_token_yields_its_claims(
+    keyset: KeySet, verifier: TokenVerifier
+) -> None:
+    claims = await verifier.verify(keyset.sign())
+    assert (claims.subject, claims.session_id, claims.token_id) == ("u1", "s1", "j1")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"exp": int(time.time()) - 60}, "expired"),
+        ({"aud": "someone-else"}, "invalid"),
+        ({"iss": "evil"}, "invalid"),
+        ({"sid": None}, "invalid"),
+        ({"token_use": REFRESH}, "not an access token"),
+    ],
+)
+async def test_bad_claims_are_rejected(
+    keyset: KeySet, verifier: TokenVerifier, overrides: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(TokenError, match=message):
+        await verifier.verify(keyset.sign(**overrides))
+
+
+async def test_tampered_payload_is_rejected(keyset: KeySet, verifier: TokenVerifier) -> None:
+    header, payload, signature = keyset.sign().split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    claims["sub"] = "admin"
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    with pytest.raises(TokenError):
+        await verifier.verify(f"{header}.{forged}.{signature}")
+
+
+async def test_alg_none_and_hs256_with_public_key_are_rejected(
+    keyset: KeySet, verifier: TokenVerifier
+) -> None:
+    now = int(time.time())
+    claims = {
+        "iss": ISS,
+        "aud": AUD,
+        "sub": "u1",
+        "iat": now,
+        "exp": now + 60,
+        "jti": "j",
+        "sid": "s",
+        "token_use": ACCESS,
+    }
+    unsigned = jwt.encode(claims, None, algorithm="none", headers={"kid": "k1"})
+    with pytest.raises(TokenError, match="algorithm"):
+        await verifier.verify(unsigned)
+    public_pem = (
+        keyset.keys["k1"]
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    header = base64.urlsafe_b64encode(b'{"alg":"HS256","kid":"k1","typ":"JWT"}').rstrip(b"=")
+    body = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=")
+    import hashlib
+    import hmac
+
+    mac = hmac.new(public_pem, header + b"." + body, hashlib.sha256).digest()
+    forged = b".".join([header, body, base64.urlsafe_b64encode(mac).rstrip(b"=")]).decode()
+    with pytest.raises(TokenError, match="algorithm"):
+        await verifier.verify(forged)
+
+
+async def test_unknown_kid_refetches_once_then_rejects(
+    keyset: KeySet, verifier: TokenVerifier
+) -> None:
+    await verifier.verify(keyset.sign())
+    keyset.keys["k2"] = Ed25519PrivateKey.generate()
+    claims = await verifier.verify(keyset.sign(kid="k2"))  # rotation: refetched
+    assert claims.subject == "u1"
+    stranger = Ed25519PrivateKey.generate()
+    token = jwt.encode({"sub": "u1"}, stranger, algorithm="EdDSA", headers={"kid": "nobody"})
+    with pytest.raises(TokenError, match="unknown key"):
+        await verifier.verify(token)
+
+
+async def test_refetch_on_unknown_kid_is_rate_limited(keyset: KeySet) -> None:
+    verifier = TokenVerifier(
+        JwksCache(keyset.fetch, min_refetch_seconds=60), issuer=ISS, audience=AUD
+    )
+    await verifier.verify(keyset.sign())
+    for _ in range(5):
+        with pytest.raises(TokenError):
+            await verifier.verify(
+                jwt.encode(
+                    {}, Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": "garbage"}
+                )
+            )
+    assert keyset.fetches == 1
+
+
+def test_bearer_token_parsing() -> None:
+    assert bearer_token("Bearer abc") == "abc"
+    assert bearer_token("bearer  abc ") == "abc"
+    assert bearer_token("Basic abc") is None
+    assert bearer_token("Bearer ") is None
+    assert bearer_token(None) is None
