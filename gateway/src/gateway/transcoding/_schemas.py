@@ -1,0 +1,123 @@
+"""JSON Schemas (OpenAPI 3.1 flavour) of protobuf messages as protojson renders them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
+
+_T = FieldDescriptor
+_SCALARS: dict[int, dict[str, Any]] = {
+    _T.TYPE_DOUBLE: {"type": "number", "format": "double"},
+    _T.TYPE_FLOAT: {"type": "number", "format": "float"},
+    _T.TYPE_INT64: {"type": "string", "format": "int64"},
+    _T.TYPE_SINT64: {"type": "string", "format": "int64"},
+    _T.TYPE_SFIXED64: {"type": "string", "format": "int64"},
+    _T.TYPE_UINT64: {"type": "string", "format": "uint64"},
+    _T.TYPE_FIXED64: {"type": "string", "format": "uint64"},
+    _T.TYPE_INT32: {"type": "integer", "format": "int32"},
+    _T.TYPE_SINT32: {"type": "integer", "format": "int32"},
+    _T.TYPE_SFIXED32: {"type": "integer", "format": "int32"},
+    _T.TYPE_UINT32: {"type": "integer", "format": "int64"},
+    _T.TYPE_FIXED32: {"type": "integer", "format": "int64"},
+    _T.TYPE_BOOL: {"type": "boolean"},
+    _T.TYPE_STRING: {"type": "string"},
+    _T.TYPE_BYTES: {"type": "string", "format": "byte"},
+}
+_WELL_KNOWN: dict[str, dict[str, Any]] = {
+    "google.protobuf.Timestamp": {"type": "string", "format": "date-time"},
+    "google.protobuf.Duration": {"type": "string", "examples": ["1.5s"]},
+    "google.protobuf.FieldMask": {"type": "string", "examples": ["name,description"]},
+    "google.protobuf.Struct": {"type": "object", "additionalProperties": {}},
+    "google.protobuf.Value": {},
+    "google.protobuf.ListValue": {"type": "array", "items": {}},
+    "google.protobuf.Empty": {"type": "object"},
+    "google.protobuf.DoubleValue": _SCALARS[_T.TYPE_DOUBLE],
+    "google.protobuf.FloatValue": _SCALARS[_T.TYPE_FLOAT],
+    "google.protobuf.Int64Value": _SCALARS[_T.TYPE_INT64],
+    "google.protobuf.UInt64Value": _SCALARS[_T.TYPE_UINT64],
+    "google.protobuf.Int32Value": _SCALARS[_T.TYPE_INT32],
+    "google.protobuf.UInt32Value": _SCALARS[_T.TYPE_UINT32],
+    "google.protobuf.BoolValue": _SCALARS[_T.TYPE_BOOL],
+    "google.protobuf.StringValue": _SCALARS[_T.TYPE_STRING],
+    "google.protobuf.BytesValue": _SCALARS[_T.TYPE_BYTES],
+}
+ANY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"@type": {"type": "string"}},
+    "additionalProperties": {},
+}
+STATUS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "code": {"type": "integer", "format": "int32"},
+        "message": {"type": "string"},
+        "details": {"type": "array", "items": {"$ref": "#/components/schemas/google.protobuf.Any"}},
+    },
+}
+
+
+def ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def is_well_known(descriptor: Descriptor) -> bool:
+    return descriptor.full_name in _WELL_KNOWN or descriptor.full_name == "google.protobuf.Any"
+
+
+class SchemaRegistry:
+    """Collects ``components/schemas`` while building field and message schemas."""
+
+    def __init__(self) -> None:
+        self.schemas: dict[str, Any] = {
+            "google.protobuf.Any": ANY_SCHEMA,
+            "google.rpc.Status": STATUS_SCHEMA,
+        }
+
+    def message(self, descriptor: Descriptor, *, without: frozenset[str] = frozenset()) -> Any:
+        """A message's schema: a ``$ref`` (registering it), inline if fields are left out."""
+        known = _WELL_KNOWN.get(descriptor.full_name)
+        if known is not None:
+            return dict(known)
+        if without:
+            return self._object(descriptor, without)
+        name = descriptor.full_name
+        if name not in self.schemas:
+            self.schemas[name] = {}  # placeholder: recursive messages refer to themselves
+            self.schemas[name] = self._object(descriptor, without)
+        return ref(name)
+
+    def _object(self, descriptor: Descriptor, without: frozenset[str]) -> dict[str, Any]:
+        properties = {
+            field.json_name: self.field(field)
+            for field in descriptor.fields
+            if field.name not in without
+        }
+        return {"type": "object", "properties": properties}
+
+    def enum(self, descriptor: EnumDescriptor) -> dict[str, Any]:
+        name = descriptor.full_name
+        if name not in self.schemas:
+            self.schemas[name] = {
+                "type": "string",
+                "enum": [value.name for value in descriptor.values],
+            }
+        return ref(name)
+
+    def field(self, field: FieldDescriptor) -> dict[str, Any]:
+        """The schema of a field's JSON value (arrays for repeated, objects for maps)."""
+        entry = field.message_type
+        if field.is_repeated and entry is not None and entry.GetOptions().map_entry:
+            value_schema = self.single(entry.fields_by_name["value"])
+            return {"type": "object", "additionalProperties": value_schema}
+        single = self.single(field)
+        return {"type": "array", "items": single} if field.is_repeated else single
+
+    def single(self, field: FieldDescriptor) -> dict[str, Any]:
+        """The schema of one value of ``field`` (an element, for repeated fields)."""
+        if field.message_type is not None:
+            schema: dict[str, Any] = self.message(field.message_type)
+            return schema
+        if field.enum_type is not None:
+            return self.enum(field.enum_type)
+        return dict(_SCALARS[field.type])

@@ -1,0 +1,178 @@
+"""An OpenAPI 3.1 document generated from the same route table as the transcoder."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from google.protobuf.descriptor import Descriptor
+
+from gateway.transcoding._routes import Route, RouteTable
+from gateway.transcoding._schemas import SchemaRegistry, is_well_known, ref
+from gateway.transcoding._template import PathTemplate, SegmentKind
+
+_JSON = "application/json"
+_BEARER = "bearerAuth"
+# Nested messages are flattened into dotted query parameters down to this depth.
+_MAX_QUERY_DEPTH = 5
+
+
+def build_openapi(
+    table: RouteTable,
+    *,
+    title: str,
+    version: str,
+    public_methods: Collection[str] = (),
+    servers: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Build the OpenAPI document (a JSON-ready dict) for every route of ``table``.
+
+    One operation per HTTP binding, with path and query parameters, request body and
+    response schemas as protojson renders them, and ``google.rpc.Status`` as the error
+    body. Operations need a bearer JWT unless their RPC is in ``public_methods``
+    (full names like ``tollgate.auth.v1.AuthService.Login``).
+    """
+    schemas = SchemaRegistry()
+    paths: dict[str, dict[str, Any]] = {}
+    tags: dict[str, None] = {}
+    for route in table:
+        service = route.method.containing_service
+        tags[service.name] = None
+        operation = _operation(route, schemas, secured=route.method.full_name not in public_methods)
+        path = _openapi_path(route.template)
+        method = route.http_method.lower()
+        if method in paths.get(path, {}):
+            # Two templates that differ only inside a variable (`{name=a/*}`, `{name=b/*}`).
+            path = route.template.source
+        paths.setdefault(path, {})[method] = operation
+    document: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "tags": [{"name": name} for name in tags],
+        "paths": paths,
+        "components": {
+            "schemas": dict(sorted(schemas.schemas.items())),
+            "securitySchemes": {
+                _BEARER: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            },
+        },
+    }
+    if servers:
+        document["servers"] = [{"url": url} for url in servers]
+    return document
+
+
+def _operation(route: Route, schemas: SchemaRegistry, *, secured: bool) -> dict[str, Any]:
+    method = route.method
+    service = method.containing_service
+    suffix = str(route.binding_index + 1) if route.binding_index else ""
+    operation: dict[str, Any] = {
+        "operationId": f"{service.name}_{method.name}{suffix}",
+        "tags": [service.name],
+        "parameters": _path_parameters(route, schemas) + _query_parameters(route, schemas),
+        "responses": {
+            "200": {
+                "description": "A successful response.",
+                "content": {_JSON: {"schema": _response_schema(route, schemas)}},
+            },
+            "default": {
+                "description": "An error: a gRPC status as JSON.",
+                "content": {_JSON: {"schema": ref("google.rpc.Status")}},
+            },
+        },
+        "security": [{_BEARER: []}] if secured else [],
+    }
+    if route.body:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {_JSON: {"schema": _request_body_schema(route, schemas)}},
+        }
+    return operation
+
+
+def _openapi_path(template: PathTemplate) -> str:
+    starts = {variable.start: variable for variable in template.variables}
+    parts: list[str] = []
+    index = 0
+    while index < len(template.segments):
+        variable = starts.get(index)
+        if variable is not None:
+            parts.append(f"{{{variable.field_path}}}")
+            index = variable.end
+            continue
+        segment = template.segments[index]
+        if segment.kind is SegmentKind.LITERAL:
+            parts.append(segment.literal)
+        else:
+            parts.append("*" if segment.kind is SegmentKind.WILDCARD else "**")
+        index += 1
+    path = "/" + "/".join(parts)
+    return f"{path}:{template.verb}" if template.verb else path
+
+
+def _path_parameters(route: Route, schemas: SchemaRegistry) -> list[dict[str, Any]]:
+    parameters = []
+    for name, field_path in route.path_fields:
+        leaf = field_path[-1]
+        schema = schemas.field(leaf)
+        parameter: dict[str, Any] = {"name": name, "in": "path", "required": True}
+        variable = next(v for v in route.template.variables if v.field_path == name)
+        if variable.end - variable.start > 1 or (
+            route.template.segments[variable.start].kind is SegmentKind.DEEP_WILDCARD
+        ):
+            parameter["description"] = f"Matches the path template {route.template.source}."
+        parameter["schema"] = schema
+        parameters.append(parameter)
+    return parameters
+
+
+def _query_parameters(route: Route, schemas: SchemaRegistry) -> list[dict[str, Any]]:
+    if route.body == "*":
+        return []
+    parameters: list[dict[str, Any]] = []
+    _collect_query(route, route.method.input_type, (), (), schemas, parameters, set())
+    return parameters
+
+
+def _collect_query(
+    route: Route,
+    descriptor: Descriptor,
+    proto_prefix: tuple[str, ...],
+    json_prefix: tuple[str, ...],
+    schemas: SchemaRegistry,
+    parameters: list[dict[str, Any]],
+    visiting: set[str],
+) -> None:
+    visiting.add(descriptor.full_name)
+    for field in descriptor.fields:
+        proto_path = (*proto_prefix, field.name)
+        json_path = (*json_prefix, field.json_name)
+        if any(proto_path[: len(bound)] == bound for bound in route.query_filter):
+            continue
+        entry = field.message_type
+        if entry is not None and not is_well_known(entry):
+            nested_ok = not field.is_repeated and len(proto_path) < _MAX_QUERY_DEPTH
+            if nested_ok and entry.full_name not in visiting:
+                _collect_query(route, entry, proto_path, json_path, schemas, parameters, visiting)
+            continue
+        if entry is not None and entry.full_name == "google.protobuf.Any":
+            continue
+        parameters.append(
+            {"name": ".".join(json_path), "in": "query", "schema": schemas.field(field)}
+        )
+    visiting.discard(descriptor.full_name)
+
+
+def _request_body_schema(route: Route, schemas: SchemaRegistry) -> Any:
+    if route.body_field is not None:
+        return schemas.field(route.body_field)
+    top_level_path_fields = frozenset(
+        field_path[0].name for _, field_path in route.path_fields if len(field_path) == 1
+    )
+    return schemas.message(route.method.input_type, without=top_level_path_fields)
+
+
+def _response_schema(route: Route, schemas: SchemaRegistry) -> Any:
+    if route.response_field is not None:
+        return schemas.field(route.response_field)
+    return schemas.message(route.method.output_type)

@@ -1,0 +1,144 @@
+"""The OpenAPI document generated from the route table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+
+from gateway.transcoding import RouteTable, build_openapi
+from tollgate.auth.v1 import auth_pb2
+from tollgate.billing.v1 import billing_pb2
+
+PUBLIC = frozenset(
+    {
+        "tollgate.auth.v1.AuthService.Register",
+        "tollgate.auth.v1.AuthService.Login",
+        "tollgate.auth.v1.AuthService.Refresh",
+        "tollgate.auth.v1.AuthService.VerifyEmail",
+        "tollgate.auth.v1.AuthService.GetJwks",
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def tollgate_document() -> dict[str, Any]:
+    table = RouteTable.from_services(
+        [
+            auth_pb2.DESCRIPTOR.services_by_name["AuthService"],
+            billing_pb2.DESCRIPTOR.services_by_name["BillingService"],
+        ]
+    )
+    return build_openapi(table, title="Tollgate", version="v1", public_methods=PUBLIC)
+
+
+@pytest.fixture(scope="module")
+def echo_document(echo_table: RouteTable) -> dict[str, Any]:
+    return build_openapi(echo_table, title="Echo", version="test", servers=["http://x"])
+
+
+def test_document_is_openapi_31_and_serialisable(tollgate_document: dict[str, Any]) -> None:
+    assert tollgate_document["openapi"] == "3.1.0"
+    assert tollgate_document["info"] == {"title": "Tollgate", "version": "v1"}
+    assert orjson.loads(orjson.dumps(tollgate_document)) == tollgate_document
+
+
+def test_one_operation_per_binding_with_path_parameters(
+    tollgate_document: dict[str, Any],
+) -> None:
+    refund = tollgate_document["paths"]["/v1/wallet/charges/{charge_id}/refunds"]["post"]
+    assert refund["operationId"] == "BillingService_Refund"
+    assert refund["parameters"] == [
+        {"name": "charge_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    ]
+    body = refund["requestBody"]["content"]["application/json"]["schema"]
+    # The path parameter is not repeated in the body schema.
+    assert set(body["properties"]) == {"amount", "idempotencyKey"}
+
+
+def test_query_parameters_for_get(tollgate_document: dict[str, Any]) -> None:
+    operation = tollgate_document["paths"]["/v1/wallet/transactions"]["get"]
+    names = [parameter["name"] for parameter in operation["parameters"]]
+    assert names == ["pageSize", "pageToken"]
+    assert "requestBody" not in operation
+
+
+def test_schemas_follow_protojson(tollgate_document: dict[str, Any]) -> None:
+    schemas = tollgate_document["components"]["schemas"]
+    transaction = schemas["tollgate.billing.v1.Transaction"]["properties"]
+    assert transaction["amount"] == {"type": "string", "format": "int64"}
+    assert transaction["createdAt"] == {"type": "string", "format": "date-time"}
+    assert transaction["kind"] == {
+        "$ref": "#/components/schemas/tollgate.billing.v1.Transaction.Kind"
+    }
+    assert schemas["tollgate.billing.v1.Transaction.Kind"] == {
+        "type": "string",
+        "enum": ["KIND_UNSPECIFIED", "TOP_UP", "CHARGE", "REFUND"],
+    }
+    jwks = schemas["tollgate.auth.v1.GetJwksResponse"]["properties"]["keys"]
+    assert jwks == {"type": "array", "items": {"$ref": "#/components/schemas/tollgate.auth.v1.Jwk"}}
+
+
+def test_errors_use_the_status_schema(tollgate_document: dict[str, Any]) -> None:
+    operation = tollgate_document["paths"]["/v1/wallet"]["get"]
+    error = operation["responses"]["default"]["content"]["application/json"]["schema"]
+    assert error == {"$ref": "#/components/schemas/google.rpc.Status"}
+    status = tollgate_document["components"]["schemas"]["google.rpc.Status"]
+    assert set(status["properties"]) == {"code", "message", "details"}
+
+
+def test_operations_are_secured_unless_public(tollgate_document: dict[str, Any]) -> None:
+    paths = tollgate_document["paths"]
+    assert paths["/v1/auth/login"]["post"]["security"] == []
+    assert paths["/.well-known/jwks.json"]["get"]["security"] == []
+    assert paths["/v1/wallet"]["get"]["security"] == [{"bearerAuth": []}]
+    scheme = tollgate_document["components"]["securitySchemes"]["bearerAuth"]
+    assert scheme == {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+
+
+def test_every_reference_resolves(
+    tollgate_document: dict[str, Any], echo_document: dict[str, Any]
+) -> None:
+    for document in (tollgate_document, echo_document):
+        schemas = document["components"]["schemas"]
+        for reference in _references(document):
+            assert reference.removeprefix("#/components/schemas/") in schemas
+
+
+def test_echo_features_in_openapi(echo_document: dict[str, Any]) -> None:
+    paths = echo_document["paths"]
+    assert echo_document["servers"] == [{"url": "http://x"}]
+    assert {"/v1/echoes/{inner.id}", "/v1/{room}/echoes/{inner.id}"} <= set(paths)
+    assert paths["/v1/{room}/echoes/{inner.id}"]["get"]["operationId"] == "EchoService_GetEcho2"
+    assert "/v1/{name}:cancel" in paths
+    assert "lock" in paths["/v1/locks/{id}"]
+    get_echo = paths["/v1/echoes/{inner.id}"]["get"]
+    query = {parameter["name"]: parameter for parameter in get_echo["parameters"][1:]}
+    assert "inner.count" in query
+    assert "inner.deeper.note" in query
+    assert "inner.id" not in query
+    assert query["tags"]["schema"] == {"type": "array", "items": {"type": "string"}}
+    assert query["when"]["schema"] == {"type": "string", "format": "date-time"}
+    echo = echo_document["components"]["schemas"]["tollgate.testing.v1.Echo"]["properties"]
+    assert echo["counts"] == {
+        "type": "object",
+        "additionalProperties": {"type": "integer", "format": "int32"},
+    }
+    assert echo["customName"] == {"type": "string"}
+    create = paths["/v1/{parent}/echoes"]["post"]
+    assert create["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/tollgate.testing.v1.Echo"
+    }
+    assert [parameter["name"] for parameter in create["parameters"]] == ["parent", "requestId"]
+    listed = paths["/v1/echoes"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert listed["schema"]["type"] == "array"
+
+
+def _references(node: object) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["$ref"]] if "$ref" in node else []
+        return found + [ref for value in node.values() for ref in _references(value)]
+    if isinstance(node, list):
+        return [ref for value in node for ref in _references(value)]
+    return []

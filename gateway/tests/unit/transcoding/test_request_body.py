@@ -1,0 +1,141 @@
+"""Request bodies: ``body: "*"``, a named body field, no body, and what wins."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from gateway.transcoding import Match, RouteTable, TranscodeError, build_request
+
+
+def transcode(
+    table: RouteTable,
+    http_method: str,
+    path: str,
+    body: bytes = b"",
+    query: str = "",
+    *,
+    field_overrides: Mapping[str, str] | None = None,
+    discard_unknown_fields: bool = True,
+) -> Any:
+    found = table.match(http_method, path)
+    assert isinstance(found, Match)
+    return build_request(
+        found.route,
+        found.path_params,
+        query,
+        body,
+        field_overrides=field_overrides,
+        discard_unknown_fields=discard_unknown_fields,
+    )
+
+
+def test_star_body_fills_the_whole_message(echo_table: RouteTable) -> None:
+    request = transcode(
+        echo_table,
+        "PATCH",
+        "/v1/echoes/e1",
+        b'{"big": "12", "color": "RED", "tags": ["a"], "inner": {"count": 2},'
+        b' "when": "2024-01-01T00:00:00Z", "counts": {"k": 3}, "customName": "n"}',
+    )
+    assert (request.big, request.color, list(request.tags), request.inner.count) == (
+        12,
+        1,
+        ["a"],
+        2,
+    )
+    assert request.when.seconds == 1704067200
+    assert dict(request.counts) == {"k": 3}
+    assert request.renamed == "n"
+
+
+def test_path_parameters_win_over_the_body(echo_table: RouteTable) -> None:
+    request = transcode(echo_table, "PATCH", "/v1/echoes/from-path", b'{"id": "from-body"}')
+    assert request.id == "from-path"
+
+
+def test_named_body_field_takes_the_json_and_the_rest_comes_from_query(
+    echo_table: RouteTable,
+) -> None:
+    request = transcode(
+        echo_table,
+        "POST",
+        "/v1/rooms/r1/echoes",
+        b'{"id": "new", "small": 3}',
+        query="requestId=req-1&echo.small=9",
+    )
+    assert request.parent == "rooms/r1"
+    assert request.request_id == "req-1"
+    # Fields under the body field are not taken from the query.
+    assert (request.echo.id, request.echo.small) == ("new", 3)
+
+
+def test_empty_body_is_allowed(echo_table: RouteTable) -> None:
+    request = transcode(echo_table, "PATCH", "/v1/echoes/e1", b"  \n")
+    assert request.id == "e1"
+
+
+def test_body_is_ignored_for_routes_without_a_body(echo_table: RouteTable) -> None:
+    request = transcode(echo_table, "GET", "/v1/echoes/e1", b'{"id": "x"}')
+    assert request.id == ""
+
+
+def test_unknown_json_fields_are_discarded_by_default(echo_table: RouteTable) -> None:
+    request = transcode(echo_table, "PATCH", "/v1/echoes/e1", b'{"small": 1, "nope": 2}')
+    assert request.small == 1
+
+
+def test_unknown_enum_names_are_discarded_with_unknown_fields(echo_table: RouteTable) -> None:
+    # protojson's DiscardUnknown also skips enum names it does not know.
+    request = transcode(echo_table, "PATCH", "/v1/echoes/e1", b'{"color": "BLUE", "small": 1}')
+    assert (request.color, request.small) == (0, 1)
+
+
+@pytest.mark.parametrize("body", [b'{"nope": 2}', b'{"color": "BLUE"}'])
+def test_unknown_json_fields_and_enum_names_can_be_rejected(
+    echo_table: RouteTable, body: bytes
+) -> None:
+    with pytest.raises(TranscodeError):
+        transcode(echo_table, "PATCH", "/v1/echoes/e1", body, discard_unknown_fields=False)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{",
+        b'{"small": "abc"}',
+        b'{"small": 1.5}',
+        b'{"tags": "not-a-list"}',
+        b'{"when": "yesterday"}',
+        b'{"small": 1, "small": 2}',
+        b'{"ratio": NaN}',
+        b"[1, 2]",
+        b'"text"',
+        b"\xff\xfe",
+    ],
+)
+def test_malformed_or_mistyped_json_is_a_transcode_error(
+    echo_table: RouteTable, body: bytes
+) -> None:
+    with pytest.raises(TranscodeError):
+        transcode(echo_table, "PATCH", "/v1/echoes/e1", body)
+
+
+def test_header_overrides_win_over_body_and_ignore_missing_fields(
+    echo_table: RouteTable,
+) -> None:
+    request = transcode(
+        echo_table,
+        "PATCH",
+        "/v1/echoes/e1",
+        b'{"idempotencyKey": "from-body"}',
+        field_overrides={"idempotency_key": "from-header", "no_such_field": "x"},
+    )
+    assert request.idempotency_key == "from-header"
+
+
+def test_bad_override_value_is_a_transcode_error(echo_table: RouteTable) -> None:
+    with pytest.raises(TranscodeError, match="'small'"):
+        transcode(echo_table, "PATCH", "/v1/echoes/e1", field_overrides={"small": "x"})
