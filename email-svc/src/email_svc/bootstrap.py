@@ -1,0 +1,71 @@
+"""The one place where email-svc's real adapters are wired together."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import grpc
+from prometheus_client import CollectorRegistry
+
+from email_svc.api import EmailServicer
+from email_svc.config import EmailSettings
+from email_svc.metrics import EmailMetrics
+from email_svc.sending import EmailSender
+from email_svc.smtp import SmtpTransport
+from email_svc.store import PgSendLog
+from tollgate.email.v1 import email_pb2, email_pb2_grpc
+from tollgate_kit.db import create_pool
+from tollgate_kit.server import GrpcApp
+
+SERVICE_NAME = email_pb2.DESCRIPTOR.services_by_name["EmailService"].full_name
+
+
+async def build(settings: EmailSettings) -> GrpcApp:
+    """email-svc's servicer on a fresh pool; the pool closes when the server stops."""
+    pool = await create_pool(
+        settings.database_url,
+        min_size=settings.db_pool_min_size,
+        max_size=settings.db_pool_max_size,
+    )
+    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+    transport = SmtpTransport(
+        settings.smtp_host,
+        settings.smtp_port,
+        timeout_seconds=settings.smtp_timeout_seconds,
+        security=settings.smtp_security,
+        username=settings.smtp_username,
+        password=password,
+    )
+    sender = EmailSender(
+        PgSendLog(pool, lease_seconds=settings.send_lease_seconds),
+        transport,
+        sender=settings.sender,
+        busy_wait_seconds=settings.busy_wait_seconds,
+    )
+    registry = CollectorRegistry()
+    servicer = EmailServicer(sender, EmailMetrics(registry))
+
+    def register(server: grpc.aio.Server) -> None:
+        email_pb2_grpc.add_EmailServiceServicer_to_server(servicer, server)
+
+    async def ready() -> bool:
+        try:
+            async with asyncio.timeout(2):
+                await pool.fetchval("SELECT 1")
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            return False
+        return True
+
+    async def on_stop() -> None:
+        await sender.drain()
+        await pool.close()
+
+    return GrpcApp(
+        settings=settings,
+        register=register,
+        service_names=[SERVICE_NAME],
+        registry=registry,
+        ready=ready,
+        on_stop=on_stop,
+    )

@@ -1,0 +1,225 @@
+"""The service's mail templates, rendered to a subject, a text body and an HTML body.
+
+Templates are ``string.Template`` texts; every value put into HTML is escaped unless it is an
+:class:`_Html` fragment this module built itself. Extra params are ignored (callers may send
+more than a template uses); missing or malformed ones raise a domain error.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from string import Template
+from urllib.parse import urlsplit
+
+from email_svc.domain.errors import InvalidTemplateParam, MissingTemplateParams, UnknownTemplate
+from email_svc.domain.money import format_money, parse_currency, parse_minor_units
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Characters RFC 3986 never allows unencoded in a URL.
+_NOT_IN_URL = re.compile(r"[\x00-\x20\x7f\"<>\\^`{|}]")
+MAX_TEXT = 200
+MAX_URL = 2048
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+class _Html(str):
+    """HTML that is already safe; inserted as is."""
+
+
+def _escape(values: Mapping[str, str]) -> dict[str, str]:
+    return {k: v if isinstance(v, _Html) else html.escape(v, quote=True) for k, v in values.items()}
+
+
+def _fill_html(template: Template, values: Mapping[str, str]) -> _Html:
+    return _Html(template.substitute(_escape(values)))
+
+
+def _text_param(params: Mapping[str, str], name: str) -> str | None:
+    value = params.get(name, "").strip()
+    if not value:
+        return None
+    if len(value) > MAX_TEXT or _CONTROL.search(value):
+        raise InvalidTemplateParam(name, f"must be at most {MAX_TEXT} printable characters")
+    return value
+
+
+def _url_param(params: Mapping[str, str], name: str) -> str:
+    value = params[name]
+    parts = urlsplit(value)
+    if (
+        len(value) > MAX_URL
+        or parts.scheme not in {"http", "https"}
+        or not parts.netloc
+        or _NOT_IN_URL.search(value)
+    ):
+        raise InvalidTemplateParam(name, "must be an absolute http(s) URL")
+    return value
+
+
+_LAYOUT = Template("""<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>$title</title></head>
+<body style="font-family: sans-serif; line-height: 1.5; color: #222;">
+$body
+<p style="color: #777; font-size: 0.9em;">Tollgate</p>
+</body>
+</html>
+""")
+_TEXT_FOOTER = "\n-- \nTollgate\n"
+
+# welcome / verify_email ------------------------------------------------------------------
+
+_VERIFY_TEXT = Template("""Hi $name,
+
+$intro Please confirm your email address by opening this link:
+
+$verification_url
+
+${expiry}If you did not create a Tollgate account, you can ignore this email.
+""")
+_VERIFY_HTML = Template("""<p>Hi $name,</p>
+<p>$intro Please confirm your email address:</p>
+<p><a href="$verification_url">Verify my email address</a></p>
+<p>Or copy this link into your browser:<br>$verification_url</p>
+$expiry<p>If you did not create a Tollgate account, you can ignore this email.</p>""")
+
+_EXPIRY_HTML = Template("<p>The link works once and expires in $e.</p>\n")
+
+
+def _verification(subject: str, intro: str) -> Callable[[Mapping[str, str]], RenderedEmail]:
+    def render(params: Mapping[str, str]) -> RenderedEmail:
+        name = _text_param(params, "name") or "there"
+        url = _url_param(params, "verification_url")
+        expires_in = _text_param(params, "expires_in")
+        expiry = f"The link works once and expires in {expires_in}.\n\n" if expires_in else ""
+        values = {"name": name, "intro": intro, "verification_url": url}
+        html_expiry = (
+            _fill_html(
+                Template("<p>The link works once and expires in $e.</p>\n"), {"e": expires_in}
+            )
+            if expires_in
+            else _Html("")
+        )
+        body = _fill_html(_VERIFY_HTML, {**values, "expiry": html_expiry})
+        return RenderedEmail(
+            subject=subject,
+            text=_VERIFY_TEXT.substitute(values, expiry=expiry) + _TEXT_FOOTER,
+            html=_LAYOUT.substitute(title=html.escape(subject), body=body),
+        )
+
+    return render
+
+
+# charge_receipt --------------------------------------------------------------------------
+
+_RECEIPT_TEXT = Template("""Hi $name,
+
+we charged $amount to your Tollgate wallet.
+
+Charge:       $charge_id
+$details
+Thank you for using Tollgate.
+""")
+_RECEIPT_HTML = Template("""<p>Hi $name,</p>
+<p>we charged <strong>$amount</strong> to your Tollgate wallet.</p>
+<table>
+<tr><td>Charge</td><td>$charge_id</td></tr>
+$details</table>
+<p>Thank you for using Tollgate.</p>""")
+_ROW = Template("<tr><td>$label</td><td>$value</td></tr>\n")
+
+
+def _charge_receipt(params: Mapping[str, str]) -> RenderedEmail:
+    currency = parse_currency("currency", params["currency"])
+    amount = parse_minor_units("amount", params["amount"])
+    if amount <= 0:
+        raise InvalidTemplateParam("amount", "must be positive")
+    charge_id = _text_param(params, "charge_id") or ""
+    details: list[tuple[str, str]] = []
+    if description := _text_param(params, "description"):
+        details.append(("Description", description))
+    if balance := params.get("balance", "").strip():
+        details.append(("Balance", format_money(parse_minor_units("balance", balance), currency)))
+    if charged_at := _text_param(params, "charged_at"):
+        details.append(("Date", charged_at))
+    shown = format_money(amount, currency)
+    subject = f"Your Tollgate receipt for {shown}"
+    values = {"name": _text_param(params, "name") or "there", "amount": shown}
+    text = _RECEIPT_TEXT.substitute(
+        values,
+        charge_id=charge_id,
+        details="".join(f"{label + ':':<14}{value}\n" for label, value in details),
+    )
+    rows = _Html("".join(_fill_html(_ROW, {"label": k, "value": v}) for k, v in details))
+    body = _fill_html(_RECEIPT_HTML, {**values, "charge_id": charge_id, "details": rows})
+    return RenderedEmail(
+        subject=subject,
+        text=text + _TEXT_FOOTER,
+        html=_LAYOUT.substitute(title=html.escape(subject), body=body),
+    )
+
+
+@dataclass(frozen=True)
+class EmailTemplate:
+    name: str
+    required: frozenset[str]
+    optional: frozenset[str]
+    _render: Callable[[Mapping[str, str]], RenderedEmail]
+
+    def render(self, params: Mapping[str, str]) -> RenderedEmail:
+        missing = [p for p in self.required if not params.get(p, "").strip()]
+        if missing:
+            raise MissingTemplateParams(self.name, missing)
+        return self._render(params)
+
+
+TEMPLATES: Mapping[str, EmailTemplate] = {
+    t.name: t
+    for t in (
+        EmailTemplate(
+            "welcome",
+            frozenset({"verification_url"}),
+            frozenset({"name", "expires_in"}),
+            _verification(
+                "Welcome to Tollgate - please verify your email address",
+                "Welcome to Tollgate!",
+            ),
+        ),
+        EmailTemplate(
+            "verify_email",
+            frozenset({"verification_url"}),
+            frozenset({"name", "expires_in"}),
+            _verification("Verify your Tollgate email address", "Here is a new link."),
+        ),
+        EmailTemplate(
+            "charge_receipt",
+            frozenset({"charge_id", "amount", "currency"}),
+            frozenset({"name", "description", "balance", "charged_at"}),
+            _charge_receipt,
+        ),
+    )
+}
+
+
+def get_template(name: str) -> EmailTemplate:
+    try:
+        return TEMPLATES[name]
+    except KeyError:
+        raise UnknownTemplate(
+            f"unknown template {name!r}; known: {', '.join(sorted(TEMPLATES))}"
+        ) from None
+
+
+def render(name: str, params: Mapping[str, str]) -> RenderedEmail:
+    """Render template ``name``; raises UnknownTemplate, MissingTemplateParams or
+    InvalidTemplateParam."""
+    return get_template(name).render(params)
