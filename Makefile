@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 MEMBERS := libs/proto libs/kit libs/devstack auth-svc billing-svc email-svc gateway
 
-.PHONY: install lock gen proto-deps run test lint fmt typecheck buf unit integration e2e promtool bench
+.PHONY: install lock gen proto-deps run test lint fmt typecheck buf unit web web-test bench
 
 $(VENV)/.installed: requirements.lock package.json $(foreach m,$(MEMBERS),$(m)/pyproject.toml)
 	@command -v uv >/dev/null || python3 -m pip install --quiet "uv==0.13.9"
@@ -16,6 +16,17 @@ $(VENV)/.installed: requirements.lock package.json $(foreach m,$(MEMBERS),$(m)/p
 
 install: $(VENV)/.installed
 
+web/node_modules/.installed: web/package.json web/package-lock.json
+	cd web && npm ci --silent --no-audit --no-fund
+	@touch $@
+
+# Builds the React app into web/dist, which the gateway serves at /app/.
+web: web/node_modules/.installed
+	cd web && npm run build
+
+web-test: web/node_modules/.installed
+	cd web && npm run typecheck && npm test
+
 lock:
 	scripts/lock.sh
 
@@ -25,7 +36,7 @@ gen: install
 proto-deps: install
 	scripts/proto-deps.sh
 
-run: install
+run: install web
 	$(PY) -m tollgate_devstack run
 
 fmt: install
@@ -46,7 +57,7 @@ buf: install
 unit: install
 	$(PY) -m pytest -q libs/kit/tests auth-svc/tests/unit billing-svc/tests/unit email-svc/tests/unit gateway/tests/unit tests/repo
 
-test: install lint typecheck buf
+test: install lint typecheck buf web-test web
 	$(PY) -m pytest -q
 
 bench: install

@@ -46,6 +46,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "AUTH_OUTBOX_BACKOFF_MAX_SECONDS": "1",
             "GATEWAY_WORKERS": "1",
             "GATEWAY_RATE_LIMIT_PER_MINUTE": "100000",
+            "GATEWAY_RATE_LIMIT_BURST": "100000",
+            # The limiters themselves are tested against a second, strict gateway.
+            "GATEWAY_LOGIN_RATE_LIMIT_PER_MINUTE": "100000",
+            "GATEWAY_LOGIN_RATE_LIMIT_BURST": "100000",
+            "GATEWAY_WEB_DIR": str(Path(__file__).resolve().parents[2] / "web" / "dist"),
         },
         services=specs,
     )

@@ -140,22 +140,28 @@ class Stack:
             self._pg = None
 
     def terminate(self, name: str, timeout: float = 15.0) -> int | None:
+        """SIGTERM one process and wait for it (SIGKILL after ``timeout``)."""
         proc = self._procs[name]
-        if proc.popen is None or proc.popen.poll() is not None:
-            return proc.popen.returncode if proc.popen else None
-        proc.popen.send_signal(signal.SIGTERM)
-        try:
-            return proc.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.popen.kill()
-            return proc.popen.wait()
+        if proc.popen is None:
+            return None
+        if proc.popen.poll() is None:
+            proc.popen.send_signal(signal.SIGTERM)
+            try:
+                proc.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.popen.kill()
+                proc.popen.wait()
+        _reap(proc)
+        return proc.popen.returncode
 
     def kill(self, name: str) -> None:
         """SIGKILL a process (crash tests)."""
-        popen = self._procs[name].popen
-        if popen is not None and popen.poll() is None:
-            popen.kill()
-            popen.wait()
+        proc = self._procs[name]
+        if proc.popen is not None:
+            if proc.popen.poll() is None:
+                proc.popen.kill()
+                proc.popen.wait()
+            _reap(proc)
 
     def restart(self, name: str) -> None:
         self.terminate(name)
@@ -298,6 +304,15 @@ class Stack:
             target=_pump, args=(name, proc.popen.stdout, self._sink), daemon=True
         )
         proc.log_thread.start()
+
+
+def _reap(proc: _Proc) -> None:
+    """After the process ended: drain its log pipe and close it."""
+    if proc.log_thread is not None:
+        proc.log_thread.join(timeout=5)
+        proc.log_thread = None
+    if proc.popen is not None and proc.popen.stdout is not None:
+        proc.popen.stdout.close()
 
 
 def _module_exists(name: str) -> bool:

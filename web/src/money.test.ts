@@ -1,0 +1,77 @@
+import { describe, expect, it } from "vitest";
+import { AmountInputError, currencyDigits, formatMoney, minorToDecimal, parseAmount, toMinor } from "./money";
+
+describe("formatMoney", () => {
+  it("formats minor units of a two-digit currency", () => {
+    expect(formatMoney("750", "USD", { locale: "en-US" })).toBe("$7.50");
+    expect(formatMoney("5", "USD", { locale: "en-US" })).toBe("$0.05");
+    expect(formatMoney("0", "USD", { locale: "en-US" })).toBe("$0.00");
+  });
+
+  it("uses the currency's own number of digits", () => {
+    expect(formatMoney("1500", "JPY", { locale: "en-US" })).toBe("¥1,500");
+    expect(formatMoney("1234", "BHD", { locale: "en-US" }).replace(/\s/g, " ")).toBe("BHD 1.234");
+  });
+
+  it("follows the locale", () => {
+    expect(formatMoney("123456", "EUR", { locale: "de-DE" })).toBe("1.234,56\u00a0€");
+  });
+
+  it("shows negative amounts and an explicit sign when asked", () => {
+    expect(formatMoney("-250", "USD", { locale: "en-US" })).toBe("-$2.50");
+    expect(formatMoney("-250", "USD", { locale: "en-US", signed: true })).toBe("-$2.50");
+    expect(formatMoney("1000", "USD", { locale: "en-US", signed: true })).toBe("+$10.00");
+  });
+
+  it("is exact beyond the float range (int64 arrives as a string)", () => {
+    expect(formatMoney("9223372036854775807", "USD", { locale: "en-US" })).toBe(
+      "$92,233,720,368,547,758.07",
+    );
+  });
+
+  it("accepts numbers and bigints", () => {
+    expect(formatMoney(850, "USD", { locale: "en-US" })).toBe("$8.50");
+    expect(formatMoney(850n, "USD", { locale: "en-US" })).toBe("$8.50");
+  });
+});
+
+describe("toMinor", () => {
+  it("reads int64 strings and rejects anything else", () => {
+    expect(toMinor("-42")).toBe(-42n);
+    expect(toMinor(undefined)).toBe(0n);
+    expect(() => toMinor("1.5")).toThrow(RangeError);
+    expect(() => toMinor(1.5)).toThrow(RangeError);
+  });
+});
+
+describe("minorToDecimal", () => {
+  it("places the decimal point", () => {
+    expect(minorToDecimal(7n, 2)).toBe("0.07");
+    expect(minorToDecimal(-1234n, 2)).toBe("-12.34");
+    expect(minorToDecimal(1234n, 0)).toBe("1234");
+    expect(minorToDecimal(1234n, 3)).toBe("1.234");
+  });
+});
+
+describe("parseAmount", () => {
+  it("turns typed major units into minor units", () => {
+    expect(parseAmount("10", "USD")).toBe(1000n);
+    expect(parseAmount("2.5", "USD")).toBe(250n);
+    expect(parseAmount(" 1,000.25 ", "USD")).toBe(100025n);
+    expect(parseAmount(".99", "USD")).toBe(99n);
+    expect(parseAmount("1500", "JPY")).toBe(1500n);
+  });
+
+  it("rejects bad input", () => {
+    for (const bad of ["", "abc", "-5", "0", "0.00", "1.234", "1e3", "."]) {
+      expect(() => parseAmount(bad, "USD"), bad).toThrow(AmountInputError);
+    }
+    expect(() => parseAmount("1.5", "JPY")).toThrow(AmountInputError);
+  });
+
+  it("round-trips with minorToDecimal", () => {
+    for (const minor of [1n, 99n, 100n, 12345n, 9007199254740993n]) {
+      expect(parseAmount(minorToDecimal(minor, currencyDigits("USD")), "USD")).toBe(minor);
+    }
+  });
+});

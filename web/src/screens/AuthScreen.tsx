@@ -1,0 +1,113 @@
+import { useId, useRef, useState, type FormEvent } from "react";
+import { friendlyError } from "../api/errors";
+import { useApi } from "../context";
+import { href, link, navigate } from "../router";
+
+interface Props {
+  mode: "sign-in" | "register";
+  notice: string | null;
+  email: string;
+  justRegistered?: boolean;
+  onSignedIn: () => void;
+}
+
+export function AuthScreen({ mode, notice, email: initialEmail, justRegistered = false, onSignedIn }: Props) {
+  const api = useApi();
+  const id = useId();
+  const [email, setEmail] = useState(initialEmail);
+  const [password, setPassword] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const inFlight = useRef(false);
+  const registering = mode === "register";
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    if (inFlight.current) return;
+    inFlight.current = true;
+    setBusy(true);
+    setError(null);
+    try {
+      if (registering) {
+        await api.register(email.trim(), password);
+        navigate(`/sign-in?registered=1&email=${encodeURIComponent(email.trim())}`);
+        return;
+      }
+      await api.login(email.trim(), password);
+      onSignedIn();
+    } catch (err) {
+      setError(friendlyError(err));
+    } finally {
+      inFlight.current = false;
+      setBusy(false);
+    }
+  }
+
+  return (
+    <main className="card narrow">
+      <h1>{registering ? "Create your account" : "Sign in"}</h1>
+      {justRegistered && (
+        <p className="note success" role="status">
+          Account created. We sent a verification link to {initialEmail}. Sign in to continue.
+        </p>
+      )}
+      {notice && (
+        <p className="note" role="status">
+          {notice}
+        </p>
+      )}
+      <form onSubmit={submit} aria-label={registering ? "Create account" : "Sign in"}>
+        <label htmlFor={`${id}-email`}>Email</label>
+        <input
+          id={`${id}-email`}
+          type="email"
+          autoComplete="email"
+          required
+          value={email}
+          onChange={(e) => setEmail(e.target.value)}
+        />
+        <label htmlFor={`${id}-password`}>Password</label>
+        <input
+          id={`${id}-password`}
+          type="password"
+          autoComplete={registering ? "new-password" : "current-password"}
+          required
+          minLength={registering ? 8 : undefined}
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          aria-describedby={registering ? `${id}-hint` : undefined}
+        />
+        {registering && (
+          <p className="hint" id={`${id}-hint`}>
+            At least 8 characters.
+          </p>
+        )}
+        {error && (
+          <p className="note error" role="alert">
+            {error}
+          </p>
+        )}
+        <button type="submit" className="primary" disabled={busy}>
+          {busy ? "Please wait…" : registering ? "Create account" : "Sign in"}
+        </button>
+      </form>
+      <p className="switch">
+        {registering ? (
+          <>
+            Already have an account?{" "}
+            <a href={href("/sign-in")} onClick={link("/sign-in")}>
+              Sign in
+            </a>
+          </>
+        ) : (
+          <>
+            New to Tollgate?{" "}
+            <a href={href("/register")} onClick={link("/register")}>
+              Create an account
+            </a>
+          </>
+        )}
+      </p>
+    </main>
+  );
+}

@@ -1,0 +1,221 @@
+import { useId, useRef, useState, type FormEvent } from "react";
+import { friendlyError } from "../api/errors";
+import type { MoneyResponse, Transaction } from "../api/types";
+import { useApi } from "../context";
+import { SubmissionKey } from "../idempotency";
+import { AmountInputError, currencyDigits, formatMoney, minorToDecimal, parseAmount, toMinor } from "../money";
+
+const KIND_LABEL: Record<string, string> = {
+  TOP_UP: "Top-up",
+  CHARGE: "Charge",
+  REFUND: "Refund",
+};
+
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
+function when(createdAt: string): string {
+  const date = new Date(createdAt);
+  return Number.isNaN(date.getTime()) ? "" : dateFormat.format(date);
+}
+
+interface Props {
+  transactions: Transaction[];
+  currency: string;
+  onRefunded: (result: MoneyResponse) => void;
+}
+
+export function TransactionList({ transactions, currency, onRefunded }: Props) {
+  // The charge whose refund form is open (one at a time).
+  const [refunding, setRefunding] = useState<string | null>(null);
+  if (transactions.length === 0) {
+    return <p className="muted">No transactions yet. Top up to get started.</p>;
+  }
+  // What is left to refund per charge, from the refunds loaded so far (newest first, so a
+  // charge's refunds are always listed before the charge itself).
+  const refunded = new Map<string, bigint>();
+  const byId = new Map(transactions.map((t) => [t.id, t]));
+  for (const t of transactions) {
+    if (t.kind === "REFUND" && t.refundOf) {
+      refunded.set(t.refundOf, (refunded.get(t.refundOf) ?? 0n) + toMinor(t.amount));
+    }
+  }
+  return (
+    <div className="table-scroll">
+      <table className="transactions" aria-labelledby="tx-title">
+        <thead>
+          <tr>
+            <th scope="col" className="date">
+              Date
+            </th>
+            <th scope="col">Description</th>
+            <th scope="col">Type</th>
+            <th scope="col" className="num">
+              Amount
+            </th>
+            <th scope="col">
+              <span className="visually-hidden">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {transactions.map((t) => (
+            <TransactionRow
+              key={t.id}
+              transaction={t}
+              currency={t.currency || currency}
+              original={t.refundOf ? byId.get(t.refundOf) : undefined}
+              remaining={t.kind === "CHARGE" ? -toMinor(t.amount) - (refunded.get(t.id) ?? 0n) : 0n}
+              refunding={refunding === t.id}
+              onRefundOpen={(open) => setRefunding(open ? t.id : null)}
+              onRefunded={(result) => {
+                setRefunding(null);
+                onRefunded(result);
+              }}
+            />
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+interface RowProps {
+  transaction: Transaction;
+  currency: string;
+  /** For a refund, the charge it refunds (when loaded). */
+  original: Transaction | undefined;
+  /** For a charge, what is left to refund. */
+  remaining: bigint;
+  refunding: boolean;
+  onRefundOpen: (open: boolean) => void;
+  onRefunded: (result: MoneyResponse) => void;
+}
+
+function TransactionRow({ transaction: t, currency, original, remaining, refunding, onRefundOpen, onRefunded }: RowProps) {
+  const amount = toMinor(t.amount);
+  const label =
+    t.description ||
+    (t.kind === "REFUND" && original?.description ? `Refund of ${original.description}` : (KIND_LABEL[t.kind] ?? ""));
+  const open = refunding && remaining > 0n;
+  let action = null;
+  if (t.kind === "CHARGE" && remaining <= 0n) action = <span className="muted">Refunded</span>;
+  else if (t.kind === "CHARGE" && !open) {
+    action = (
+      <button type="button" className="secondary small" onClick={() => onRefundOpen(true)}>
+        Refund
+      </button>
+    );
+  }
+  return (
+    <>
+      <tr>
+        <td className="date">{when(t.createdAt)}</td>
+        <td>{label}</td>
+        <td>
+          <span className={`kind kind-${t.kind.toLowerCase()}`}>{KIND_LABEL[t.kind] ?? t.kind}</span>
+        </td>
+        <td className={`num ${amount < 0n ? "debit" : "credit"}`}>
+          {formatMoney(amount, currency, { signed: true })}
+        </td>
+        <td className="actions">{action}</td>
+      </tr>
+      {open && (
+        <tr className="refund-row">
+          <td colSpan={5}>
+            <RefundForm
+              charge={t}
+              remaining={remaining}
+              currency={currency}
+              onClose={() => onRefundOpen(false)}
+              onRefunded={onRefunded}
+            />
+          </td>
+        </tr>
+      )}
+    </>
+  );
+}
+
+interface RefundProps {
+  charge: Transaction;
+  remaining: bigint;
+  currency: string;
+  onClose: () => void;
+  onRefunded: (result: MoneyResponse) => void;
+}
+
+function RefundForm({ charge, remaining, currency, onClose, onRefunded }: RefundProps) {
+  const api = useApi();
+  const id = useId();
+  const digits = currencyDigits(currency);
+  const [amount, setAmount] = useState(() => minorToDecimal(remaining, digits));
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const inFlight = useRef(false);
+  const submission = useRef(new SubmissionKey());
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    if (inFlight.current) return;
+    let minor: bigint;
+    try {
+      minor = parseAmount(amount, currency);
+    } catch (err) {
+      setError(err instanceof AmountInputError ? err.message : friendlyError(err));
+      return;
+    }
+    const key = submission.current.forRequest(String(minor));
+    inFlight.current = true;
+    setBusy(true);
+    setError(null);
+    try {
+      const result = await api.refund(charge.id, minor, key);
+      submission.current.settle();
+      onRefunded(result);
+    } catch (err) {
+      submission.current.settle(err);
+      setError(friendlyError(err));
+    } finally {
+      inFlight.current = false;
+      setBusy(false);
+    }
+  }
+
+  const what = charge.description || "charge";
+  return (
+    <form className="refund" onSubmit={submit} aria-label={`Refund ${what}`}>
+      <label htmlFor={`${id}-amount`}>Refund amount</label>
+      <div className="amount">
+        <span className="currency" aria-hidden="true">
+          {currency}
+        </span>
+        <input
+          id={`${id}-amount`}
+          type="text"
+          inputMode="decimal"
+          autoComplete="off"
+          required
+          value={amount}
+          onChange={(e) => setAmount(e.target.value)}
+          aria-describedby={`${id}-left`}
+        />
+      </div>
+      <span className="muted" id={`${id}-left`}>
+        of {formatMoney(remaining, currency)} left on “{what}”
+      </span>
+      <span className="buttons">
+        <button type="submit" className="primary small" disabled={busy}>
+          {busy ? "Refunding…" : "Confirm refund"}
+        </button>
+        <button type="button" className="secondary small" onClick={onClose} disabled={busy}>
+          Cancel
+        </button>
+      </span>
+      {error && (
+        <p className="note error" role="alert">
+          {error}
+        </p>
+      )}
+    </form>
+  );
+}

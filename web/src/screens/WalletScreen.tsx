@@ -1,0 +1,136 @@
+import { useCallback, useEffect, useState } from "react";
+import { friendlyError } from "../api/errors";
+import type { Me, MoneyResponse, Transaction } from "../api/types";
+import { useApi } from "../context";
+import { formatMoney, toMinor } from "../money";
+import { MoneyForm } from "./MoneyForm";
+import { TransactionList } from "./TransactionList";
+
+const PAGE_SIZE = 10;
+
+interface WalletState {
+  balance: bigint;
+  currency: string;
+}
+
+export function WalletScreen() {
+  const api = useApi();
+  const [wallet, setWallet] = useState<WalletState | null>(null);
+  const [me, setMe] = useState<Me | null>(null);
+  const [transactions, setTransactions] = useState<Transaction[]>([]);
+  const [nextPageToken, setNextPageToken] = useState("");
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    let live = true;
+    Promise.all([api.wallet(), api.transactions(PAGE_SIZE)])
+      .then(([w, page]) => {
+        if (!live) return;
+        setWallet({ balance: toMinor(w.balance), currency: w.currency || "USD" });
+        setTransactions(page.transactions ?? []);
+        setNextPageToken(page.nextPageToken ?? "");
+      })
+      .catch((err: unknown) => live && setError(friendlyError(err)));
+    // The profile is a nicety; the wallet works without it.
+    api.me().then((m) => live && setMe(m), () => undefined);
+    return () => {
+      live = false;
+    };
+  }, [api]);
+
+  const applied = useCallback((result: MoneyResponse) => {
+    setWallet((w) => (w ? { ...w, balance: toMinor(result.balance) } : w));
+    setTransactions((list) =>
+      list.some((t) => t.id === result.transaction.id) ? list : [result.transaction, ...list],
+    );
+  }, []);
+
+  async function loadMore() {
+    setLoadingMore(true);
+    try {
+      const page = await api.transactions(PAGE_SIZE, nextPageToken);
+      setTransactions((list) => {
+        const seen = new Set(list.map((t) => t.id));
+        return [...list, ...(page.transactions ?? []).filter((t) => !seen.has(t.id))];
+      });
+      setNextPageToken(page.nextPageToken ?? "");
+      setError(null);
+    } catch (err) {
+      setError(friendlyError(err));
+    } finally {
+      setLoadingMore(false);
+    }
+  }
+
+  if (!wallet) {
+    return (
+      <main className="wallet">
+        {error ? (
+          <p className="note error" role="alert">
+            {error}
+          </p>
+        ) : (
+          <p className="loading" role="status">
+            Loading your wallet…
+          </p>
+        )}
+      </main>
+    );
+  }
+
+  const { currency } = wallet;
+  return (
+    <main className="wallet">
+      {me && !me.emailVerified && (
+        <p className="note" role="note">
+          Please verify {me.email}: we sent you a link.
+        </p>
+      )}
+      <section className="card balance-card" aria-labelledby="balance-title">
+        <h2 id="balance-title">Balance</h2>
+        <output className="balance" aria-labelledby="balance-title">
+          {formatMoney(wallet.balance, currency)}
+        </output>
+        {me && <p className="muted">{me.email}</p>}
+      </section>
+
+      <div className="forms">
+        <MoneyForm
+          title="Top up"
+          amountLabel="Top-up amount"
+          submitLabel="Top up"
+          currency={currency}
+          onSubmit={(amount, _description, key) => api.topUp(amount, key)}
+          onDone={applied}
+          describe={(r) => `Added ${formatMoney(r.transaction.amount, currency)}.`}
+        />
+        <MoneyForm
+          title="Charge"
+          amountLabel="Charge amount"
+          submitLabel="Charge"
+          currency={currency}
+          withDescription
+          onSubmit={(amount, description, key) => api.charge(amount, description, key)}
+          onDone={applied}
+          describe={(r) => `Charged ${formatMoney(toMinor(r.transaction.amount) * -1n, currency)}.`}
+        />
+      </div>
+
+      <section className="card" aria-labelledby="tx-title">
+        <h2 id="tx-title">Transactions</h2>
+        {error && (
+          <p className="note error" role="alert">
+            {error}
+          </p>
+        )}
+        <TransactionList transactions={transactions} currency={currency} onRefunded={applied} />
+        {nextPageToken && (
+          <button type="button" className="secondary more" onClick={loadMore} disabled={loadingMore}>
+            {loadingMore ? "Loading…" : "Load more"}
+          </button>
+        )}
+      </section>
+    </main>
+  );
+}
