@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 
-def create_redis(url: str, *, max_connections: int = 50) -> Redis:
-    """A client with a bounded connection pool; ``unix://`` URLs work (embedded Redis)."""
-    client: Redis = Redis.from_url(
-        url, max_connections=max_connections, decode_responses=False, health_check_interval=30
+def create_redis(url: str, *, max_connections: int = 50, pool_timeout: float = 5.0) -> Redis:
+    """A client with a bounded connection pool; ``unix://`` URLs work (embedded Redis).
+
+    The pool blocks (up to ``pool_timeout`` seconds) when all connections are busy: redis-py's
+    default pool raises ``MaxConnectionsError`` instead, which failed every command beyond
+    ``max_connections`` concurrent ones.
+    """
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=max_connections,
+        timeout=pool_timeout,
+        decode_responses=False,
+        health_check_interval=30,
     )
+    client: Redis = Redis.from_pool(pool)
     return client

@@ -1,0 +1,76 @@
+"""The one place where billing-svc's real adapters are wired to its handlers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import grpc
+from opentelemetry import trace
+from prometheus_client import CollectorRegistry
+
+from billing_svc.api import BillingMetrics, BillingServicer
+from billing_svc.api.verified_tokens import CachingTokenVerifier
+from billing_svc.config import BillingSettings
+from billing_svc.service import Wallets
+from billing_svc.store import Ledger, create_ledger_pool
+from tollgate.billing.v1 import billing_pb2, billing_pb2_grpc
+from tollgate_kit.caller import CallerAuthenticator
+from tollgate_kit.jwks_client import grpc_jwks_fetcher
+from tollgate_kit.redis_client import create_redis
+from tollgate_kit.server import GrpcApp
+from tollgate_kit.tokens import JwksCache
+
+SERVICE_NAME = billing_pb2.DESCRIPTOR.services_by_name["BillingService"].full_name
+
+
+def migrations_dir() -> Path:
+    """billing-svc/migrations (next to src/ in the workspace)."""
+    return Path(__file__).resolve().parents[2] / "migrations"
+
+
+async def build(
+    settings: BillingSettings, *, tracer_provider: trace.TracerProvider | None = None
+) -> GrpcApp:
+    """Connect to PostgreSQL, Redis and auth-svc and return the app to serve.
+
+    ``tracer_provider`` defaults to the global one (tests pass their own to capture spans).
+    """
+    pool = await create_ledger_pool(
+        settings.database_url,
+        min_size=settings.db_pool_min_size,
+        max_size=settings.db_pool_max_size,
+    )
+    redis = create_redis(settings.redis_url) if settings.session_check else None
+    auth_channel = grpc.aio.insecure_channel(settings.auth_addr)
+    verifier = CachingTokenVerifier(
+        JwksCache(grpc_jwks_fetcher(auth_channel)),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+    )
+    authenticator = CallerAuthenticator(verifier, redis, settings.redis_key_prefix)
+
+    ledger = Ledger(pool)
+    wallets = Wallets(ledger, currency=settings.default_currency, max_amount=settings.max_amount)
+    registry = CollectorRegistry()
+    provider = tracer_provider or trace.get_tracer_provider()
+    servicer = BillingServicer(
+        wallets, authenticator, BillingMetrics(registry), provider.get_tracer("billing_svc")
+    )
+
+    def register(server: grpc.aio.Server) -> None:
+        billing_pb2_grpc.add_BillingServiceServicer_to_server(servicer, server)
+
+    async def on_stop() -> None:
+        await pool.close()
+        if redis is not None:
+            await redis.aclose()
+        await auth_channel.close(None)
+
+    return GrpcApp(
+        settings=settings,
+        register=register,
+        service_names=[SERVICE_NAME],
+        registry=registry,
+        ready=ledger.ping,
+        on_stop=on_stop,
+    )

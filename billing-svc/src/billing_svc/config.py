@@ -1,0 +1,46 @@
+"""billing-svc settings, read from ``BILLING_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import SettingsConfigDict
+
+from tollgate_kit.settings import ServiceSettings
+
+
+class BillingSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="BILLING_", extra="ignore", frozen=True)
+
+    service_name: str = "billing-svc"
+    grpc_port: int = Field(default=50052, ge=0, le=65535)
+    http_port: int = Field(default=9102, ge=0, le=65535)
+
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/billing"
+    # Alembic scripts; unset means billing-svc/migrations next to src/ (images set it).
+    migrations_dir: Path | None = None
+    db_pool_min_size: int = Field(default=2, ge=1)
+    db_pool_max_size: int = Field(default=20, ge=1)
+
+    # The session check: a token is accepted only while its session key exists in Redis.
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_key_prefix: str = "tollgate:"
+    session_check: bool = True
+
+    # auth-svc's gRPC address, for the JWKS that verifies access tokens.
+    auth_addr: str = "127.0.0.1:50051"
+    jwt_issuer: str = "tollgate-auth"
+    jwt_audience: str = "tollgate"
+
+    # Requests carry no currency: every wallet of this deployment is in this one.
+    default_currency: str = "USD"
+    # Largest amount (minor units) one top-up, charge or refund may move.
+    max_amount: int = Field(default=100_000_000, gt=0, le=2**53)
+
+    @field_validator("default_currency")
+    @classmethod
+    def _iso_4217(cls, value: str) -> str:
+        if len(value) != 3 or not value.isascii() or not value.isalpha() or not value.isupper():
+            raise ValueError("default_currency must be an upper-case ISO 4217 code like USD")
+        return value

@@ -1,0 +1,72 @@
+"""Why a billing request was refused. Each error names a machine-readable ``reason``; the
+API layer maps the error type to a gRPC status code."""
+
+from __future__ import annotations
+
+
+class BillingError(Exception):
+    reason: str = "BILLING_ERROR"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidRequest(BillingError):
+    """The request can never succeed as sent (INVALID_ARGUMENT)."""
+
+    reason = "INVALID_REQUEST"
+
+
+class InvalidAmount(InvalidRequest):
+    reason = "INVALID_AMOUNT"
+
+
+class InvalidIdempotencyKey(InvalidRequest):
+    reason = "INVALID_IDEMPOTENCY_KEY"
+
+
+class InvalidDescription(InvalidRequest):
+    reason = "INVALID_DESCRIPTION"
+
+
+class InvalidChargeId(InvalidRequest):
+    reason = "INVALID_CHARGE_ID"
+
+
+class InvalidPageToken(InvalidRequest):
+    reason = "INVALID_PAGE_TOKEN"
+
+
+class InvalidPageSize(InvalidRequest):
+    reason = "INVALID_PAGE_SIZE"
+
+
+class IdempotencyKeyReused(InvalidRequest):
+    """The key already belongs to a different request of this user."""
+
+    reason = "IDEMPOTENCY_KEY_REUSED"
+
+
+class InsufficientFunds(BillingError):
+    reason = "INSUFFICIENT_FUNDS"
+
+
+class ChargeNotFound(BillingError):
+    """No such charge of the caller's (another user's charge looks exactly like this)."""
+
+    reason = "CHARGE_NOT_FOUND"
+
+
+class NotRefundable(BillingError):
+    """The transaction is the caller's but is not a charge (a top-up or a refund)."""
+
+    reason = "NOT_REFUNDABLE"
+
+
+class RefundExceedsCharge(BillingError):
+    reason = "REFUND_EXCEEDS_CHARGE"
+
+    def __init__(self, message: str, refundable: int) -> None:
+        super().__init__(message)
+        self.refundable = refundable

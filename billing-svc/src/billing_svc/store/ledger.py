@@ -1,0 +1,127 @@
+"""The ledger in PostgreSQL. Each money-moving call is one round trip to one server-side
+function (created by the migrations), run as a prepared statement that asyncpg caches per
+connection."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+import asyncpg
+
+from billing_svc.domain.model import Kind, Transaction
+from billing_svc.domain.pagination import Cursor
+
+_CHARGE = "SELECT * FROM billing_charge($1, $2, $3, $4, $5, $6)"
+_TOP_UP = "SELECT * FROM billing_top_up($1, $2, $3, $4, $5)"
+_REFUND = "SELECT * FROM billing_refund($1, $2, $3, $4, $5)"
+_BALANCE = "SELECT balance FROM wallets WHERE user_id = $1 AND currency = $2"
+_FIRST_PAGE = """
+SELECT id, kind, amount, description, refund_of, ts, currency FROM transactions
+ WHERE user_id = $1
+ ORDER BY ts DESC, id DESC
+ LIMIT $2
+"""
+_NEXT_PAGE = """
+SELECT id, kind, amount, description, refund_of, ts, currency FROM transactions
+ WHERE user_id = $1 AND (ts, id) < ($3, $4)
+ ORDER BY ts DESC, id DESC
+ LIMIT $2
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerResult:
+    """What a ledger function answered.
+
+    ``outcome`` is ``created``, ``existing`` (the key already names a transaction, which is
+    returned with the fingerprint of its request), ``insufficient_funds``, ``not_found``,
+    ``not_refundable`` or ``exceeds_charge`` (with ``refundable``, what is left).
+    """
+
+    outcome: str
+    transaction: Transaction | None
+    balance: int | None
+    fingerprint: bytes | None
+    refundable: int | None
+
+
+def _transaction(row: asyncpg.Record) -> Transaction:
+    return Transaction(
+        id=row["id"],
+        kind=Kind(row["kind"]),
+        amount=row["amount"],
+        currency=row["currency"],
+        description=row["description"],
+        refund_of=row["refund_of"],
+        created_at=row["ts"],
+    )
+
+
+def _result(row: asyncpg.Record | None) -> LedgerResult:
+    if row is None:
+        raise RuntimeError("ledger function returned no row")
+    return LedgerResult(
+        outcome=row["outcome"],
+        transaction=_transaction(row) if row["id"] is not None else None,
+        balance=row["balance"],
+        fingerprint=row["request_fingerprint"],
+        refundable=row["refundable"],
+    )
+
+
+class Ledger:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def charge(
+        self,
+        user_id: str,
+        currency: str,
+        amount: int,
+        description: str,
+        idempotency_key: str,
+        fingerprint: bytes,
+    ) -> LedgerResult:
+        row = await self._pool.fetchrow(
+            _CHARGE, user_id, currency, amount, description, idempotency_key, fingerprint
+        )
+        return _result(row)
+
+    async def top_up(
+        self, user_id: str, currency: str, amount: int, idempotency_key: str, fingerprint: bytes
+    ) -> LedgerResult:
+        row = await self._pool.fetchrow(
+            _TOP_UP, user_id, currency, amount, idempotency_key, fingerprint
+        )
+        return _result(row)
+
+    async def refund(
+        self, user_id: str, charge_id: UUID, amount: int, idempotency_key: str, fingerprint: bytes
+    ) -> LedgerResult:
+        row = await self._pool.fetchrow(
+            _REFUND, user_id, charge_id, amount, idempotency_key, fingerprint
+        )
+        return _result(row)
+
+    async def balance(self, user_id: str, currency: str) -> int:
+        """The wallet's balance; a user without a wallet has 0."""
+        balance: int | None = await self._pool.fetchval(_BALANCE, user_id, currency)
+        return balance or 0
+
+    async def transactions(
+        self, user_id: str, limit: int, after: Cursor | None
+    ) -> Sequence[Transaction]:
+        """Up to ``limit`` of the user's transactions, newest first, after ``after``."""
+        if after is None:
+            rows = await self._pool.fetch(_FIRST_PAGE, user_id, limit)
+        else:
+            rows = await self._pool.fetch(_NEXT_PAGE, user_id, limit, after.created_at, after.id)
+        return [_transaction(row) for row in rows]
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._pool.fetchval("SELECT 1"))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            return False
