@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
+
 from tollgate_kit.settings import ServiceSettings
 
 # auth-svc/migrations, next to src/ in the checkout.
 DEFAULT_MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"
 
 
 class AuthSettings(ServiceSettings):
@@ -35,7 +37,7 @@ class AuthSettings(ServiceSettings):
     bcrypt_cost: int = Field(default=12, ge=4, le=31)
 
     # Base of links in mail (the gateway serves the web app under /app).
-    public_url: str = "http://127.0.0.1:8080"
+    public_url: str = DEFAULT_PUBLIC_URL
     email_addr: str = "127.0.0.1:50053"
     email_verification_ttl: timedelta = timedelta(hours=48)
 
@@ -46,11 +48,47 @@ class AuthSettings(ServiceSettings):
     # Outbox relay: how often it looks for due rows when no NOTIFY woke it, rows per claim,
     # per-send deadline, the lease a claimed row is hidden from other replicas for, and the
     # exponential backoff (with jitter) between attempts.
-    outbox_poll_interval: float = Field(default=1.0, gt=0)
+    outbox_poll_seconds: float = Field(default=1.0, gt=0)
     outbox_batch_size: int = Field(default=20, ge=1)
-    outbox_send_timeout: float = Field(default=10.0, gt=0)
-    outbox_lease: float = Field(default=60.0, gt=0)
-    outbox_retry_base: float = Field(default=1.0, gt=0)
-    outbox_retry_max: float = Field(default=600.0, gt=0)
+    outbox_send_timeout_seconds: float = Field(default=10.0, gt=0)
+    outbox_lease_seconds: float = Field(default=60.0, gt=0)
+    outbox_backoff_base_seconds: float = Field(default=1.0, gt=0)
+    outbox_backoff_max_seconds: float = Field(default=600.0, gt=0)
     # Delivered and dead rows are deleted after this long.
     outbox_retention: timedelta = timedelta(days=7)
+
+    @field_validator(
+        "access_ttl",
+        "refresh_ttl",
+        "email_verification_ttl",
+        "login_rate_window",
+        "outbox_retention",
+        mode="before",
+    )
+    @classmethod
+    def _seconds_or_iso_duration(cls, value: object) -> object:
+        """Durations from the environment: plain seconds (``900``) or ISO 8601 (``PT15M``)."""
+        if isinstance(value, str):
+            try:
+                return timedelta(seconds=float(value))
+            except ValueError:
+                return value
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_public_url(cls, value: str) -> str:
+        # The launcher passes an empty value when it runs no gateway.
+        value = value.strip() or DEFAULT_PUBLIC_URL
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("public_url must be an absolute http(s) URL")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _lease_outlives_a_send(self) -> AuthSettings:
+        # A row whose lease ends while its send is still running could be sent twice.
+        if self.outbox_lease_seconds <= self.outbox_send_timeout_seconds:
+            raise ValueError("outbox_lease_seconds must exceed outbox_send_timeout_seconds")
+        if self.access_ttl >= self.refresh_ttl:
+            raise ValueError("access_ttl must be shorter than refresh_ttl")
+        return self

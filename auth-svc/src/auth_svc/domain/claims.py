@@ -9,7 +9,6 @@ from typing import Any
 
 ACCESS = "access"
 REFRESH = "refresh"
-FAMILY_CLAIM = "fam"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,15 +31,12 @@ def build_claims(
     token_use: str,
     now: datetime,
     token_id: str | None = None,
-    family: str | None = None,
 ) -> dict[str, Any]:
-    """Claims ``iss aud sub iat exp jti sid token_use`` (+ ``fam`` on refresh tokens)."""
+    """Claims ``iss aud sub iat exp jti sid token_use``."""
     if token_use == ACCESS:
         ttl = policy.access_ttl
     elif token_use == REFRESH:
         ttl = policy.refresh_ttl
-        if family is None:
-            raise ValueError("a refresh token needs its family")
     else:
         raise ValueError(f"unknown token use {token_use!r}")
     issued = int(now.timestamp())
@@ -54,6 +50,4 @@ def build_claims(
         "sid": session_id,
         "token_use": token_use,
     }
-    if token_use == REFRESH:
-        claims[FAMILY_CLAIM] = family
     return claims

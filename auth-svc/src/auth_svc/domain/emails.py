@@ -6,6 +6,9 @@ from email_validator import EmailNotValidError, validate_email
 
 from auth_svc.domain.errors import InvalidEmail
 
+# RFC 5321 §4.5.3.1.1; email-validator leaves it to the caller.
+MAX_LOCAL_PART_BYTES = 64
+
 
 def normalise_email(raw: str) -> str:
     """The normalised form of ``raw`` (domain lower-cased, IDNA/Unicode normalised).
@@ -20,4 +23,6 @@ def normalise_email(raw: str) -> str:
         result = validate_email(candidate, check_deliverability=False)
     except EmailNotValidError as err:
         raise InvalidEmail(f"invalid email: {err}") from err
+    if len(result.local_part.encode("utf-8")) > MAX_LOCAL_PART_BYTES:
+        raise InvalidEmail("invalid email: the part before the @-sign is too long")
     return str(result.normalized)

@@ -6,6 +6,7 @@ import enum
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 WELCOME_TEMPLATE = "welcome"
 
@@ -19,12 +20,28 @@ class OutboxMessage:
     params: Mapping[str, str] = field(default_factory=dict)
 
 
-def welcome_message(recipient: str, verification_url: str) -> OutboxMessage:
+def welcome_message(
+    recipient: str, verification_url: str, link_lifetime: timedelta
+) -> OutboxMessage:
+    """The welcome mail with its verification link (params of email-svc's ``welcome``)."""
     return OutboxMessage(
         template=WELCOME_TEMPLATE,
         recipient=recipient,
-        params={"email": recipient, "verification_url": verification_url},
+        params={
+            "verification_url": verification_url,
+            "expires_in": describe_duration(link_lifetime),
+        },
     )
+
+
+def describe_duration(duration: timedelta) -> str:
+    """``48 hours``, ``7 days``, ``30 minutes``: the largest whole unit that fits exactly."""
+    seconds = int(duration.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0 and (unit != "day" or seconds > 2 * 86400):
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
 
 
 class DeliveryOutcome(enum.Enum):
@@ -40,5 +57,6 @@ def retry_delay(
     "equal jitter" (half fixed, half random) so replicas retrying together spread out."""
     if attempts < 1:
         raise ValueError("attempts starts at 1")
-    ceiling = min(cap, base * 2 ** min(attempts - 1, 62))
-    return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
+    ceiling = min(cap, base * 2.0 ** min(attempts - 1, 62))
+    uniform = rng.uniform if rng is not None else random.uniform
+    return ceiling / 2 + uniform(0, ceiling / 2)

@@ -15,7 +15,7 @@ class SessionState:
     created_at: float
     last_refreshed_at: float
     refresh_jti: str
-    family: str
+    family: str  # jti of the session's first refresh token: the family's root, for audit logs
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +25,6 @@ class PresentedRefresh:
     user_id: str
     session_id: str
     token_id: str
-    family: str
 
 
 class Rotation(enum.Enum):
@@ -37,19 +36,16 @@ class Rotation(enum.Enum):
 def decide_rotation(session: SessionState | None, presented: PresentedRefresh) -> Rotation:
     """What a refresh with ``presented`` does to ``session``.
 
-    Every refresh token of a session carries its family and a fresh ``jti``; only the latest
-    ``jti`` is current. Any other validly signed token of the family is one that was already
-    rotated away, i.e. stolen or replayed, so the session is revoked. A token that does not
-    belong to the session at all (other user, other family) is treated as reuse too: it can
-    only come from a forged or confused client.
+    A session is one refresh-token family: every rotation gives the new refresh token a fresh
+    ``jti`` and only the latest is current. Any other validly signed refresh token of the
+    session was already rotated away, so presenting it means it was copied (or replayed),
+    and the whole session is revoked. A token naming another user is treated the same way.
+    Two concurrent refreshes with one token are one rotation and one reuse: a client cannot
+    be told apart from an attacker racing it.
     """
     if session is None:
         return Rotation.ENDED
-    if (
-        session.user_id != presented.user_id
-        or session.session_id != presented.session_id
-        or session.family != presented.family
-    ):
+    if session.user_id != presented.user_id or session.session_id != presented.session_id:
         return Rotation.REUSED
     if session.refresh_jti != presented.token_id:
         return Rotation.REUSED

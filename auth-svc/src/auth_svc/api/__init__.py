@@ -1,0 +1,1 @@
+"""gRPC entry points: proto ↔ domain, domain errors → status codes."""

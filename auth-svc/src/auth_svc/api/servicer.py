@@ -1,0 +1,134 @@
+"""``tollgate.auth.v1.AuthService``: translates requests to use cases and answers back."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from auth_svc.api.errors import to_status
+from auth_svc.api.peer import client_address
+from auth_svc.domain.errors import AuthError
+from auth_svc.services.accounts import AccountService
+from auth_svc.services.sessions import SessionService
+from auth_svc.signing.issuer import TokenPair
+from auth_svc.signing.keyset import KeySet
+from tollgate.auth.v1 import auth_pb2, auth_pb2_grpc
+from tollgate_kit.caller import CallerAuthenticator
+
+Context = grpc.aio.ServicerContext[Any, Any]
+T = TypeVar("T")
+
+TOKEN_TYPE = "Bearer"
+
+
+async def _domain(call: Awaitable[T]) -> T:
+    try:
+        return await call
+    except AuthError as err:
+        raise to_status(err) from err
+
+
+def _timestamp(when: datetime | float) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(when if isinstance(when, datetime) else datetime.fromtimestamp(when, UTC))
+    return stamp
+
+
+def _pair(pair: TokenPair, response: Callable[..., T]) -> T:
+    return response(
+        access_token=pair.access_token,
+        refresh_token=pair.refresh_token,
+        token_type=TOKEN_TYPE,
+        expires_in=pair.expires_in,
+    )
+
+
+class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
+    def __init__(
+        self,
+        *,
+        accounts: AccountService,
+        sessions: SessionService,
+        keys: KeySet,
+        caller: CallerAuthenticator,
+    ) -> None:
+        self._accounts = accounts
+        self._sessions = sessions
+        self._keys = keys
+        self._caller = caller
+
+    async def Register(
+        self, request: auth_pb2.RegisterRequest, context: Context
+    ) -> auth_pb2.RegisterResponse:
+        user = await _domain(self._accounts.register(request.email, request.password))
+        return auth_pb2.RegisterResponse(user_id=user.id, email=user.email)
+
+    async def Login(
+        self, request: auth_pb2.LoginRequest, context: Context
+    ) -> auth_pb2.LoginResponse:
+        pair = await _domain(
+            self._sessions.login(request.email, request.password, client_address(context))
+        )
+        return _pair(pair, auth_pb2.LoginResponse)
+
+    async def Refresh(
+        self, request: auth_pb2.RefreshRequest, context: Context
+    ) -> auth_pb2.RefreshResponse:
+        pair = await _domain(self._sessions.refresh(request.refresh_token))
+        return _pair(pair, auth_pb2.RefreshResponse)
+
+    async def Logout(
+        self, request: auth_pb2.LogoutRequest, context: Context
+    ) -> auth_pb2.LogoutResponse:
+        caller = await self._caller.authenticate(context)
+        await _domain(self._sessions.logout(caller))
+        return auth_pb2.LogoutResponse()
+
+    async def Me(self, request: auth_pb2.MeRequest, context: Context) -> auth_pb2.MeResponse:
+        caller = await self._caller.authenticate(context)
+        user = await _domain(self._accounts.me(caller.subject))
+        return auth_pb2.MeResponse(
+            user_id=user.id,
+            email=user.email,
+            email_verified=user.email_verified_at is not None,
+            created_at=_timestamp(user.created_at),
+        )
+
+    async def VerifyEmail(
+        self, request: auth_pb2.VerifyEmailRequest, context: Context
+    ) -> auth_pb2.VerifyEmailResponse:
+        await _domain(self._accounts.verify_email(request.token))
+        return auth_pb2.VerifyEmailResponse()
+
+    async def GetJwks(
+        self, request: auth_pb2.GetJwksRequest, context: Context
+    ) -> auth_pb2.GetJwksResponse:
+        return auth_pb2.GetJwksResponse(keys=[auth_pb2.Jwk(**jwk) for jwk in self._keys.jwks()])
+
+    async def ListSessions(
+        self, request: auth_pb2.ListSessionsRequest, context: Context
+    ) -> auth_pb2.ListSessionsResponse:
+        caller = await self._caller.authenticate(context)
+        sessions = await _domain(self._sessions.list_sessions(caller))
+        return auth_pb2.ListSessionsResponse(
+            sessions=[
+                auth_pb2.Session(
+                    session_id=s.session_id,
+                    created_at=_timestamp(s.created_at),
+                    last_refreshed_at=_timestamp(s.last_refreshed_at),
+                    current=s.session_id == caller.session_id,
+                )
+                for s in sessions
+            ]
+        )
+
+    async def RevokeSession(
+        self, request: auth_pb2.RevokeSessionRequest, context: Context
+    ) -> auth_pb2.RevokeSessionResponse:
+        caller = await self._caller.authenticate(context)
+        await _domain(self._sessions.revoke(caller, request.session_id))
+        return auth_pb2.RevokeSessionResponse()

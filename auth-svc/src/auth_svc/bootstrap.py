@@ -1,0 +1,131 @@
+"""The one place where auth-svc's real adapters are built and wired to its use cases."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+
+import grpc
+from prometheus_client import CollectorRegistry
+
+from auth_svc.api.servicer import AuthServicer
+from auth_svc.config import AuthSettings
+from auth_svc.domain.claims import TokenPolicy
+from auth_svc.hashing import PasswordHasher
+from auth_svc.metrics import AuthMetrics
+from auth_svc.outbox.email_client import GrpcEmailSender, email_channel
+from auth_svc.outbox.relay import OutboxRelay, RelayPolicy
+from auth_svc.services.accounts import AccountPolicy, AccountService
+from auth_svc.services.sessions import SessionService
+from auth_svc.signing.issuer import TokenIssuer
+from auth_svc.signing.keyset import KeySet, load_or_create_keys
+from auth_svc.store.outbox import OutboxStore
+from auth_svc.store.rate_limit import LoginRateLimiter
+from auth_svc.store.sessions import SessionStore
+from auth_svc.store.users import UserStore
+from tollgate.auth.v1 import auth_pb2, auth_pb2_grpc
+from tollgate_kit.caller import CallerAuthenticator
+from tollgate_kit.db import create_pool
+from tollgate_kit.redis_client import create_redis
+from tollgate_kit.server import GrpcApp
+from tollgate_kit.tokens import JwksCache, TokenVerifier
+
+SERVICE_NAME = auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
+
+
+def local_jwks_cache(keys: KeySet) -> JwksCache:
+    """A JWKS cache fed from the service's own keys: no call to itself."""
+
+    async def fetch() -> Sequence[Mapping[str, str]]:
+        return keys.jwks()
+
+    return JwksCache(fetch)
+
+
+async def build(settings: AuthSettings) -> GrpcApp:
+    keys = await asyncio.to_thread(load_or_create_keys, settings.keys_dir)
+    hasher = await PasswordHasher.create(settings.bcrypt_cost)
+    pool = await create_pool(settings.database_url, max_size=settings.database_pool_size)
+    redis = create_redis(settings.redis_url)
+    channel = email_channel(settings.email_addr)
+
+    registry = CollectorRegistry()
+    metrics = AuthMetrics(registry)
+    jwks = local_jwks_cache(keys)
+    await jwks.refresh()
+    verifier = TokenVerifier(jwks, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+    policy = TokenPolicy(
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        access_ttl=settings.access_ttl,
+        refresh_ttl=settings.refresh_ttl,
+    )
+    users = UserStore(pool)
+    accounts = AccountService(
+        users,
+        hasher,
+        metrics,
+        AccountPolicy(
+            public_url=settings.public_url, verification_ttl=settings.email_verification_ttl
+        ),
+    )
+    sessions = SessionService(
+        users=users,
+        sessions=SessionStore(redis, settings.redis_key_prefix, settings.refresh_ttl),
+        hasher=hasher,
+        limiter=LoginRateLimiter(
+            redis,
+            settings.redis_key_prefix,
+            settings.login_rate_limit,
+            settings.login_rate_window,
+        ),
+        issuer=TokenIssuer(keys, policy),
+        verifier=verifier,
+        metrics=metrics,
+    )
+    servicer = AuthServicer(
+        accounts=accounts,
+        sessions=sessions,
+        keys=keys,
+        caller=CallerAuthenticator(verifier, redis, settings.redis_key_prefix),
+    )
+    relay = OutboxRelay(
+        OutboxStore(pool),
+        GrpcEmailSender(channel, settings.outbox_send_timeout_seconds),
+        metrics,
+        RelayPolicy(
+            poll_interval=settings.outbox_poll_seconds,
+            batch_size=settings.outbox_batch_size,
+            lease=settings.outbox_lease_seconds,
+            retry_base=settings.outbox_backoff_base_seconds,
+            retry_max=settings.outbox_backoff_max_seconds,
+            retention=settings.outbox_retention,
+        ),
+        listen_dsn=settings.database_url,
+    )
+
+    def register(server: grpc.aio.Server) -> None:
+        auth_pb2_grpc.add_AuthServiceServicer_to_server(servicer, server)
+
+    async def ready() -> bool:
+        try:
+            await pool.fetchval("SELECT 1", timeout=2)
+            await redis.ping()
+        except Exception:
+            return False
+        return True
+
+    async def on_stop() -> None:
+        await channel.close(grace=None)
+        await pool.close()
+        await redis.aclose()
+
+    return GrpcApp(
+        settings=settings,
+        register=register,
+        service_names=[SERVICE_NAME],
+        registry=registry,
+        ready=ready,
+        background=[relay.run],
+        on_stop=on_stop,
+    )

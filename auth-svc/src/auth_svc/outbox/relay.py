@@ -1,0 +1,164 @@
+"""The outbox relay: a background task of every auth-svc replica.
+
+It wakes on ``NOTIFY auth_outbox`` (sent by the transaction that wrote a message) or every
+``poll_interval`` seconds, claims due rows (see :mod:`auth_svc.store.outbox` — replicas never
+claim the same row), sends each to email-svc, and records the outcome: delivered, retry
+later with exponential backoff and jitter, or dead-lettered when email-svc rejects the
+message as invalid. A crash between sending and recording means one more send of the same
+message id, which email-svc ignores, so mail is delayed at worst, never lost or doubled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+
+import asyncpg
+
+from auth_svc.domain.outbox import DeliveryOutcome, OutboxMessage, retry_delay
+from auth_svc.metrics import AuthMetrics
+from auth_svc.store.outbox import NOTIFY_CHANNEL, ClaimedMessage, OutboxStore
+from tollgate_kit.logs import get_logger
+
+log = get_logger(__name__)
+
+PURGE_EVERY_SECONDS = 3600.0
+
+
+class EmailSender(Protocol):
+    async def send(
+        self, message_id: str, message: OutboxMessage
+    ) -> tuple[DeliveryOutcome, str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RelayPolicy:
+    poll_interval: float
+    batch_size: int
+    lease: float
+    retry_base: float
+    retry_max: float
+    retention: timedelta
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        store: OutboxStore,
+        sender: EmailSender,
+        metrics: AuthMetrics,
+        policy: RelayPolicy,
+        *,
+        listen_dsn: str | None = None,
+    ) -> None:
+        self._store = store
+        self._sender = sender
+        self._metrics = metrics
+        self._policy = policy
+        self._listen_dsn = listen_dsn
+        self._wake = asyncio.Event()
+        self._listener: asyncpg.Connection | None = None
+        self._last_purge = float("-inf")
+
+    async def run(self) -> None:
+        """Relay until cancelled; database or network trouble is logged and retried."""
+        try:
+            while True:
+                await self._ensure_listener()
+                self._wake.clear()
+                try:
+                    await self.drain()
+                    await self._housekeeping()
+                except Exception:
+                    self._metrics.outbox_relay_errors.inc()
+                    log.exception("outbox_relay_failed")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._policy.poll_interval)
+        finally:
+            await self._close_listener()
+
+    async def drain(self) -> int:
+        """Deliver due messages until none is left; how many were attempted."""
+        attempted = 0
+        while True:
+            claimed = await self._store.claim(self._policy.batch_size, self._policy.lease)
+            if not claimed:
+                return attempted
+            attempted += len(claimed)
+            await asyncio.gather(*(self._deliver(item) for item in claimed))
+            if len(claimed) < self._policy.batch_size:
+                return attempted
+
+    async def _deliver(self, item: ClaimedMessage) -> None:
+        outcome, error = await self._sender.send(item.id, item.message)
+        self._metrics.outbox_attempts.labels(outcome.value).inc()
+        if outcome is DeliveryOutcome.DELIVERED:
+            await self._store.mark_delivered(item.id)
+            log.info("outbox_delivered", message_id=item.id, attempts=item.attempts)
+        elif outcome is DeliveryOutcome.REJECTED:
+            await self._store.mark_rejected(item.id, error)
+            log.error(
+                "outbox_dead_letter",
+                message_id=item.id,
+                template=item.message.template,
+                attempts=item.attempts,
+                error=error,
+            )
+        else:
+            delay = retry_delay(
+                item.attempts, base=self._policy.retry_base, cap=self._policy.retry_max
+            )
+            await self._store.schedule_retry(item.id, delay, error)
+            log.warning(
+                "outbox_retry_scheduled",
+                message_id=item.id,
+                attempts=item.attempts,
+                retry_in_seconds=round(delay, 3),
+                error=error,
+            )
+
+    async def _housekeeping(self) -> None:
+        self._metrics.outbox_depth.set(await self._store.depth())
+        if time.monotonic() - self._last_purge >= PURGE_EVERY_SECONDS:
+            self._last_purge = time.monotonic()
+            purged = await self._store.purge(self._policy.retention)
+            if purged:
+                log.info("outbox_purged", rows=purged)
+
+    def _on_notify(self, *_: Any) -> None:
+        self._wake.set()
+
+    async def _ensure_listener(self) -> None:
+        if self._listen_dsn is None:
+            return
+        if self._listener is not None and not self._listener.is_closed():
+            return
+        await self._close_listener()
+        try:
+            conn = await asyncpg.connect(self._listen_dsn, timeout=5)
+        except (OSError, TimeoutError, asyncpg.PostgresError) as err:
+            # Polling still delivers; LISTEN is only the fast path.
+            log.warning("outbox_listen_failed", error=str(err))
+            return
+        self._listener = conn  # owned from here on, so a cancellation still closes it
+        try:
+            await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
+        except (OSError, TimeoutError, asyncpg.PostgresError) as err:
+            log.warning("outbox_listen_failed", error=str(err))
+            await self._close_listener()
+
+    async def _close_listener(self) -> None:
+        conn, self._listener = self._listener, None
+        if conn is None or conn.is_closed():
+            return
+        try:
+            await conn.close(timeout=2)
+        except asyncio.CancelledError:
+            conn.terminate()
+            raise
+        except Exception:
+            conn.terminate()

@@ -1,0 +1,97 @@
+"""Registration (with its welcome mail in the outbox), email verification and ``Me``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from auth_svc.domain.emails import normalise_email
+from auth_svc.domain.errors import (
+    EmailTaken,
+    InvalidEmail,
+    InvalidPassword,
+    UserNotFound,
+    VerificationTokenUnknown,
+)
+from auth_svc.domain.outbox import welcome_message
+from auth_svc.domain.passwords import check_new_password
+from auth_svc.domain.verification import (
+    new_verification_token,
+    token_digest,
+    verification_url,
+)
+from auth_svc.hashing import PasswordHasher
+from auth_svc.metrics import AuthMetrics
+from auth_svc.store.users import User, UserStore
+from tollgate_kit.logs import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountPolicy:
+    public_url: str
+    verification_ttl: timedelta
+
+
+class AccountService:
+    def __init__(
+        self,
+        users: UserStore,
+        hasher: PasswordHasher,
+        metrics: AuthMetrics,
+        policy: AccountPolicy,
+    ) -> None:
+        self._users = users
+        self._hasher = hasher
+        self._metrics = metrics
+        self._policy = policy
+
+    async def register(self, email: str, password: str) -> User:
+        result = "error"
+        try:
+            try:
+                address = normalise_email(email)
+            except InvalidEmail:
+                result = "invalid_email"
+                raise
+            try:
+                encoded = check_new_password(password)
+            except InvalidPassword:
+                result = "invalid_password"
+                raise
+            password_hash = await self._hasher.hash(encoded)
+            token = new_verification_token()
+            welcome = welcome_message(
+                address,
+                verification_url(self._policy.public_url, token.token),
+                self._policy.verification_ttl,
+            )
+            try:
+                user = await self._users.register(
+                    email=address,
+                    password_hash=password_hash,
+                    verification_digest=token.digest,
+                    verification_ttl=self._policy.verification_ttl,
+                    welcome=welcome,
+                )
+            except EmailTaken:
+                result = "email_taken"
+                raise
+            result = "success"
+        finally:
+            self._metrics.register.labels(result).inc()
+        log.info("user_registered", user_id=user.id)
+        return user
+
+    async def me(self, user_id: str) -> User:
+        user = await self._users.by_id(user_id)
+        if user is None:
+            raise UserNotFound("user not found")
+        return user
+
+    async def verify_email(self, token: str) -> None:
+        if not token.strip():
+            raise VerificationTokenUnknown("verification token is required")
+        user_id = await self._users.verify_email(token_digest(token.strip()))
+        log.info("email_verified", user_id=user_id)

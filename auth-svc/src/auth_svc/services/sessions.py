@@ -1,0 +1,145 @@
+"""Login, refresh rotation with reuse detection, logout and the user's session list."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from auth_svc.domain.claims import new_id
+from auth_svc.domain.emails import normalise_email
+from auth_svc.domain.errors import (
+    InvalidCredentials,
+    InvalidEmail,
+    InvalidToken,
+    RefreshTokenReused,
+    SessionEnded,
+    SessionNotFound,
+    TooManyAttempts,
+)
+from auth_svc.domain.passwords import password_bytes
+from auth_svc.domain.sessions import PresentedRefresh, Rotation, SessionState
+from auth_svc.hashing import PasswordHasher
+from auth_svc.metrics import AuthMetrics
+from auth_svc.signing.issuer import TokenIssuer, TokenPair
+from auth_svc.store.rate_limit import LoginRateLimiter
+from auth_svc.store.sessions import SessionStore
+from auth_svc.store.users import UserStore
+from tollgate_kit.logs import get_logger
+from tollgate_kit.tokens import REFRESH, TokenClaims, TokenError, TokenVerifier
+
+log = get_logger(__name__)
+
+
+class SessionService:
+    def __init__(
+        self,
+        *,
+        users: UserStore,
+        sessions: SessionStore,
+        hasher: PasswordHasher,
+        limiter: LoginRateLimiter,
+        issuer: TokenIssuer,
+        verifier: TokenVerifier,
+        metrics: AuthMetrics,
+    ) -> None:
+        self._users = users
+        self._sessions = sessions
+        self._hasher = hasher
+        self._limiter = limiter
+        self._issuer = issuer
+        self._verifier = verifier
+        self._metrics = metrics
+
+    async def login(self, email: str, password: str, client: str) -> TokenPair:
+        """Unknown email and wrong password take the same path: one bcrypt check (against a
+        dummy hash when there is no user) and one answer."""
+        result = "error"
+        try:
+            if not await self._limiter.allow(email, client):
+                result = "rate_limited"
+                raise TooManyAttempts("too many login attempts; try again later")
+            try:
+                address: str | None = normalise_email(email)
+            except InvalidEmail:
+                address = None
+            user = await self._users.by_email(address) if address else None
+            ok = await self._hasher.verify(
+                password_bytes(password), user.password_hash if user else None
+            )
+            if user is None or not ok:
+                result = "invalid_credentials"
+                raise InvalidCredentials("invalid email or password")
+            now = time.time()
+            session_id, refresh_jti = new_id(), new_id()
+            await self._sessions.create(
+                SessionState(
+                    session_id=session_id,
+                    user_id=user.id,
+                    created_at=now,
+                    last_refreshed_at=now,
+                    refresh_jti=refresh_jti,
+                    family=refresh_jti,
+                )
+            )
+            pair = self._issuer.issue_pair(
+                user_id=user.id,
+                session_id=session_id,
+                refresh_jti=refresh_jti,
+                now=datetime.fromtimestamp(now, UTC),
+            )
+            result = "success"
+        finally:
+            self._metrics.login.labels(result).inc()
+        log.info("login_succeeded", user_id=user.id, session_id=session_id)
+        return pair
+
+    async def refresh(self, refresh_token: str) -> TokenPair:
+        result = "error"
+        try:
+            try:
+                claims = await self._verifier.verify(refresh_token, REFRESH)
+            except TokenError as err:
+                result = "invalid_token"
+                raise InvalidToken(str(err)) from err
+            new_jti = new_id()
+            now = time.time()
+            presented = PresentedRefresh(
+                user_id=claims.subject, session_id=claims.session_id, token_id=claims.token_id
+            )
+            decision = await self._sessions.rotate(presented, new_jti, now)
+            if decision is Rotation.ENDED:
+                result = "session_ended"
+                raise SessionEnded("session has ended")
+            if decision is Rotation.REUSED:
+                result = "reused"
+                log.warning(
+                    "refresh_token_reused",
+                    user_id=claims.subject,
+                    session_id=claims.session_id,
+                )
+                raise RefreshTokenReused("refresh token was already used; the session is revoked")
+            pair = self._issuer.issue_pair(
+                user_id=claims.subject,
+                session_id=claims.session_id,
+                refresh_jti=new_jti,
+                now=datetime.fromtimestamp(now, UTC),
+            )
+            result = "success"
+        finally:
+            self._metrics.refresh.labels(result).inc()
+        return pair
+
+    async def logout(self, caller: TokenClaims) -> None:
+        await self._sessions.delete(caller.session_id, caller.subject)
+        log.info("logged_out", user_id=caller.subject, session_id=caller.session_id)
+
+    async def list_sessions(self, caller: TokenClaims) -> list[SessionState]:
+        return await self._sessions.list_for_user(caller.subject)
+
+    async def revoke(self, caller: TokenClaims, session_id: str) -> None:
+        """End one of the caller's sessions; another user's session is "not found"."""
+        state = await self._sessions.get(session_id) if session_id else None
+        if state is None or state.user_id != caller.subject:
+            raise SessionNotFound("no such session")
+        await self._sessions.delete(state.session_id, state.user_id)
+        log.info("session_revoked", user_id=caller.subject, session_id=session_id)

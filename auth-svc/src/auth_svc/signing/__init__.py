@@ -1,0 +1,1 @@
+"""Signing keys and token issuing."""

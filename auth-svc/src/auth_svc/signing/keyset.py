@@ -1,0 +1,127 @@
+"""Ed25519 signing keys kept as PEM files in a directory; published as a JWKS.
+
+Every ``*.pem`` file (PKCS#8 private key) in the directory is loaded. Keys are ordered by
+file name and the last one signs, so rotating means adding a file whose name sorts last
+(generated keys are named by their UTC creation time) and removing the old one once the
+tokens it signed have expired. ``kid`` is the key's RFC 7638 thumbprint.
+"""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+ALGORITHM = "EdDSA"
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    kid: str
+    private_key: Ed25519PrivateKey
+    public_x: str  # base64url of the raw public key
+
+    @classmethod
+    def from_private_key(cls, key: Ed25519PrivateKey) -> SigningKey:
+        raw = key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        x = _b64url(raw)
+        return cls(kid=jwk_thumbprint(x), private_key=key, public_x=x)
+
+    def public_jwk(self) -> dict[str, str]:
+        return {
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "x": self.public_x,
+            "kid": self.kid,
+            "use": "sig",
+            "alg": ALGORITHM,
+        }
+
+
+def jwk_thumbprint(x: str) -> str:
+    """RFC 7638 thumbprint of an Ed25519 public key (required members, sorted, no spaces)."""
+    canonical = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": x}, separators=(",", ":"))
+    return _b64url(hashlib.sha256(canonical.encode("ascii")).digest())
+
+
+class KeySet:
+    """The service's keys, oldest first; the newest signs, all verify."""
+
+    def __init__(self, keys: Sequence[SigningKey]) -> None:
+        if not keys:
+            raise ValueError("a key set needs at least one key")
+        self._keys = tuple(keys)
+
+    @property
+    def signing_key(self) -> SigningKey:
+        return self._keys[-1]
+
+    @property
+    def keys(self) -> tuple[SigningKey, ...]:
+        return self._keys
+
+    def jwks(self) -> list[dict[str, str]]:
+        return [key.public_jwk() for key in self._keys]
+
+
+def _load_pem(path: Path) -> SigningKey:
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"{path} is not an Ed25519 private key")
+    return SigningKey.from_private_key(key)
+
+
+def _key_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.glob("*.pem") if p.is_file())
+
+
+def generate_key_file(directory: Path, now: datetime | None = None) -> Path:
+    """Write a new Ed25519 key (mode 0600) whose name sorts after every existing one."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S%fZ")
+    path = directory / f"{stamp}.pem"
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    tmp = directory / f".{stamp}.pem.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(pem)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def load_or_create_keys(directory: Path) -> KeySet:
+    """Load every key in ``directory``; generate one first when there is none.
+
+    A lock file serialises replicas that start together on one empty directory, so they
+    end up sharing one key instead of signing with keys the others do not know.
+    """
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with open(directory / ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            files = _key_files(directory)
+            if not files:
+                files = [generate_key_file(directory)]
+            return KeySet([_load_pem(path) for path in files])
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -1,0 +1,1 @@
+"""Adapters: users, verification tokens and the outbox in PostgreSQL; sessions in Redis."""

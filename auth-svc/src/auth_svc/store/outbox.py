@@ -1,0 +1,122 @@
+"""The transactional outbox table: written with the business change, drained by the relay.
+
+Claiming is a lease: one statement picks due rows with ``FOR UPDATE SKIP LOCKED`` (so
+concurrent relays never pick the same row), counts the attempt and pushes
+``next_attempt_at`` past the lease. A relay that dies mid-send leaves the row to be picked
+up again when the lease ends; email-svc deduplicates on the message id.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from auth_svc.domain.outbox import OutboxMessage
+
+NOTIFY_CHANNEL = "auth_outbox"
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedMessage:
+    id: str
+    message: OutboxMessage
+    attempts: int
+
+
+async def enqueue(
+    conn: asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record],
+    message: OutboxMessage,
+) -> str:
+    """Insert ``message`` on ``conn`` (inside the caller's transaction) and wake relays at
+    commit (NOTIFY is transactional). Returns the message id."""
+    message_id = uuid.uuid4()
+    await conn.execute(
+        "INSERT INTO outbox (id, template, recipient, params) VALUES ($1, $2, $3, $4::jsonb)",
+        message_id,
+        message.template,
+        message.recipient,
+        json.dumps(dict(message.params)),
+    )
+    await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+    return str(message_id)
+
+
+class OutboxStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def claim(self, limit: int, lease_seconds: float) -> list[ClaimedMessage]:
+        rows = await self._pool.fetch(
+            """
+            WITH due AS (
+                SELECT id FROM outbox
+                WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= now()
+                ORDER BY next_attempt_at
+                LIMIT $1
+                FOR UPDATE SKIP LOCKED
+            )
+            UPDATE outbox AS o
+            SET attempts = o.attempts + 1,
+                next_attempt_at = now() + make_interval(secs => $2)
+            FROM due WHERE o.id = due.id
+            RETURNING o.id, o.template, o.recipient, o.params, o.attempts
+            """,
+            limit,
+            lease_seconds,
+        )
+        return [
+            ClaimedMessage(
+                id=str(row["id"]),
+                message=OutboxMessage(
+                    template=row["template"],
+                    recipient=row["recipient"],
+                    params=json.loads(row["params"]),
+                ),
+                attempts=row["attempts"],
+            )
+            for row in rows
+        ]
+
+    async def mark_delivered(self, message_id: str) -> None:
+        await self._pool.execute(
+            "UPDATE outbox SET delivered_at = now(), last_error = NULL WHERE id = $1",
+            uuid.UUID(message_id),
+        )
+
+    async def schedule_retry(self, message_id: str, delay_seconds: float, error: str) -> None:
+        await self._pool.execute(
+            "UPDATE outbox SET next_attempt_at = now() + make_interval(secs => $2), "
+            "last_error = $3 WHERE id = $1 AND delivered_at IS NULL",
+            uuid.UUID(message_id),
+            delay_seconds,
+            error,
+        )
+
+    async def mark_rejected(self, message_id: str, error: str) -> None:
+        """Dead-letter: the row stays for inspection and is never tried again."""
+        await self._pool.execute(
+            "UPDATE outbox SET failed_at = now(), last_error = $2 "
+            "WHERE id = $1 AND delivered_at IS NULL",
+            uuid.UUID(message_id),
+            error,
+        )
+
+    async def depth(self) -> int:
+        """Messages not yet delivered nor dead-lettered."""
+        count = await self._pool.fetchval(
+            "SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL"
+        )
+        return int(count)
+
+    async def purge(self, older_than: timedelta) -> int:
+        """Delete delivered and dead rows older than ``older_than``; how many went."""
+        status = await self._pool.execute(
+            "DELETE FROM outbox WHERE coalesce(delivered_at, failed_at) < now() - $1::interval",
+            older_than,
+        )
+        return int(status.rsplit(" ", 1)[-1])

@@ -1,0 +1,126 @@
+"""Users and their email verification tokens in PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from auth_svc.domain.errors import EmailTaken
+from auth_svc.domain.outbox import OutboxMessage
+from auth_svc.domain.verification import StoredVerification, check_verification
+from auth_svc.store.outbox import enqueue
+
+EMAIL_UNIQUE_INDEX = "users_email_lower_key"
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: str
+    email: str
+    password_hash: bytes
+    email_verified_at: datetime | None
+    created_at: datetime
+
+
+def _user(row: asyncpg.Record) -> User:
+    return User(
+        id=str(row["id"]),
+        email=row["email"],
+        password_hash=row["password_hash"].encode("ascii"),
+        email_verified_at=row["email_verified_at"],
+        created_at=row["created_at"],
+    )
+
+
+class UserStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def register(
+        self,
+        *,
+        email: str,
+        password_hash: bytes,
+        verification_digest: bytes,
+        verification_ttl: timedelta,
+        welcome: OutboxMessage,
+    ) -> User:
+        """Create the user, its verification token and its welcome mail in one transaction:
+        either all three exist afterwards or none does."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            try:
+                row = await conn.fetchrow(
+                    "INSERT INTO users (id, email, password_hash) VALUES ($1, $2, $3) "
+                    "RETURNING id, email, password_hash, email_verified_at, created_at",
+                    uuid.uuid4(),
+                    email,
+                    password_hash.decode("ascii"),
+                )
+            except asyncpg.UniqueViolationError as err:
+                if err.constraint_name == EMAIL_UNIQUE_INDEX:
+                    raise EmailTaken("an account with this email already exists") from err
+                raise
+            if row is None:
+                raise RuntimeError("INSERT … RETURNING returned no row")
+            user = _user(row)
+            await conn.execute(
+                "INSERT INTO email_verification_tokens (token_hash, user_id, expires_at) "
+                "VALUES ($1, $2, now() + $3)",
+                verification_digest,
+                uuid.UUID(user.id),
+                verification_ttl,
+            )
+            await enqueue(conn, welcome)
+        return user
+
+    async def by_email(self, email: str) -> User | None:
+        row = await self._pool.fetchrow(
+            "SELECT id, email, password_hash, email_verified_at, created_at "
+            "FROM users WHERE lower(email) = lower($1)",
+            email,
+        )
+        return None if row is None else _user(row)
+
+    async def by_id(self, user_id: str) -> User | None:
+        try:
+            key = uuid.UUID(user_id)
+        except ValueError:
+            return None
+        row = await self._pool.fetchrow(
+            "SELECT id, email, password_hash, email_verified_at, created_at "
+            "FROM users WHERE id = $1",
+            key,
+        )
+        return None if row is None else _user(row)
+
+    async def verify_email(self, digest: bytes) -> str:
+        """Consume the verification token with SHA-256 ``digest``; the user id it verified.
+        The row lock makes two concurrent uses of one token see each other."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                "SELECT user_id, expires_at, used_at, now() AS now "
+                "FROM email_verification_tokens WHERE token_hash = $1 FOR UPDATE",
+                digest,
+            )
+            stored = None
+            if row is not None:
+                stored = StoredVerification(
+                    user_id=str(row["user_id"]),
+                    expires_at=row["expires_at"],
+                    used_at=row["used_at"],
+                )
+            now: datetime = row["now"] if row is not None else datetime.now(UTC)
+            user_id = check_verification(stored, now)
+            await conn.execute(
+                "UPDATE email_verification_tokens SET used_at = now() WHERE token_hash = $1",
+                digest,
+            )
+            await conn.execute(
+                "UPDATE users SET email_verified_at = coalesce(email_verified_at, now()) "
+                "WHERE id = $1",
+                uuid.UUID(user_id),
+            )
+        return user_id

@@ -1,0 +1,220 @@
+"""Sessions in Redis: the round trip, rotation, reuse detection, logout and revocation."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import grpc
+import jwt
+import pytest
+from redis.asyncio import Redis
+
+from tollgate.auth.v1 import auth_pb2
+from tollgate_devstack import testing as devstack
+from tollgate_kit.errors import error_reason
+from tollgate_kit.tokens import session_key
+
+
+def bearer(token: str) -> tuple[tuple[str, str], ...]:
+    return (("authorization", f"Bearer {token}"),)
+
+
+async def refresh(auth: Any, token: str) -> auth_pb2.RefreshResponse:
+    response: auth_pb2.RefreshResponse = await auth.stub.Refresh(
+        auth_pb2.RefreshRequest(refresh_token=token)
+    )
+    return response
+
+
+async def refused(call: Any) -> tuple[grpc.StatusCode, str | None]:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call
+    return caught.value.code(), error_reason(caught.value)
+
+
+async def test_register_login_refresh_logout_round_trip(auth: Any) -> None:
+    registered = await auth.register("ann@example.com")
+    login = await auth.login("ANN@example.com")
+    me = await auth.stub.Me(auth_pb2.MeRequest(), metadata=bearer(login.access_token))
+    assert me.user_id == registered.user_id
+
+    rotated = await refresh(auth, login.refresh_token)
+    assert rotated.token_type == "Bearer"
+    assert rotated.refresh_token != login.refresh_token
+    me = await auth.stub.Me(auth_pb2.MeRequest(), metadata=bearer(rotated.access_token))
+    assert me.user_id == registered.user_id
+
+    await auth.stub.Logout(auth_pb2.LogoutRequest(), metadata=bearer(rotated.access_token))
+    for token in (login.access_token, rotated.access_token):
+        assert await refused(auth.stub.Me(auth_pb2.MeRequest(), metadata=bearer(token))) == (
+            grpc.StatusCode.UNAUTHENTICATED,
+            "SESSION_REVOKED",
+        )
+    assert await refused(refresh(auth, rotated.refresh_token)) == (
+        grpc.StatusCode.UNAUTHENTICATED,
+        "SESSION_REVOKED",
+    )
+    assert await auth.metric("auth_login_total", {"result": "success"}) == 1
+    assert await auth.metric("auth_refresh_total", {"result": "success"}) == 1
+
+
+async def test_session_hash_in_redis_has_the_documented_fields_and_ttl(auth: Any) -> None:
+    await auth.register("ann@example.com")
+    login = await auth.login("ann@example.com")
+    claims = jwt.decode(login.refresh_token, options={"verify_signature": False})
+    redis = Redis.from_url(devstack.test_redis_url())
+    try:
+        key = session_key(auth.settings.redis_key_prefix, claims["sid"])
+        stored = {k.decode(): v.decode() for k, v in (await redis.hgetall(key)).items()}
+        ttl = await redis.ttl(key)
+    finally:
+        await redis.aclose()
+    assert stored["user_id"] == claims["sub"]
+    assert stored["refresh_jti"] == claims["jti"]
+    assert stored["family"] == claims["jti"]
+    assert float(stored["created_at"]) <= float(stored["last_refreshed_at"])
+    assert 30 * 24 * 3600 - 10 <= ttl <= 30 * 24 * 3600
+
+
+async def test_a_reused_refresh_token_revokes_the_session_and_the_rotated_token(
+    auth: Any,
+) -> None:
+    await auth.register("ann@example.com")
+    login = await auth.login("ann@example.com")
+    rotated = await refresh(auth, login.refresh_token)
+
+    assert await refused(refresh(auth, login.refresh_token)) == (
+        grpc.StatusCode.UNAUTHENTICATED,
+        "REFRESH_TOKEN_REUSED",
+    )
+    # The attacker's (or victim's) newer pair died with the session.
+    assert (await refused(refresh(auth, rotated.refresh_token)))[0] is (
+        grpc.StatusCode.UNAUTHENTICATED
+    )
+    assert (
+        await refused(auth.stub.Me(auth_pb2.MeRequest(), metadata=bearer(rotated.access_token)))
+    )[0] is grpc.StatusCode.UNAUTHENTICATED
+    assert await auth.metric("auth_refresh_total", {"result": "reused"}) == 1
+
+
+async def test_concurrent_refreshes_with_one_token_succeed_exactly_once(auth: Any) -> None:
+    await auth.register("ann@example.com")
+    for _ in range(5):
+        login = await auth.login("ann@example.com")
+        results = await asyncio.gather(
+            *(refresh(auth, login.refresh_token) for _ in range(8)), return_exceptions=True
+        )
+        successes = [r for r in results if isinstance(r, auth_pb2.RefreshResponse)]
+        failures = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
+        assert len(successes) == 1
+        assert len(failures) == 7
+        assert all(f.code() is grpc.StatusCode.UNAUTHENTICATED for f in failures)
+        # The losers were reuse of a retired token, so (strict RFC 9700) the session ended.
+        assert (await refused(refresh(auth, successes[0].refresh_token)))[0] is (
+            grpc.StatusCode.UNAUTHENTICATED
+        )
+
+
+async def test_list_and_revoke_sessions_of_the_signed_in_user(auth: Any) -> None:
+    await auth.register("ann@example.com")
+    first = await auth.login("ann@example.com")
+    second = await auth.login("ann@example.com")
+    listed = await auth.stub.ListSessions(
+        auth_pb2.ListSessionsRequest(), metadata=bearer(first.access_token)
+    )
+    assert len(listed.sessions) == 2
+    current = [s for s in listed.sessions if s.current]
+    other = [s for s in listed.sessions if not s.current]
+    assert len(current) == 1
+    assert len(other) == 1
+    assert all(s.created_at.seconds and s.last_refreshed_at.seconds for s in listed.sessions)
+
+    await auth.stub.RevokeSession(
+        auth_pb2.RevokeSessionRequest(session_id=other[0].session_id),
+        metadata=bearer(first.access_token),
+    )
+    assert (
+        await refused(auth.stub.Me(auth_pb2.MeRequest(), metadata=bearer(second.access_token)))
+    )[0] is grpc.StatusCode.UNAUTHENTICATED
+    listed = await auth.stub.ListSessions(
+        auth_pb2.ListSessionsRequest(), metadata=bearer(first.access_token)
+    )
+    assert [s.session_id for s in listed.sessions] == [current[0].session_id]
+
+
+async def test_another_users_session_cannot_be_revoked(auth: Any) -> None:
+    await auth.register("ann@example.com")
+    await auth.register("bob@example.com")
+    ann = await auth.login("ann@example.com")
+    bob = await auth.login("bob@example.com")
+    bob_sid = jwt.decode(bob.access_token, options={"verify_signature": False})["sid"]
+    for session_id in (bob_sid, "no-such-session", ""):
+        assert await refused(
+            auth.stub.RevokeSession(
+                auth_pb2.RevokeSessionRequest(session_id=session_id),
+                metadata=bearer(ann.access_token),
+            )
+        ) == (grpc.StatusCode.NOT_FOUND, "SESSION_NOT_FOUND")
+    await auth.stub.Me(auth_pb2.MeRequest(), metadata=bearer(bob.access_token))
+
+
+async def test_wrong_password_and_unknown_email_get_the_same_answer(auth: Any) -> None:
+    await auth.register("ann@example.com")
+    wrong = await refused(auth.login("ann@example.com", "not the password"))
+    unknown = await refused(auth.login("nobody@example.com"))
+    garbage = await refused(auth.login("not an email"))
+    assert (
+        wrong
+        == unknown
+        == garbage
+        == (
+            grpc.StatusCode.UNAUTHENTICATED,
+            "INVALID_CREDENTIALS",
+        )
+    )
+    assert await auth.metric("auth_login_total", {"result": "invalid_credentials"}) == 3
+
+
+async def test_unknown_email_costs_a_bcrypt_check_like_a_wrong_password(
+    settings_for: Any, start_auth: Any
+) -> None:
+    loop = asyncio.get_running_loop()
+
+    async def timed(auth: Any, email: str) -> float:
+        started = loop.time()
+        with pytest.raises(grpc.aio.AioRpcError):
+            await auth.login(email, "not the password")
+        return loop.time() - started
+
+    async with start_auth(settings_for(bcrypt_cost=10)) as auth:
+        await auth.register("ann@example.com")
+        wrong = sorted([await timed(auth, "ann@example.com") for _ in range(5)])[2]
+        unknown = sorted([await timed(auth, "nobody@example.com") for _ in range(5)])[2]
+    # A cost-10 check takes tens of ms; skipping it would make "unknown" ~1 ms.
+    assert unknown > 0.5 * wrong
+    assert wrong > 0.5 * unknown
+
+
+async def test_login_is_rate_limited_per_email_and_client(
+    settings_for: Any, start_auth: Any
+) -> None:
+    async with start_auth(settings_for(login_rate_limit=3)) as auth:
+        await auth.register("ann@example.com")
+        for _ in range(3):
+            with pytest.raises(grpc.aio.AioRpcError):
+                await auth.login("ann@example.com", "wrong password")
+        # Even the right password is refused now: guessing cannot continue.
+        assert await refused(auth.login("ann@example.com")) == (
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            "TOO_MANY_LOGIN_ATTEMPTS",
+        )
+        # Another email from the same client, or the same email forwarded for another client
+        # by the gateway, has its own budget.
+        await auth.register("bob@example.com")
+        await auth.login("bob@example.com")
+        await auth.stub.Login(
+            auth_pb2.LoginRequest(email="ann@example.com", password="correct horse battery"),
+            metadata=(("x-forwarded-for", "203.0.113.9"),),
+        )
+        assert await auth.metric("auth_login_total", {"result": "rate_limited"}) == 1

@@ -1,0 +1,80 @@
+import base64
+import hashlib
+import json
+import stat
+from datetime import UTC, datetime
+from pathlib import Path
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key
+
+from auth_svc.signing.keyset import generate_key_file, jwk_thumbprint, load_or_create_keys
+
+
+def test_an_empty_directory_gets_one_private_key_file(tmp_path: Path) -> None:
+    keys = load_or_create_keys(tmp_path / "keys")
+    files = list((tmp_path / "keys").glob("*.pem"))
+    assert len(files) == 1
+    assert stat.S_IMODE(files[0].stat().st_mode) == 0o600
+    assert len(keys.keys) == 1
+
+
+def test_reloading_keeps_the_same_key(tmp_path: Path) -> None:
+    first = load_or_create_keys(tmp_path)
+    second = load_or_create_keys(tmp_path)
+    assert [k.kid for k in first.keys] == [k.kid for k in second.keys]
+
+
+def test_the_newest_key_signs_and_all_are_published(tmp_path: Path) -> None:
+    generate_key_file(tmp_path, datetime(2024, 1, 1, tzinfo=UTC))
+    newest = generate_key_file(tmp_path, datetime(2025, 1, 1, tzinfo=UTC))
+    keys = load_or_create_keys(tmp_path)
+    assert len(keys.jwks()) == 2
+    expected = serialization.load_pem_private_key(newest.read_bytes(), password=None)
+    assert isinstance(expected, Ed25519PrivateKey)
+    assert (
+        keys.signing_key.public_x
+        == base64.urlsafe_b64encode(
+            expected.public_key().public_bytes(
+                serialization.Encoding.Raw, serialization.PublicFormat.Raw
+            )
+        )
+        .rstrip(b"=")
+        .decode()
+    )
+
+
+def test_kid_is_the_rfc7638_thumbprint(tmp_path: Path) -> None:
+    key = load_or_create_keys(tmp_path).signing_key
+    jwk = key.public_jwk()
+    assert jwk == {
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "x": key.public_x,
+        "kid": key.kid,
+        "use": "sig",
+        "alg": "EdDSA",
+    }
+    canonical = json.dumps(
+        {"crv": "Ed25519", "kty": "OKP", "x": key.public_x}, separators=(",", ":")
+    ).encode()
+    expected = base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).rstrip(b"=")
+    assert key.kid == expected.decode() == jwk_thumbprint(key.public_x)
+    # PyJWT computes the same thumbprint from the public JWK.
+    assert jwt.PyJWK.from_dict(jwk).key_id == key.kid
+
+
+def test_a_key_of_another_type_is_refused(tmp_path: Path) -> None:
+    rsa = generate_private_key(public_exponent=65537, key_size=2048)
+    (tmp_path / "rsa.pem").write_bytes(
+        rsa.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    with pytest.raises(ValueError, match="not an Ed25519 private key"):
+        load_or_create_keys(tmp_path)
