@@ -97,38 +97,53 @@ async def serve(app: GrpcApp, stop: asyncio.Event | None = None) -> None:
     names = [*app.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME]
     reflection.enable_server_reflection(names, server)
     address = f"{settings.grpc_host}:{settings.grpc_port}"
-    port = server.add_insecure_port(address)
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError as err:  # newer grpcio raises instead of returning 0
+        raise RuntimeError(f"cannot bind gRPC port {address}") from err
     if port == 0:
         raise RuntimeError(f"cannot bind gRPC port {address}")
-    await server.start()
 
-    serving = True
+    serving = False
 
     async def ready() -> bool:
         return serving and await app.ready()
 
     ops = ops_server(settings.http_host, settings.http_port, app.registry, ready)
-    ops_task = asyncio.create_task(ops._serve())
-    for name in ("", *app.service_names):
-        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    background = [asyncio.create_task(job()) for job in app.background]
-    log.info(
-        "service_started",
-        grpc_port=port,
-        http_port=settings.http_port,
-        services=list(app.service_names),
-    )
-
-    await stop.wait()
-    log.info("service_stopping", grace_seconds=settings.shutdown_grace_seconds)
-    serving = False
-    await health_servicer.enter_graceful_shutdown()
-    for task in background:
-        task.cancel()
-    await asyncio.gather(*background, return_exceptions=True)
-    await server.stop(settings.shutdown_grace_seconds)
-    if app.on_stop is not None:
-        await app.on_stop()
-    ops.should_exit = True
-    await ops_task
+    ops_task: asyncio.Task[None] | None = None
+    background: list[asyncio.Task[None]] = []
+    await server.start()
+    try:
+        ops_task = asyncio.create_task(ops._serve())
+        while not ops.started:
+            if ops_task.done():
+                raise RuntimeError(
+                    f"cannot serve HTTP on {settings.http_host}:{settings.http_port}"
+                )
+            await asyncio.sleep(0.01)
+        for name in ("", *app.service_names):
+            await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        serving = True
+        background = [asyncio.create_task(job()) for job in app.background]
+        log.info(
+            "service_started",
+            grpc_port=port,
+            http_port=settings.http_port,
+            services=list(app.service_names),
+        )
+        await stop.wait()
+        log.info("service_stopping", grace_seconds=settings.shutdown_grace_seconds)
+    finally:
+        # Also on a failed start-up, so no server, task or pool outlives serve().
+        serving = False
+        await health_servicer.enter_graceful_shutdown()
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        await server.stop(settings.shutdown_grace_seconds)
+        if app.on_stop is not None:
+            await app.on_stop()
+        if ops_task is not None:
+            ops.should_exit = True
+            await asyncio.gather(ops_task, return_exceptions=True)
     log.info("service_stopped")
