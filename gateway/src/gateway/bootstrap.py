@@ -1,0 +1,250 @@
+"""Wiring: the one place where the gateway's parts are put together.
+
+:func:`build_app` compiles the routes from the services' descriptors, generates the
+OpenAPI document and assembles the middleware; the app's lifespan then opens the live
+clients (one gRPC channel per backend, Redis, the JWKS cache). :func:`create_app` is
+uvicorn's factory (``python -m gateway``): settings from the environment, logging and
+tracing set up, in each worker process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Collection, Sequence
+from contextlib import asynccontextmanager
+from functools import partial
+
+import orjson
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+
+from gateway.accesslog import AccessLog
+from gateway.authn import Authenticator
+from gateway.backends import Backend, BackendPool, idempotent_methods
+from gateway.config import GatewaySettings
+from gateway.gql import GraphQLEndpoint, build_graphql_schema
+from gateway.headers import TrustedProxies
+from gateway.metrics import GatewayMetrics
+from gateway.middleware import (
+    AuthMiddleware,
+    LoggerMiddleware,
+    RateLimitMiddleware,
+    RecoverMiddleware,
+)
+from gateway.ops import MetricsEndpoint, Readiness, ReadyEndpoint, healthz
+from gateway.ratelimit import Rate, RateLimiter
+from gateway.rest import RestHandler
+from gateway.routing import Access, Endpoint, Limit, Router, dispatch
+from gateway.runtime import Runtime
+from gateway.transcoding import RouteTable, build_openapi
+from gateway.web import AppFiles, DocsFiles, OpenApiDocument
+from tollgate.auth.v1 import auth_pb2
+from tollgate.billing.v1 import billing_pb2
+from tollgate_kit.jwks_client import grpc_jwks_fetcher
+from tollgate_kit.logs import configure_logging, get_logger
+from tollgate_kit.redis_client import create_redis
+from tollgate_kit.telemetry import configure_telemetry
+from tollgate_kit.tokens import JwksCache, TokenVerifier
+
+log = get_logger(__name__)
+
+AUTH_SERVICE = auth_pb2.DESCRIPTOR.services_by_name["AuthService"]
+BILLING_SERVICE = billing_pb2.DESCRIPTOR.services_by_name["BillingService"]
+_AUTH = AUTH_SERVICE.full_name
+PUBLIC_METHODS = frozenset(
+    f"{_AUTH}.{name}" for name in ("Register", "Login", "Refresh", "VerifyEmail", "GetJwks")
+)
+LOGIN_METHODS = frozenset(f"{_AUTH}.{name}" for name in ("Register", "Login"))
+API_VERSION = "v1"
+_READ = frozenset({"GET", "HEAD"})
+_PROBES = ("/healthz", "/readyz", "/metrics")
+
+
+def default_backends(settings: GatewaySettings) -> list[Backend]:
+    return [
+        Backend(AUTH_SERVICE, settings.auth_addr),
+        Backend(BILLING_SERVICE, settings.billing_addr),
+    ]
+
+
+def build_app(
+    settings: GatewaySettings,
+    *,
+    backends: Sequence[Backend] | None = None,
+    public_methods: Collection[str] = PUBLIC_METHODS,
+    login_methods: Collection[str] = LOGIN_METHODS,
+    jwks_service: str = _AUTH,
+) -> Starlette:
+    """The gateway app for ``backends`` (default: auth-svc and billing-svc from settings).
+
+    Every RPC with a ``google.api.http`` rule is served; none is written by hand.
+    ``public_methods`` (full method names) need no token; ``login_methods`` get the
+    stricter login limit; ``jwks_service`` serves ``GetJwks`` for token verification.
+    """
+    backends = list(backends) if backends is not None else default_backends(settings)
+    table = RouteTable.from_services([backend.service for backend in backends])
+    metrics = GatewayMetrics()
+    access_log = AccessLog()
+    runtime = Runtime()
+    user_rate = Rate(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    login_rate = Rate(settings.login_rate_limit_per_minute, settings.login_rate_limit_burst)
+    openapi = build_openapi(
+        table, title="Tollgate API", version=API_VERSION, public_methods=public_methods
+    )
+    graphql = GraphQLEndpoint(
+        build_graphql_schema(),
+        runtime,
+        body_limit=settings.body_limit_bytes,
+        default_deadline=settings.default_deadline_seconds,
+        login_rate=login_rate,
+    )
+    app_files = Endpoint("/app/*", AppFiles(settings.web_dir), _READ)
+    docs = Endpoint("/docs/*", DocsFiles(), _READ)
+    router = Router(
+        table,
+        RestHandler(
+            runtime,
+            body_limit=settings.body_limit_bytes,
+            default_deadline=settings.default_deadline_seconds,
+        ),
+        exact={
+            "/healthz": Endpoint("/healthz", healthz, _READ),
+            "/readyz": Endpoint("/readyz", ReadyEndpoint(runtime), _READ),
+            "/metrics": Endpoint("/metrics", MetricsEndpoint(metrics), _READ),
+            "/openapi.json": Endpoint(
+                "/openapi.json", OpenApiDocument(orjson.dumps(openapi)), _READ
+            ),
+            "/graphql": Endpoint(
+                "/graphql", graphql, frozenset({"GET", "POST"}), Access.OPTIONAL, Limit.USER
+            ),
+            "/docs": docs,
+            "/app": app_files,
+        },
+        prefixes={"/docs/": docs, "/app/": app_files},
+        public_methods=public_methods,
+        login_methods=login_methods,
+        method_not_allowed_status=settings.method_not_allowed_status,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await _open(runtime, settings, backends, table, metrics, jwks_service)
+        flusher = asyncio.create_task(access_log.run())
+        try:
+            yield
+        finally:
+            flusher.cancel()
+            await asyncio.gather(flusher, return_exceptions=True)
+            await _close(runtime)
+
+    app = Starlette(
+        middleware=[
+            Middleware(RecoverMiddleware),
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_allow_origins,
+                allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                allow_headers=["*"],
+                expose_headers=[
+                    "Retry-After",
+                    "RateLimit-Limit",
+                    "RateLimit-Remaining",
+                    "RateLimit-Reset",
+                    "WWW-Authenticate",
+                ],
+                max_age=600,
+            ),
+            Middleware(
+                LoggerMiddleware,
+                router=router,
+                metrics=metrics,
+                access_log=access_log,
+                quiet_routes=_PROBES,
+            ),
+            Middleware(AuthMiddleware, runtime=runtime, user_rate=user_rate),
+            Middleware(
+                RateLimitMiddleware,
+                runtime=runtime,
+                user_rate=user_rate,
+                login_rate=login_rate,
+                trusted_proxies=TrustedProxies(settings.trusted_proxies),
+                body_limit=settings.body_limit_bytes,
+            ),
+        ],
+        lifespan=lifespan,
+    )
+    # Every request goes to the endpoint the router chose in the logger middleware.
+    app.router.default = dispatch
+    app.router.redirect_slashes = False
+    app.state.runtime = runtime
+    app.state.metrics = metrics
+    app.state.route_table = table
+    return app
+
+
+async def _open(
+    runtime: Runtime,
+    settings: GatewaySettings,
+    backends: Sequence[Backend],
+    table: RouteTable,
+    metrics: GatewayMetrics,
+    jwks_service: str,
+) -> None:
+    pool = BackendPool(
+        backends,
+        idempotent_methods(table),
+        metrics,
+        keepalive_seconds=settings.grpc_keepalive_seconds,
+    )
+    redis = create_redis(settings.redis_url)
+    jwks = JwksCache(
+        grpc_jwks_fetcher(pool.channel_for(jwks_service)),
+        min_refetch_seconds=settings.jwks_min_refetch_seconds,
+    )
+    try:
+        await asyncio.wait_for(jwks.refresh(), timeout=2.0)
+    except Exception as error:
+        # auth-svc may start after the gateway: the first token refetches.
+        log.warning("jwks_prefetch_failed", error=type(error).__name__)
+    verifier = TokenVerifier(jwks, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+
+    async def redis_ready() -> bool:
+        return bool(await asyncio.wait_for(redis.ping(), timeout=1.0))
+
+    checks = [
+        (name, partial(pool.health, name, 1.0))
+        for name in dict.fromkeys(backend.service.full_name for backend in backends)
+    ]
+    runtime.backends = pool
+    runtime.redis = redis
+    limiter = RateLimiter(redis, settings.redis_key_prefix)
+    runtime.authenticator = Authenticator(
+        verifier, redis, settings.redis_key_prefix, limiter=limiter
+    )
+    runtime.limiter = limiter
+    runtime.readiness = Readiness(
+        [*checks, ("redis", redis_ready)], settings.readiness_cache_seconds
+    )
+    log.info(
+        "gateway_started",
+        routes=len(table),
+        backends=list(dict.fromkeys(b.address for b in backends)),
+    )
+
+
+async def _close(runtime: Runtime) -> None:
+    if runtime.backends is not None:
+        await runtime.backends.close()
+    if runtime.redis is not None:
+        await runtime.redis.aclose()
+    runtime.backends = runtime.redis = runtime.authenticator = None
+    runtime.limiter = runtime.readiness = None
+
+
+def create_app() -> Starlette:
+    """uvicorn's app factory: called once in every worker process."""
+    settings = GatewaySettings()
+    configure_logging(settings.service_name, settings.log_level)
+    configure_telemetry(settings.service_name)
+    return build_app(settings)

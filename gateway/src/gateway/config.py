@@ -1,0 +1,75 @@
+"""Gateway settings, read from ``GATEWAY_*`` environment variables when built (never at import)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# web/dist in the checkout: gateway/src/gateway/config.py → the repository root is parents[3].
+DEFAULT_WEB_DIR = Path(__file__).resolve().parents[3] / "web" / "dist"
+
+StrList = Annotated[list[str], NoDecode]
+
+
+def _default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+class GatewaySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", frozen=True)
+
+    service_name: str = "gateway"
+    log_level: str = "INFO"
+    http_host: str = "0.0.0.0"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    # uvicorn worker processes; 1 serves in-process.
+    workers: int = Field(default_factory=_default_workers, ge=1)
+
+    auth_addr: str = "127.0.0.1:50051"
+    billing_addr: str = "127.0.0.1:50052"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_key_prefix: str = "tollgate:"
+
+    jwt_issuer: str = "tollgate-auth"
+    jwt_audience: str = "tollgate"
+    # An unknown `kid` refetches the JWKS at most this often.
+    jwks_min_refetch_seconds: float = Field(default=30.0, ge=0)
+
+    # Origins allowed to call the API from a browser (exact matches; "*" for any).
+    cors_allow_origins: StrList = Field(default_factory=list)
+    body_limit_bytes: int = Field(default=1024 * 1024, ge=0)
+    # Deadline of a backend call when the request has no Grpc-Timeout header.
+    default_deadline_seconds: float = Field(default=10.0, gt=0)
+    # grpc-gateway answers 501 for a known path with the wrong method; RFC 9110 says 405.
+    method_not_allowed_status: Literal[405, 501] = 405
+    grpc_keepalive_seconds: float = Field(default=60.0, gt=0)
+
+    # Per-user limit on API calls (GCRA: a steady rate plus a burst), shared through Redis.
+    rate_limit_per_minute: int = Field(default=600, ge=1)
+    rate_limit_burst: int = Field(default=60, ge=1)
+    # Stricter limit on login/register per client address + email.
+    login_rate_limit_per_minute: int = Field(default=10, ge=1)
+    login_rate_limit_burst: int = Field(default=5, ge=1)
+
+    # The built React app served at /app.
+    web_dir: Path = DEFAULT_WEB_DIR
+    # Addresses or CIDRs of proxies whose X-Forwarded-For entries are believed.
+    trusted_proxies: StrList = Field(default_factory=list)
+    # How long a /readyz answer is reused.
+    readiness_cache_seconds: float = Field(default=1.0, ge=0)
+
+    @field_validator("cors_allow_origins", "trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        """Accept ``a,b`` as well as a JSON list (``["a","b"]``) from the environment."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [item.strip() for item in text.split(",") if item.strip()]
+        return value

@@ -1,0 +1,118 @@
+"""gRPC status → HTTP response, with grpc-gateway's status table and its JSON error body.
+
+The body is a ``google.rpc.Status`` as JSON: ``{"code", "message", "details"}``, where each
+detail is a JSON ``Any`` (``{"@type": "type.googleapis.com/google.rpc.ErrorInfo", ...}``).
+Messages of server-side failures are replaced by fixed text, so nothing internal (stack
+traces, connection errors, SQL) ever reaches a client.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable
+from typing import Any
+
+import grpc
+import orjson
+from google.protobuf import any_pb2, json_format
+from google.rpc import error_details_pb2, status_pb2
+
+from tollgate_kit.errors import ERROR_DOMAIN, status_from_metadata
+
+# Imported for its side effect too: the google.rpc detail types must be in the descriptor
+# pool to render an Any as JSON.
+_DETAIL_TYPES = (error_details_pb2.ErrorInfo,)
+
+# runtime/errors.go HTTPStatusFromCode, by gRPC code number.
+HTTP_STATUS_BY_CODE: dict[int, int] = {
+    0: 200,  # OK
+    1: 499,  # CANCELLED (client closed request)
+    2: 500,  # UNKNOWN
+    3: 400,  # INVALID_ARGUMENT
+    4: 504,  # DEADLINE_EXCEEDED
+    5: 404,  # NOT_FOUND
+    6: 409,  # ALREADY_EXISTS
+    7: 403,  # PERMISSION_DENIED
+    8: 429,  # RESOURCE_EXHAUSTED
+    9: 400,  # FAILED_PRECONDITION (deliberately not 412)
+    10: 409,  # ABORTED
+    11: 400,  # OUT_OF_RANGE
+    12: 501,  # UNIMPLEMENTED
+    13: 500,  # INTERNAL
+    14: 503,  # UNAVAILABLE
+    15: 500,  # DATA_LOSS
+    16: 401,  # UNAUTHENTICATED
+}
+
+# Codes whose backend message may carry internal text (or the gRPC library's own, like
+# "failed to connect to all addresses; last error: ... 10.0.3.7:50052"): a fixed message.
+_SAFE_MESSAGES: dict[int, str] = {
+    1: "request cancelled",
+    2: "internal error",
+    4: "deadline exceeded",
+    13: "internal error",
+    14: "service unavailable",
+    15: "internal error",
+}
+
+JSON_HEADERS = ((b"content-type", b"application/json"),)
+
+
+def http_status(code: int) -> int:
+    """The HTTP status of gRPC ``code`` (unknown codes: 500)."""
+    return HTTP_STATUS_BY_CODE.get(code, 500)
+
+
+def error_body(code: int, message: str, details: Iterable[Any] = ()) -> bytes:
+    return orjson.dumps({"code": code, "message": message, "details": list(details)})
+
+
+def error_info(reason: str, metadata: dict[str, str] | None = None) -> dict[str, Any]:
+    """A ``google.rpc.ErrorInfo`` detail as JSON, in Tollgate's error domain."""
+    return {
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+        "reason": reason,
+        "domain": ERROR_DOMAIN,
+        "metadata": metadata or {},
+    }
+
+
+def detail_json(detail: any_pb2.Any) -> dict[str, Any]:
+    """One status detail as JSON ``Any``; a type the gateway does not know keeps its bytes."""
+    try:
+        rendered: dict[str, Any] = json_format.MessageToDict(
+            detail, always_print_fields_with_no_presence=True
+        )
+    except (TypeError, KeyError, json_format.Error):
+        return {"@type": detail.type_url, "value": base64.b64encode(detail.value).decode()}
+    return rendered
+
+
+def status_of(error: grpc.aio.AioRpcError) -> status_pb2.Status:
+    """The google.rpc.Status of a failed call, details from ``grpc-status-details-bin``."""
+    code = error.code()
+    return status_from_metadata(code, error.details() or "", error.trailing_metadata())
+
+
+def safe_message(code: int, message: str) -> str:
+    """The backend's message for client errors, fixed text for server-side failures."""
+    return _SAFE_MESSAGES.get(code, message)
+
+
+def error_reason(status: status_pb2.Status) -> str | None:
+    """``ErrorInfo.reason`` of a status, if it has one."""
+    for detail in status.details:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return str(info.reason)
+    return None
+
+
+def rpc_error_payload(error: grpc.aio.AioRpcError) -> tuple[int, bytes]:
+    """(HTTP status, JSON body) for a failed backend call."""
+    status = status_of(error)
+    code = status.code
+    message = safe_message(code, status.message)
+    details = [detail_json(detail) for detail in status.details]
+    return http_status(code), error_body(code, message, details)

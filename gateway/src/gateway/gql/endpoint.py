@@ -1,0 +1,166 @@
+"""The ``/graphql`` HTTP endpoint (GraphQL over HTTP: POST JSON, or GET for queries)."""
+
+from __future__ import annotations
+
+from inspect import isawaitable
+from typing import Any
+from urllib.parse import parse_qs
+
+import orjson
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    execute,
+    parse,
+    validate,
+)
+from starlette.types import Receive, Scope, Send
+
+from gateway.asgi import (
+    BodyTooLargeError,
+    header,
+    peer_host,
+    read_body,
+    request_state,
+    send_bytes,
+)
+from gateway.errors import JSON_HEADERS
+from gateway.gql.resolvers import GraphQLContext
+from gateway.headers import forwarded_for
+from gateway.ratelimit import Rate
+from gateway.runtime import Runtime
+
+_CACHE_SIZE = 256
+
+
+class _BadRequestError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class GraphQLEndpoint:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        runtime: Runtime,
+        *,
+        body_limit: int,
+        default_deadline: float,
+        login_rate: Rate,
+    ) -> None:
+        self.schema = schema
+        self._runtime = runtime
+        self._body_limit = body_limit
+        self._deadline = default_deadline
+        self._login_rate = login_rate
+        # Parsed and validated documents by query text.
+        self._documents: dict[str, DocumentNode] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self._serve(scope, receive, send)
+        except _BadRequestError as error:
+            body = orjson.dumps({"errors": [{"message": error.message}]})
+            await send_bytes(send, error.status, body, JSON_HEADERS)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        backends = self._runtime.backends
+        if backends is None:
+            raise _BadRequestError(503, "service unavailable")
+        request = await self._request(scope, receive)
+        query = request.get("query")
+        variables = request.get("variables") or None
+        operation_name = request.get("operationName") or None
+        if not isinstance(query, str) or not query.strip():
+            raise _BadRequestError(400, "a GraphQL request needs a query")
+        if variables is not None and not isinstance(variables, dict):
+            raise _BadRequestError(400, "variables must be a JSON object")
+        if operation_name is not None and not isinstance(operation_name, str):
+            raise _BadRequestError(400, "operationName must be a string")
+        document = self._document(query)
+        if scope["method"] == "GET" and _is_mutation(document, operation_name):
+            raise _BadRequestError(405, "mutations need POST")
+        state = request_state(scope)
+        metadata: list[tuple[str, str | bytes]] = []
+        authorization = header(scope, b"authorization")
+        if state.claims is not None and authorization is not None:
+            metadata.append(("authorization", authorization))
+        forwarded = forwarded_for(header(scope, b"x-forwarded-for"), peer_host(scope))
+        if forwarded:
+            metadata.append(("x-forwarded-for", forwarded))
+        context = GraphQLContext(
+            backends=backends,
+            timeout=self._deadline,
+            client_address=state.client_address or peer_host(scope),
+            claims=state.claims,
+            auth_error=state.auth_error,
+            limiter=self._runtime.limiter,
+            login_rate=self._login_rate,
+            metadata=metadata,
+        )
+        outcome = execute(
+            self.schema,
+            document,
+            variable_values=variables,
+            operation_name=operation_name,
+            context_value=context,
+        )
+        result = await outcome if isawaitable(outcome) else outcome
+        payload: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            payload["errors"] = [error.formatted for error in result.errors]
+        await send_bytes(send, 200, orjson.dumps(payload), JSON_HEADERS)
+
+    async def _request(self, scope: Scope, receive: Receive) -> dict[str, Any]:
+        if scope["method"] == "GET":
+            params = parse_qs(scope["query_string"].decode("latin-1"))
+            request: dict[str, Any] = {key: values[-1] for key, values in params.items()}
+            if isinstance(request.get("variables"), str):
+                request["variables"] = _json(request["variables"].encode())
+            return request
+        try:
+            body = await read_body(scope, receive, self._body_limit)
+        except BodyTooLargeError:
+            raise _BadRequestError(413, "request body too large") from None
+        document = _json(body)
+        if not isinstance(document, dict):
+            raise _BadRequestError(400, "the request body must be a JSON object")
+        return document
+
+    def _document(self, query: str) -> DocumentNode:
+        document = self._documents.get(query)
+        if document is not None:
+            return document
+        try:
+            document = parse(query)
+        except GraphQLError as error:
+            raise _BadRequestError(400, error.message) from None
+        errors = validate(self.schema, document)
+        if errors:
+            raise _BadRequestError(400, "; ".join(error.message for error in errors))
+        if len(self._documents) >= _CACHE_SIZE:
+            self._documents.clear()
+        self._documents[query] = document
+        return document
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise _BadRequestError(400, "malformed JSON") from None
+
+
+def _is_mutation(document: DocumentNode, operation_name: str | None) -> bool:
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode) and (
+            operation_name is None
+            or (definition.name is not None and definition.name.value == operation_name)
+        ):
+            return definition.operation is OperationType.MUTATION
+    return False

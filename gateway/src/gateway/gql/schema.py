@@ -1,0 +1,88 @@
+"""The GraphQL schema (SDL) and its wiring to the resolvers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import GraphQLError, GraphQLScalarType, GraphQLSchema, build_schema
+from graphql.language import IntValueNode, StringValueNode, ValueNode
+
+from gateway.gql import resolvers
+
+SDL = """
+"A 64-bit integer as a decimal string (money in minor units), like int64 in the REST API."
+scalar Int64
+
+enum TransactionKind { KIND_UNSPECIFIED TOP_UP CHARGE REFUND }
+
+type User { userId: ID! email: String! emailVerified: Boolean! createdAt: String }
+type Wallet { balance: Int64! currency: String! }
+type Transaction {
+  id: ID!
+  amount: Int64!
+  kind: TransactionKind!
+  description: String!
+  refundOf: String
+  currency: String!
+  createdAt: String
+}
+type TransactionPage { transactions: [Transaction!]! nextPageToken: String! }
+type Registration { userId: ID! email: String! }
+type Tokens { accessToken: String! refreshToken: String! tokenType: String! expiresIn: Int! }
+type WalletChange { transaction: Transaction! balance: Int64! }
+
+type Query {
+  "The signed-in user."
+  me: User!
+  wallet: Wallet!
+  "The ledger, newest first."
+  transactions(pageSize: Int, pageToken: String): TransactionPage!
+}
+
+type Mutation {
+  register(email: String!, password: String!): Registration!
+  login(email: String!, password: String!): Tokens!
+  refresh(refreshToken: String!): Tokens!
+  "Ends the session of the token the request was made with."
+  logout: Boolean!
+  topUp(amount: Int64!, idempotencyKey: String!): WalletChange!
+  charge(amount: Int64!, description: String, idempotencyKey: String!): WalletChange!
+  refund(chargeId: ID!, amount: Int64!, idempotencyKey: String!): WalletChange!
+}
+"""
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _parse_int64(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise GraphQLError("Int64 must be an integer or a decimal string")
+    try:
+        number = int(value)
+    except ValueError:
+        raise GraphQLError("Int64 must be an integer or a decimal string") from None
+    if not _INT64_MIN <= number <= _INT64_MAX:
+        raise GraphQLError("Int64 out of range")
+    return number
+
+
+def _parse_int64_literal(node: ValueNode, _variables: Any = None) -> int:
+    if isinstance(node, IntValueNode | StringValueNode):
+        return _parse_int64(node.value)
+    raise GraphQLError("Int64 must be an integer or a decimal string")
+
+
+def build_graphql_schema() -> GraphQLSchema:
+    schema = build_schema(SDL)
+    int64 = schema.type_map["Int64"]
+    if not isinstance(int64, GraphQLScalarType):
+        raise TypeError("Int64 is not a scalar")
+    # graphql-core 3.3 reads coerce_*; 3.2 reads serialize/parse_*: set both.
+    int64.serialize = int64.coerce_output_value = str  # type: ignore[method-assign,assignment]
+    int64.parse_value = int64.coerce_input_value = _parse_int64  # type: ignore[method-assign]
+    int64.parse_literal = _parse_int64_literal  # type: ignore[method-assign,assignment]
+    for type_name, fields in resolvers.RESOLVERS.items():
+        graphql_type = schema.type_map[type_name]
+        for field_name, resolve in fields.items():
+            graphql_type.fields[field_name].resolve = resolve  # type: ignore[attr-defined]
+    return schema

@@ -1,0 +1,100 @@
+"""One JSON log line, one server span and the RED metrics per request.
+
+It also resolves the request's target (route template, access, limit) once, for itself
+and for the middleware after it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from opentelemetry import propagate, trace
+from opentelemetry.propagators.textmap import Getter
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.accesslog import AccessLog
+from gateway.asgi import STATE_KEY, RequestState
+from gateway.metrics import GatewayMetrics
+from gateway.routing import Router
+
+
+class _HeaderGetter(Getter[Scope]):
+    """Reads trace headers (``traceparent`` …) straight from the ASGI scope."""
+
+    def get(self, carrier: Scope, key: str) -> list[str] | None:
+        name = key.lower().encode("latin-1")
+        values = [value.decode("latin-1") for k, value in carrier["headers"] if k == name]
+        return values or None
+
+    def keys(self, carrier: Scope) -> list[str]:
+        return [key.decode("latin-1") for key, _ in carrier["headers"]]
+
+
+_GETTER = _HeaderGetter()
+
+
+class LoggerMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        router: Router,
+        metrics: GatewayMetrics,
+        access_log: AccessLog,
+        quiet_routes: Iterable[str] = (),
+    ) -> None:
+        self.app = app
+        self._log = access_log.logger
+        self._router = router
+        self._metrics = metrics
+        self._tracer = trace.get_tracer("gateway.http")
+        # Probes: counted, traced never, logged at debug level only.
+        self._quiet = frozenset(quiet_routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        target = self._router.resolve(scope)
+        scope[STATE_KEY] = RequestState(target)
+        method: str = scope["method"]
+        status = 500
+
+        async def status_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        if target.template in self._quiet:
+            try:
+                await self.app(scope, receive, status_send)
+            finally:
+                elapsed = time.perf_counter() - started
+                self._metrics.observe_http(target.template, method, status, elapsed)
+                self._log.debug("http_request", method=method, route=target.template, status=status)
+            return
+
+        with self._tracer.start_as_current_span(
+            f"{method} {target.template}",
+            context=propagate.extract(scope, getter=_GETTER),
+            kind=trace.SpanKind.SERVER,
+            attributes={"http.request.method": method, "http.route": target.template},
+        ) as span:
+            try:
+                await self.app(scope, receive, status_send)
+            finally:
+                elapsed = time.perf_counter() - started
+                span.set_attribute("http.response.status_code", status)
+                if status >= 500:
+                    span.set_status(trace.StatusCode.ERROR)
+                self._metrics.observe_http(target.template, method, status, elapsed)
+                self._log.info(
+                    "http_request",
+                    method=method,
+                    route=target.template,
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 3),
+                )

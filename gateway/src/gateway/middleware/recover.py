@@ -1,0 +1,40 @@
+"""The outermost middleware: any exception becomes a 500 with a fixed body.
+
+The exception is logged with its stack; the client only ever sees
+``{"code": 13, "message": "internal error", "details": []}``.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.asgi import send_error
+from tollgate_kit.logs import get_logger
+
+log = get_logger(__name__)
+
+
+class RecoverMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception("request_failed", method=scope["method"], path=scope["path"])
+            if started:
+                # Headers are out; the server closes the connection on a broken response.
+                raise
+            await send_error(send, 500, 13, "internal error")

@@ -1,0 +1,77 @@
+"""Operational endpoints: ``/healthz`` (the process is up), ``/readyz`` (every backend's
+gRPC health Check says SERVING and Redis answers PING; cached for about a second, so a
+probe storm costs the backends nothing) and ``/metrics``."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+import orjson
+from starlette.types import Receive, Scope, Send
+
+from gateway.asgi import send_bytes
+from gateway.metrics import CONTENT_TYPE, GatewayMetrics
+from gateway.runtime import Runtime
+
+Check = Callable[[], Awaitable[bool]]
+
+_JSON = ((b"content-type", b"application/json"), (b"cache-control", b"no-store"))
+
+
+async def healthz(scope: Scope, receive: Receive, send: Send) -> None:
+    await send_bytes(send, 200, b'{"status":"ok"}', _JSON)
+
+
+class Readiness:
+    """Runs every named check concurrently; the answer is reused for ``cache_seconds``."""
+
+    def __init__(self, checks: Sequence[tuple[str, Check]], cache_seconds: float) -> None:
+        self.checks = list(checks)
+        self._cache_seconds = cache_seconds
+        self._checked_at = float("-inf")
+        self._result: dict[str, bool] = {}
+        self._lock = asyncio.Lock()
+
+    async def status(self) -> dict[str, bool]:
+        if time.monotonic() - self._checked_at < self._cache_seconds:
+            return self._result
+        async with self._lock:
+            if time.monotonic() - self._checked_at >= self._cache_seconds:
+                results = await asyncio.gather(
+                    *(_safe(check) for _, check in self.checks), return_exceptions=False
+                )
+                self._result = {
+                    name: ok for (name, _), ok in zip(self.checks, results, strict=True)
+                }
+                self._checked_at = time.monotonic()
+        return self._result
+
+
+async def _safe(check: Check) -> bool:
+    try:
+        return await check()
+    except Exception:
+        return False
+
+
+class ReadyEndpoint:
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        readiness = self._runtime.readiness
+        checks = await readiness.status() if readiness is not None else {}
+        ready = bool(checks) and all(checks.values())
+        body = orjson.dumps({"status": "ready" if ready else "not ready", "checks": checks})
+        await send_bytes(send, 200 if ready else 503, body, _JSON)
+
+
+class MetricsEndpoint:
+    def __init__(self, metrics: GatewayMetrics) -> None:
+        self._metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = self._metrics.render()
+        await send_bytes(send, 200, body, ((b"content-type", CONTENT_TYPE.encode()),))

@@ -1,0 +1,163 @@
+"""Rate limiting with GCRA (the generic cell rate algorithm), shared by every replica.
+
+The state of a key is one number in Redis, its *theoretical arrival time* (TAT); a Lua
+script reads the clock of the Redis server, decides and writes in one atomic step, so
+every gateway process and replica sees the same limit. :func:`gcra` is the same rule in
+Python (unit-tested, and the reference for the script).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
+
+MICROS = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """``per_minute`` requests per minute on average, up to ``burst`` at once."""
+
+    per_minute: int
+    burst: int
+
+    def __post_init__(self) -> None:
+        if self.per_minute < 1 or self.burst < 1:
+            raise ValueError("a rate needs per_minute >= 1 and burst >= 1")
+
+    @property
+    def interval_us(self) -> int:
+        """Microseconds between two requests at the steady rate."""
+        return max(1, round(60 * MICROS / self.per_minute))
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    limit: int
+    remaining: int
+    # Seconds until the next request would be allowed (0 when allowed).
+    retry_after: float
+    # Seconds until the full burst is available again.
+    reset_after: float
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        """``RateLimit-*`` headers (IETF draft), plus ``Retry-After`` when refused."""
+        headers = [
+            (b"ratelimit-limit", str(self.limit).encode()),
+            (b"ratelimit-remaining", str(self.remaining).encode()),
+            (b"ratelimit-reset", str(math.ceil(self.reset_after)).encode()),
+        ]
+        if not self.allowed:
+            headers.append((b"retry-after", str(max(1, math.ceil(self.retry_after))).encode()))
+        return headers
+
+
+def gcra(tat_us: int | None, now_us: int, rate: Rate) -> tuple[Decision, int | None]:
+    """Decide one request at ``now_us`` given the stored TAT; returns the decision and the
+    TAT to store (None: leave the stored value as it is)."""
+    interval = rate.interval_us
+    tat = now_us if tat_us is None or tat_us < now_us else tat_us
+    new_tat = tat + interval
+    allow_at = new_tat - interval * rate.burst
+    if now_us < allow_at:
+        decision = Decision(
+            allowed=False,
+            limit=rate.burst,
+            remaining=0,
+            retry_after=(allow_at - now_us) / MICROS,
+            reset_after=(tat - now_us) / MICROS,
+        )
+        return decision, None
+    decision = Decision(
+        allowed=True,
+        limit=rate.burst,
+        remaining=(now_us - allow_at) // interval,
+        retry_after=0.0,
+        reset_after=(new_tat - now_us) / MICROS,
+    )
+    return decision, new_tat
+
+
+# KEYS[1]: the key; ARGV: interval (µs), burst. Returns {allowed, remaining, retry µs, reset µs}.
+# string.format keeps the TAT an exact integer (tostring would write 1.7e+15).
+GCRA_SCRIPT = """
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if not tat or tat < now then tat = now end
+local new_tat = tat + interval
+local allow_at = new_tat - interval * burst
+if now < allow_at then
+  return {0, 0, allow_at - now, tat - now}
+end
+local ttl_ms = math.ceil((new_tat - now) / 1000)
+redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', ttl_ms)
+return {1, math.floor((now - allow_at) / interval), 0, new_tat - now}
+"""
+GCRA_SHA = hashlib.sha1(GCRA_SCRIPT.encode(), usedforsecurity=False).hexdigest()
+
+
+class RateLimiter:
+    """GCRA over Redis; one round trip (EVALSHA) per decision."""
+
+    def __init__(self, redis: Redis, key_prefix: str) -> None:
+        self._redis = redis
+        self._prefix = f"{key_prefix}gateway:ratelimit:"
+
+    async def hit(self, kind: str, identity: str, rate: Rate) -> Decision:
+        _, decision = await self._run(None, kind, identity, rate)
+        return decision
+
+    async def hit_with_session(
+        self, session: str, kind: str, identity: str, rate: Rate
+    ) -> tuple[bool, Decision]:
+        """:meth:`hit`, and whether the Redis key ``session`` exists, in one round trip
+        (a pipeline, not a two-key script, so it also works on Redis Cluster)."""
+        return await self._run(session, kind, identity, rate)
+
+    async def _run(
+        self, session: str | None, kind: str, identity: str, rate: Rate
+    ) -> tuple[bool, Decision]:
+        key = f"{self._prefix}{kind}:{identity}"
+        for attempt in range(2):
+            pipe = self._redis.pipeline(transaction=False)
+            if session is not None:
+                pipe.exists(session)
+            pipe.evalsha(GCRA_SHA, 1, key, rate.interval_us, rate.burst)
+            replies = await pipe.execute(raise_on_error=False)
+            reply = replies[-1]
+            if isinstance(reply, NoScriptError) and attempt == 0:
+                # First use on this Redis (or after a SCRIPT FLUSH / failover).
+                await self._redis.script_load(GCRA_SCRIPT)
+                continue
+            for item in replies:
+                if isinstance(item, Exception):
+                    raise item
+            exists = bool(replies[0]) if session is not None else True
+            return exists, _decision(reply, rate)
+        raise NoScriptError("the rate limit script cannot be loaded")
+
+
+def _decision(reply: list[int], rate: Rate) -> Decision:
+    allowed, remaining, retry_us, reset_us = reply
+    return Decision(
+        allowed=bool(allowed),
+        limit=rate.burst,
+        remaining=int(remaining),
+        retry_after=int(retry_us) / MICROS,
+        reset_after=int(reset_us) / MICROS,
+    )
+
+
+def login_identity(client_address: str, email: str) -> str:
+    """Key of the login/register limit: the client address and the email (hashed, so no
+    address book of emails sits in Redis)."""
+    material = f"{client_address}\x00{email.strip().lower()}".encode()
+    return hashlib.sha256(material).hexdigest()[:32]

@@ -1,0 +1,129 @@
+"""The REST handler: HTTP request → gRPC request → backend call → HTTP response.
+
+Like grpc-gateway's generated handlers plus runtime/handler.go: ``Authorization`` is
+forwarded, ``Idempotency-Key`` fills the request's ``idempotency_key``, ``Grpc-Metadata-*``
+headers travel as metadata, ``X-Forwarded-For`` gets the peer appended, ``Grpc-Timeout``
+(else the default) is the deadline; the response's metadata comes back as
+``Grpc-Metadata-*`` headers, and a gRPC error as its HTTP status and JSON status body.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import grpc
+from starlette.types import Receive, Scope, Send
+
+from gateway.asgi import (
+    BodyTooLargeError,
+    peer_host,
+    read_body,
+    request_state,
+    send_bytes,
+    send_error,
+)
+from gateway.errors import JSON_HEADERS, rpc_error_payload
+from gateway.headers import (
+    METADATA_PREFIX,
+    InvalidHeaderError,
+    forwarded_for,
+    metadata_from_headers,
+    parse_grpc_timeout,
+    response_headers,
+)
+from gateway.middleware.auth import REALM
+from gateway.runtime import Runtime
+from gateway.transcoding import TranscodeError, build_request, render_response
+
+IDEMPOTENCY_FIELD = "idempotency_key"
+
+
+@dataclass(slots=True)
+class _RequestHeaders:
+    authorization: str | None = None
+    idempotency_key: str | None = None
+    grpc_timeout: str | None = None
+    forwarded_for: str | None = None
+    has_metadata: bool = False
+
+
+def _scan(scope: Scope) -> _RequestHeaders:
+    """The headers the handler uses, in one pass over the request's headers."""
+    found = _RequestHeaders()
+    for key, value in scope["headers"]:
+        if key == b"authorization":
+            found.authorization = value.decode("latin-1")
+        elif key == b"idempotency-key":
+            found.idempotency_key = value.decode("latin-1")
+        elif key == b"grpc-timeout":
+            found.grpc_timeout = value.decode("latin-1")
+        elif key == b"x-forwarded-for":
+            found.forwarded_for = value.decode("latin-1")
+        elif key.startswith(METADATA_PREFIX):
+            found.has_metadata = True
+    return found
+
+
+class RestHandler:
+    def __init__(self, runtime: Runtime, *, body_limit: int, default_deadline: float) -> None:
+        self._runtime = runtime
+        self._body_limit = body_limit
+        self._default_deadline = default_deadline
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state = request_state(scope)
+        match = state.target.match
+        backends = self._runtime.backends
+        if match is None or backends is None:
+            await send_error(send, 503, 14, "service unavailable")
+            return
+        route = match.route
+        headers = _scan(scope)
+        body = b""
+        if route.body:
+            body = state.body if state.body is not None else b""
+            if state.body is None:
+                try:
+                    body = await read_body(scope, receive, self._body_limit)
+                except BodyTooLargeError:
+                    await send_error(send, 413, 3, "request body too large")
+                    return
+        try:
+            timeout = (
+                parse_grpc_timeout(headers.grpc_timeout)
+                if headers.grpc_timeout is not None
+                else self._default_deadline
+            )
+            metadata = metadata_from_headers(scope["headers"]) if headers.has_metadata else []
+        except InvalidHeaderError as error:
+            await send_error(send, 400, 3, str(error))
+            return
+        overrides = (
+            {IDEMPOTENCY_FIELD: headers.idempotency_key} if headers.idempotency_key else None
+        )
+        try:
+            request = build_request(
+                route, match.path_params, scope["query_string"], body, field_overrides=overrides
+            )
+        except TranscodeError as error:
+            await send_error(send, 400, 3, error.message)
+            return
+        if headers.authorization is not None:
+            metadata.append(("authorization", headers.authorization))
+        forwarded = forwarded_for(headers.forwarded_for, peer_host(scope))
+        if forwarded:
+            metadata.append(("x-forwarded-for", forwarded))
+        try:
+            result = await backends.call(
+                route.grpc_method, request, route.response_class, metadata, timeout
+            )
+        except grpc.aio.AioRpcError as error:
+            status, payload = rpc_error_payload(error)
+            extra = response_headers(error.initial_metadata(), error.trailing_metadata())
+            if status == 401:
+                extra.append((b"www-authenticate", REALM.encode()))
+            await send_bytes(send, status, payload, [*JSON_HEADERS, *extra])
+            return
+        payload = render_response(route, result.response)
+        extra = response_headers(result.initial_metadata, result.trailing_metadata)
+        await send_bytes(send, 200, payload, [*JSON_HEADERS, *extra] if extra else JSON_HEADERS)

@@ -1,0 +1,24 @@
+"""The live clients of one gateway app, built by its lifespan (never at import or build
+time) and read by the middleware and handlers at request time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from gateway.authn import Authenticator
+    from gateway.backends import BackendPool
+    from gateway.ops import Readiness
+    from gateway.ratelimit import RateLimiter
+
+
+@dataclass
+class Runtime:
+    backends: BackendPool | None = None
+    redis: Redis | None = None
+    authenticator: Authenticator | None = None
+    limiter: RateLimiter | None = None
+    readiness: Readiness | None = None

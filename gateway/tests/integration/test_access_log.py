@@ -1,0 +1,47 @@
+"""One JSON log line per request, in the kit's format, with the route template and trace id."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import structlog
+
+from tollgate_kit.logs import configure_logging
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def json_logs() -> Iterator[None]:
+    configure_logging("gateway", "INFO")
+    yield
+    structlog.reset_defaults()
+
+
+@pytest.mark.usefixtures("json_logs")
+async def test_one_json_line_per_request(
+    gateway_factory: Any, open_session: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    session = await open_session()
+    trace_id = "0af7651916cd43dd8448eb211c80319c"
+    async with gateway_factory() as gateway:
+        await gateway.post(
+            "/v1/wallet/charges/ch-77/refunds",
+            json={"amount": 1},
+            headers={**session.headers, "traceparent": f"00-{trace_id}-b7ad6b7169203331-01"},
+        )
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    requests = [line for line in lines if line.get("event") == "http_request"]
+    assert len(requests) == 1
+    line = requests[0]
+    assert line["service"] == "gateway"
+    assert line["level"] == "info"
+    assert line["method"] == "POST"
+    assert line["route"] == "/v1/wallet/charges/{charge_id}/refunds"
+    assert line["status"] == 200
+    assert line["duration_ms"] >= 0
+    assert line["trace_id"] == trace_id
+    assert "ts" in line

@@ -1,0 +1,165 @@
+"""Errors: grpc-gateway's status table, the JSON status body with google.rpc details,
+and nothing internal ever in a response."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.backends import Backend
+from gateway.bootstrap import AUTH_SERVICE, BILLING_SERVICE
+from tollgate_devstack.testing import free_port
+
+pytestmark = pytest.mark.integration
+
+
+async def test_backend_error_details_become_json_any(
+    gateway: httpx.AsyncClient, open_session: Any
+) -> None:
+    session = await open_session()
+    response = await gateway.post(
+        "/v1/wallet/charges",
+        json={"amount": 5000},
+        headers={**session.headers, "Idempotency-Key": "k"},
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": 9,
+        "message": "insufficient funds",
+        "details": [
+            {
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": "INSUFFICIENT_FUNDS",
+                "domain": "tollgate.dev",
+                "metadata": {"balance": "1000"},
+            }
+        ],
+    }
+
+
+async def test_already_exists_is_409(gateway: httpx.AsyncClient) -> None:
+    response = await gateway.post(
+        "/v1/auth/register", json={"email": "taken@example.com", "password": "x"}
+    )
+    assert response.status_code == 409
+    assert response.json()["details"][0]["reason"] == "EMAIL_TAKEN"
+
+
+async def test_backend_crash_is_500_without_internal_text(
+    gateway: httpx.AsyncClient, open_session: Any
+) -> None:
+    session = await open_session()
+    response = await gateway.post(
+        "/v1/wallet/charges",
+        json={"amount": 1, "description": "boom"},
+        headers={**session.headers, "Idempotency-Key": "k"},
+    )
+    assert response.status_code == 500
+    assert response.json() == {"code": 2, "message": "internal error", "details": []}
+    assert "SELECT" not in response.text
+
+
+async def test_grpc_timeout_header_is_the_deadline(
+    gateway: httpx.AsyncClient, open_session: Any
+) -> None:
+    session = await open_session()
+    response = await gateway.post(
+        "/v1/wallet/charges",
+        json={"amount": 1, "description": "slow"},
+        headers={**session.headers, "Idempotency-Key": "k", "Grpc-Timeout": "100m"},
+    )
+    assert response.status_code == 504
+    assert response.json() == {"code": 4, "message": "deadline exceeded", "details": []}
+
+
+async def test_invalid_grpc_timeout_is_400(gateway: httpx.AsyncClient, open_session: Any) -> None:
+    session = await open_session()
+    response = await gateway.get("/v1/wallet", headers={**session.headers, "Grpc-Timeout": "soon"})
+    assert response.status_code == 400
+    assert response.json()["code"] == 3
+
+
+async def test_default_deadline_applies(gateway_factory: Any, open_session: Any) -> None:
+    session = await open_session()
+    async with gateway_factory(default_deadline_seconds=0.2) as gateway:
+        response = await gateway.post(
+            "/v1/wallet/charges",
+            json={"amount": 1, "description": "slow"},
+            headers={**session.headers, "Idempotency-Key": "k"},
+        )
+    assert response.status_code == 504
+
+
+async def test_backend_down_is_503(gateway_factory: Any, open_session: Any, backends: Any) -> None:
+    session = await open_session()
+    down = f"127.0.0.1:{free_port()}"
+    backend_list = [Backend(AUTH_SERVICE, backends.address), Backend(BILLING_SERVICE, down)]
+    async with gateway_factory(backend_list=backend_list) as gateway:
+        response = await gateway.get("/v1/wallet", headers=session.headers)
+        ready = await gateway.get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == {"code": 14, "message": "service unavailable", "details": []}
+    assert ready.status_code == 503
+    assert ready.json()["checks"] == {
+        "tollgate.auth.v1.AuthService": True,
+        "tollgate.billing.v1.BillingService": False,
+        "redis": True,
+    }
+
+
+async def test_malformed_json_is_400(gateway: httpx.AsyncClient, open_session: Any) -> None:
+    session = await open_session()
+    response = await gateway.post(
+        "/v1/wallet/top-ups",
+        content=b'{"amount": ',
+        headers={**session.headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == 3
+    assert body["details"] == []
+
+
+async def test_wrong_type_is_400(gateway: httpx.AsyncClient, open_session: Any) -> None:
+    session = await open_session()
+    response = await gateway.post(
+        "/v1/wallet/top-ups", json={"amount": "ten"}, headers=session.headers
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == 3
+
+
+async def test_body_over_the_limit_is_413(gateway_factory: Any, open_session: Any) -> None:
+    session = await open_session()
+    async with gateway_factory(body_limit_bytes=64) as gateway:
+        response = await gateway.post(
+            "/v1/wallet/charges",
+            json={"amount": 1, "description": "x" * 100},
+            headers=session.headers,
+        )
+        login = await gateway.post("/v1/auth/login", content=b"{" + b" " * 100 + b"}")
+    assert response.status_code == 413
+    assert response.json()["code"] == 3
+    assert login.status_code == 413
+
+
+async def test_unknown_route_is_404(gateway: httpx.AsyncClient) -> None:
+    response = await gateway.get("/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.json() == {"code": 5, "message": "Not Found", "details": []}
+
+
+async def test_wrong_method_is_405_with_allow(gateway: httpx.AsyncClient) -> None:
+    response = await gateway.delete("/v1/wallet")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET"
+    assert response.json() == {"code": 12, "message": "Method Not Allowed", "details": []}
+
+
+async def test_wrong_method_can_answer_like_grpc_gateway(gateway_factory: Any) -> None:
+    async with gateway_factory(method_not_allowed_status=501) as gateway:
+        response = await gateway.put("/v1/auth/login", json={})
+    assert response.status_code == 501
+    assert response.json()["code"] == 12

@@ -1,0 +1,129 @@
+"""The REST handler end to end: the real gateway app, gRPC test doubles, real Redis."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+async def test_get_wallet_is_transcoded_with_int64_as_string(
+    gateway: httpx.AsyncClient, open_session: Any
+) -> None:
+    session = await open_session()
+    response = await gateway.get("/v1/wallet", headers=session.headers)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"balance": "12345678901234", "currency": "EUR"}
+
+
+async def test_authorization_and_forwarded_for_reach_the_backend(
+    gateway: httpx.AsyncClient, open_session: Any, backends: Any
+) -> None:
+    session = await open_session()
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    headers = {
+        **session.headers,
+        "X-Forwarded-For": "198.51.100.1",
+        "traceparent": f"00-{trace_id}-00f067aa0ba902b7-01",
+    }
+    assert (await gateway.get("/v1/wallet", headers=headers)).status_code == 200
+    metadata = backends.recorded.metadata["GetWallet"][-1]
+    assert metadata["authorization"] == f"Bearer {session.token}"
+    assert metadata["x-forwarded-for"] == "198.51.100.1, 203.0.113.9"
+    # The trace continues into the backend call.
+    assert metadata["traceparent"].split("-")[1] == trace_id
+
+
+async def test_idempotency_key_header_fills_the_request_field(
+    gateway: httpx.AsyncClient, open_session: Any, backends: Any
+) -> None:
+    session = await open_session()
+    response = await gateway.post(
+        "/v1/wallet/charges",
+        json={"amount": "250", "description": "coffee"},
+        headers={**session.headers, "Idempotency-Key": "key-123"},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["transaction"]["amount"] == "-250"
+    assert body["transaction"]["kind"] == "CHARGE"
+    charge = backends.recorded.requests["Charge"][-1]
+    assert (charge.amount, charge.description, charge.idempotency_key) == (250, "coffee", "key-123")
+
+
+async def test_path_parameter_is_bound(
+    gateway: httpx.AsyncClient, open_session: Any, backends: Any
+) -> None:
+    session = await open_session()
+    response = await gateway.post(
+        "/v1/wallet/charges/ch-9/refunds",
+        json={"amount": 5},
+        headers={**session.headers, "Idempotency-Key": "r1"},
+    )
+    assert response.status_code == 200
+    refund = backends.recorded.requests["Refund"][-1]
+    assert (refund.charge_id, refund.amount, refund.idempotency_key) == ("ch-9", 5, "r1")
+    assert response.json()["transaction"]["refundOf"] == "ch-9"
+
+
+async def test_query_parameters_are_bound(
+    gateway: httpx.AsyncClient, open_session: Any, backends: Any
+) -> None:
+    session = await open_session()
+    response = await gateway.get(
+        "/v1/wallet/transactions?pageSize=3&pageToken=abc", headers=session.headers
+    )
+    assert response.status_code == 200
+    assert [tx["id"] for tx in response.json()["transactions"]] == ["tx-0", "tx-1", "tx-2"]
+    assert response.json()["nextPageToken"] == "next"
+    request = backends.recorded.requests["ListTransactions"][-1]
+    assert (request.page_size, request.page_token) == (3, "abc")
+
+
+async def test_grpc_metadata_headers_travel_both_ways(
+    gateway: httpx.AsyncClient, open_session: Any, backends: Any
+) -> None:
+    session = await open_session()
+    response = await gateway.get(
+        "/v1/wallet",
+        headers={
+            **session.headers,
+            "Grpc-Metadata-X-Tenant": "acme",
+            "Grpc-Metadata-Trace-Bin": "AQID",
+            # A client cannot smuggle a second authorization in through metadata.
+            "Grpc-Metadata-Authorization": "Bearer forged",
+        },
+    )
+    assert response.status_code == 200
+    metadata = backends.recorded.metadata["GetWallet"][-1]
+    assert metadata["x-tenant"] == "acme"
+    assert metadata["trace-bin"] == b"\x01\x02\x03"
+    assert metadata["authorization"] == f"Bearer {session.token}"
+    assert response.headers["grpc-metadata-x-backend"] == "billing"
+    assert response.headers["grpc-metadata-x-ledger-version"] == "7"
+
+
+async def test_public_route_needs_no_token(gateway: httpx.AsyncClient) -> None:
+    response = await gateway.post(
+        "/v1/auth/register", json={"email": "new@example.com", "password": "pw-123456"}
+    )
+    assert response.status_code == 200
+    assert response.json() == {"userId": "user-new", "email": "new@example.com"}
+    jwks = await gateway.get("/.well-known/jwks.json")
+    assert jwks.status_code == 200
+    assert jwks.json()["keys"][0]["kid"] == "test-key-1"
+
+
+async def test_me_timestamp_is_rfc3339(gateway: httpx.AsyncClient, open_session: Any) -> None:
+    session = await open_session("user-42")
+    response = await gateway.get("/v1/auth/me", headers=session.headers)
+    assert response.json() == {
+        "userId": "user-42",
+        "email": "a@example.com",
+        "emailVerified": True,
+        "createdAt": "2023-11-14T22:13:20Z",
+    }

@@ -1,0 +1,121 @@
+"""Static content: /app (SPA fallback, caching, security headers), /docs, /openapi.json."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.integration
+
+INDEX = (
+    b"<!doctype html><title>app</title><script type=module src=/app/assets/main-abc123.js></script>"
+)
+
+
+@pytest.fixture
+def web_dir(tmp_path: Path) -> Path:
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "index.html").write_bytes(INDEX)
+    (tmp_path / "assets" / "main-abc123.js").write_text("console.log('hi')")
+    (tmp_path / "favicon.svg").write_text("<svg/>")
+    (tmp_path.parent / "secret.txt").write_text("nope")
+    return tmp_path
+
+
+def _assert_security_headers(response: httpx.Response) -> None:
+    csp = response.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp
+    assert "default-src 'self'" in csp
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"]
+
+
+async def test_index_is_served_without_caching(gateway_factory: Any, web_dir: Path) -> None:
+    async with gateway_factory(web_dir=web_dir) as gateway:
+        for path in ("/app", "/app/", "/app/index.html"):
+            response = await gateway.get(path)
+            assert response.status_code == 200, path
+            assert response.content == INDEX
+            assert response.headers["cache-control"] == "no-cache"
+            _assert_security_headers(response)
+
+
+async def test_client_routes_fall_back_to_index(gateway_factory: Any, web_dir: Path) -> None:
+    async with gateway_factory(web_dir=web_dir) as gateway:
+        response = await gateway.get("/app/wallet/transactions")
+    assert response.status_code == 200
+    assert response.content == INDEX
+    assert response.headers["cache-control"] == "no-cache"
+
+
+async def test_hashed_assets_are_immutable(gateway_factory: Any, web_dir: Path) -> None:
+    async with gateway_factory(web_dir=web_dir) as gateway:
+        response = await gateway.get("/app/assets/main-abc123.js")
+        missing = await gateway.get("/app/assets/main-gone.js")
+        favicon = await gateway.get("/app/favicon.svg")
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert "javascript" in response.headers["content-type"]
+    _assert_security_headers(response)
+    assert missing.status_code == 404
+    assert favicon.headers["cache-control"] == "no-cache"
+
+
+async def test_no_escape_from_the_web_dir(gateway_factory: Any, web_dir: Path) -> None:
+    async with gateway_factory(web_dir=web_dir) as gateway:
+        response = await gateway.get("/app/%2e%2e/secret.txt")
+        dotted = await gateway.get("/app/../secret.txt")
+    assert b"nope" not in response.content
+    assert b"nope" not in dotted.content
+
+
+async def test_placeholder_when_the_app_is_not_built(gateway_factory: Any, tmp_path: Path) -> None:
+    async with gateway_factory(web_dir=tmp_path / "missing") as gateway:
+        response = await gateway.get("/app/")
+    assert response.status_code == 200
+    assert b"not been built" in response.content
+    _assert_security_headers(response)
+
+
+async def test_app_needs_no_token_and_only_reads(gateway_factory: Any, web_dir: Path) -> None:
+    async with gateway_factory(web_dir=web_dir) as gateway:
+        response = await gateway.post("/app/")
+    assert response.status_code == 405
+
+
+async def test_docs_page_and_its_assets_are_local(gateway: httpx.AsyncClient) -> None:
+    page = await gateway.get("/docs")
+    assert page.status_code == 200
+    assert "text/html" in page.headers["content-type"]
+    assert b"/docs/docs.js" in page.content
+    assert b"http" not in page.content.split(b"<body>")[0].replace(b"http-equiv", b"")
+    _assert_security_headers(page)
+    script = await gateway.get("/docs/docs.js")
+    assert script.status_code == 200
+    assert b"/openapi.json" in script.content
+    assert (await gateway.get("/docs/docs.css")).status_code == 200
+
+
+async def test_openapi_document_covers_every_annotated_rpc(gateway: httpx.AsyncClient) -> None:
+    response = await gateway.get("/openapi.json")
+    assert response.status_code == 200
+    document = response.json()
+    assert document["openapi"].startswith("3.")
+    paths = document["paths"]
+    for path, method in [
+        ("/v1/auth/register", "post"),
+        ("/v1/auth/login", "post"),
+        ("/v1/auth/me", "get"),
+        ("/.well-known/jwks.json", "get"),
+        ("/v1/wallet", "get"),
+        ("/v1/wallet/top-ups", "post"),
+        ("/v1/wallet/charges", "post"),
+        ("/v1/wallet/charges/{charge_id}/refunds", "post"),
+        ("/v1/wallet/transactions", "get"),
+    ]:
+        assert method in paths[path], (path, method)
+    assert paths["/v1/auth/login"]["post"]["security"] == []
+    assert paths["/v1/wallet"]["get"]["security"] == [{"bearerAuth": []}]

@@ -1,0 +1,88 @@
+"""HTTP headers ↔ gRPC metadata, Grpc-Timeout, X-Forwarded-For and trusted proxies."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.headers import (
+    InvalidHeaderError,
+    TrustedProxies,
+    forwarded_for,
+    metadata_from_headers,
+    parse_grpc_timeout,
+    response_headers,
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("10S", 10.0),
+        ("500m", 0.5),
+        ("2M", 120.0),
+        ("1H", 3600.0),
+        ("250u", 0.00025),
+        ("1000000n", 0.001),
+        ("99999999S", 99999999.0),
+    ],
+)
+def test_grpc_timeout_units(value: str, seconds: float) -> None:
+    assert parse_grpc_timeout(value) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("value", ["", "S", "10", "10s", "1.5S", "-1S", "123456789S", "10 S"])
+def test_malformed_grpc_timeout_is_rejected(value: str) -> None:
+    with pytest.raises(InvalidHeaderError):
+        parse_grpc_timeout(value)
+
+
+def test_grpc_metadata_headers_become_metadata() -> None:
+    headers = [
+        (b"grpc-metadata-x-tenant", b"acme"),
+        (b"grpc-metadata-blob-bin", b"AQID"),
+        (b"grpc-metadata-authorization", b"Bearer forged"),
+        (b"grpc-metadata-grpc-timeout", b"1S"),
+        (b"grpc-metadata-bad key", b"x"),
+        (b"x-other", b"ignored"),
+    ]
+    assert metadata_from_headers(headers) == [("x-tenant", "acme"), ("blob-bin", b"\x01\x02\x03")]
+
+
+def test_bad_base64_in_binary_metadata_is_rejected() -> None:
+    with pytest.raises(InvalidHeaderError):
+        metadata_from_headers([(b"grpc-metadata-blob-bin", b"!!!")])
+
+
+def test_response_metadata_becomes_grpc_metadata_headers() -> None:
+    headers = response_headers(
+        [("x-request-id", "r1"), ("content-type", "application/grpc")],
+        [("x-ledger", "7"), ("grpc-status-details-bin", b"secret"), ("sig-bin", b"\x00")],
+        None,
+    )
+    assert headers == [
+        (b"grpc-metadata-x-request-id", b"r1"),
+        (b"grpc-metadata-x-ledger", b"7"),
+        (b"grpc-metadata-sig-bin", b"AA=="),
+    ]
+
+
+def test_forwarded_for_appends_the_peer() -> None:
+    assert forwarded_for(None, "10.0.0.1") == "10.0.0.1"
+    assert forwarded_for("1.2.3.4", "10.0.0.1") == "1.2.3.4, 10.0.0.1"
+    assert forwarded_for("1.2.3.4", "") == "1.2.3.4"
+
+
+def test_untrusted_peer_is_the_client() -> None:
+    proxies = TrustedProxies(["10.0.0.0/8"])
+    assert proxies.client_address("203.0.113.5", "1.1.1.1") == "203.0.113.5"
+
+
+def test_trusted_proxy_reveals_the_last_untrusted_hop() -> None:
+    proxies = TrustedProxies(["10.0.0.0/8", "192.168.1.1"])
+    assert proxies.client_address("10.1.2.3", "6.6.6.6, 198.51.100.7, 192.168.1.1") == (
+        "198.51.100.7"
+    )
+
+
+def test_no_trusted_proxies_means_the_peer() -> None:
+    assert TrustedProxies([]).client_address("10.1.2.3", "6.6.6.6") == "10.1.2.3"
