@@ -60,5 +60,8 @@ unit: install
 test: install lint typecheck buf web-test web
 	$(PY) -m pytest -q
 
+# Each prints its figures as ratios measured in one run; needs local PostgreSQL/Redis (and pgbench, wrk).
 bench: install
-	$(PY) -m bench
+	$(PY) bench/auth_login.py
+	$(PY) bench/billing_charge.py
+	$(PY) bench/gateway_latency.py

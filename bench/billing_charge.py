@@ -35,7 +35,7 @@ from redis.asyncio import Redis
 
 from tollgate.auth.v1 import auth_pb2, auth_pb2_grpc
 from tollgate.billing.v1 import billing_pb2, billing_pb2_grpc
-from tollgate_devstack.testing import free_port, temp_database, temp_redis_prefix, test_redis_url
+from tollgate_devstack.testing import free_port, redis_server_url, temp_database, temp_redis_prefix
 from tollgate_kit.db import upgrade
 from tollgate_kit.tokens import session_key
 
@@ -174,7 +174,7 @@ async def run(args: argparse.Namespace) -> None:
             )
         await conn.close()
 
-        redis = Redis.from_url(test_redis_url())
+        redis = Redis.from_url(redis_server_url())
         sessions: list[tuple[tuple[str, str], ...]] = []
         for i in range(max_clients):
             session = uuid.uuid4().hex
@@ -241,7 +241,7 @@ def _service_env(
         "BILLING_DATABASE_URL": dsn,
         "BILLING_DB_POOL_MIN_SIZE": str(pool_size),
         "BILLING_DB_POOL_MAX_SIZE": str(pool_size),
-        "BILLING_REDIS_URL": test_redis_url(),
+        "BILLING_REDIS_URL": redis_server_url(),
         "BILLING_REDIS_KEY_PREFIX": prefix,
         "BILLING_AUTH_ADDR": f"127.0.0.1:{auth_port}",
         "BILLING_MAX_AMOUNT": str(BALANCE),

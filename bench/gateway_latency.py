@@ -35,9 +35,9 @@ from tollgate_devstack.services import available_services
 from tollgate_devstack.stack import Stack, StackConfig, port_keys
 from tollgate_devstack.testing import (
     free_port,
+    postgres_server_url,
+    redis_server_url,
     temp_redis_prefix,
-    test_database_server,
-    test_redis_url,
     unique_name,
 )
 
@@ -205,8 +205,8 @@ def main() -> int:
     prefix = asyncio.run(prefix_cm.__aenter__())
     with tempfile.TemporaryDirectory(prefix="tollgate-bench-") as data_dir:
         config = StackConfig(
-            database_url=test_database_server(),
-            redis_url=test_redis_url(),
+            database_url=postgres_server_url(),
+            redis_url=redis_server_url(),
             data_dir=Path(data_dir),
             database_names={s.name: unique_name(f"bench_{s.name}") for s in specs if s.database},
             redis_key_prefix=prefix,

@@ -33,7 +33,7 @@ from billing_svc.bootstrap import build, migrations_dir
 from billing_svc.config import BillingSettings
 from tollgate.auth.v1 import auth_pb2, auth_pb2_grpc
 from tollgate.billing.v1 import billing_pb2, billing_pb2_grpc
-from tollgate_devstack.testing import free_port, temp_database, temp_redis_prefix, test_redis_url
+from tollgate_devstack.testing import free_port, redis_server_url, temp_database, temp_redis_prefix
 from tollgate_kit.db import upgrade
 from tollgate_kit.server import serve
 from tollgate_kit.tokens import session_key
@@ -201,7 +201,7 @@ async def billing(
             http_port=free_port(),
             database_url=billing_database,
             db_pool_max_size=20,
-            redis_url=test_redis_url(),
+            redis_url=redis_server_url(),
             redis_key_prefix=prefix,
             auth_addr=auth_addr,
             max_amount=MAX_AMOUNT,
@@ -212,7 +212,7 @@ async def billing(
         app = await build(settings, tracer_provider=provider)
         stop = asyncio.Event()
         server = asyncio.create_task(serve(app, stop))
-        redis = Redis.from_url(test_redis_url())
+        redis = Redis.from_url(redis_server_url())
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{settings.grpc_port}")
         try:
             await asyncio.wait_for(channel.channel_ready(), timeout=10)

@@ -6,21 +6,27 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import importlib.util
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import grpc
+import grpc_tools  # type: ignore[import-untyped]
 import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from google.api import annotations_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_tools import protoc
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 
@@ -29,7 +35,7 @@ from gateway.bootstrap import build_app
 from gateway.config import GatewaySettings
 from tollgate.auth.v1 import auth_pb2, auth_pb2_grpc
 from tollgate.billing.v1 import billing_pb2, billing_pb2_grpc
-from tollgate_devstack.testing import temp_redis_prefix, test_redis_url
+from tollgate_devstack.testing import redis_server_url, temp_redis_prefix
 from tollgate_kit.errors import StatusError
 from tollgate_kit.tokens import session_key
 
@@ -229,7 +235,7 @@ async def redis_prefix() -> AsyncIterator[str]:
 
 @pytest.fixture
 async def redis(redis_prefix: str) -> AsyncIterator[Redis]:
-    client: Redis = Redis.from_url(test_redis_url())
+    client: Redis = Redis.from_url(redis_server_url())
     try:
         yield client
     finally:
@@ -275,7 +281,7 @@ def gateway_factory(backends: Backends, redis_prefix: str) -> GatewayFactory:
             **{
                 "auth_addr": backends.address,
                 "billing_addr": backends.address,
-                "redis_url": test_redis_url(),
+                "redis_url": redis_server_url(),
                 "redis_key_prefix": redis_prefix,
                 "rate_limit_per_minute": 100_000,
                 "rate_limit_burst": 10_000,
@@ -307,3 +313,35 @@ async def gateway_client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 async def gateway(gateway_factory: GatewayFactory) -> AsyncIterator[httpx.AsyncClient]:
     async with gateway_factory() as client:
         yield client
+
+
+_TEST_PROTOS = Path(__file__).resolve().parent / "protos"
+_ECHO_PROTO = "tollgate/testing/v1/echo.proto"
+
+
+@pytest.fixture(scope="session")
+def echo_pb2(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
+    """``tollgate.testing.v1.echo_pb2``, generated from tests/protos into a temp dir."""
+    out = tmp_path_factory.mktemp("echo_proto")
+    googleapis_root = Path(annotations_pb2.__file__).parents[2]
+    well_known_root = Path(grpc_tools.__file__).parent / "_proto"
+    status = protoc.main(
+        [
+            "protoc",
+            f"-I{_TEST_PROTOS}",
+            f"-I{googleapis_root}",
+            f"-I{well_known_root}",
+            f"--python_out={out}",
+            _ECHO_PROTO,
+        ]
+    )
+    if status != 0:
+        pytest.fail(f"protoc failed on {_ECHO_PROTO} ({status})")
+    spec = importlib.util.spec_from_file_location(
+        "tollgate_testing_echo_pb2", out / _ECHO_PROTO.replace(".proto", "_pb2.py")
+    )
+    if spec is None or spec.loader is None:
+        pytest.fail("cannot load the generated echo_pb2")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -13,9 +13,9 @@ from tollgate_devstack.services import available_services
 from tollgate_devstack.stack import Stack, StackConfig, port_keys
 from tollgate_devstack.testing import (
     free_port,
+    postgres_server_url,
+    redis_server_url,
     temp_redis_prefix,
-    test_database_server,
-    test_redis_url,
     unique_name,
 )
 
@@ -32,8 +32,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     prefix_cm = temp_redis_prefix("e2e")
     prefix = asyncio.run(prefix_cm.__aenter__())
     config = StackConfig(
-        database_url=test_database_server(),
-        redis_url=test_redis_url(),
+        database_url=postgres_server_url(),
+        redis_url=redis_server_url(),
         data_dir=Path(tmp_path_factory.mktemp("stack")),
         database_names={
             spec.name: unique_name(f"e2e_{spec.name}") for spec in specs if spec.database

@@ -255,13 +255,6 @@ def strict_gateway(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> It
         yield replica.http_url("gateway")
     finally:
         replica.stop()
-        # Stack.stop leaves the log pipe open: close it once its reader has seen EOF.
-        process = replica.process("gateway")
-        pump = replica._procs["gateway"].log_thread
-        if pump is not None:
-            pump.join(timeout=5)
-        if process.stdout is not None:
-            process.stdout.close()
 
 
 def _until(send: Any, status: int, deadline: float = 10.0) -> httpx.Response:

@@ -63,7 +63,7 @@ async def test_session_hash_in_redis_has_the_documented_fields_and_ttl(auth: Any
     await auth.register("ann@example.com")
     login = await auth.login("ann@example.com")
     claims = jwt.decode(login.refresh_token, options={"verify_signature": False})
-    redis = Redis.from_url(devstack.test_redis_url())
+    redis = Redis.from_url(devstack.redis_server_url())
     try:
         key = session_key(auth.settings.redis_key_prefix, claims["sid"])
         stored = {k.decode(): v.decode() for k, v in (await redis.hgetall(key)).items()}

@@ -3,39 +3,13 @@ generic gRPC test backend that serves it."""
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import AsyncIterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import google.api.annotations_pb2
 import grpc
-import grpc_tools
 import pytest
 from google.protobuf.descriptor import ServiceDescriptor
-from grpc_tools import protoc
-
-_PROTOS = Path(__file__).resolve().parents[1] / "protos"
-_ECHO = "tollgate/testing/v1/echo.proto"
-
-
-@pytest.fixture(scope="session")
-def echo_module(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
-    out = tmp_path_factory.mktemp("echo_proto_integration")
-    googleapis_root = Path(google.api.annotations_pb2.__file__).parents[2]
-    well_known_root = Path(grpc_tools.__file__).parent / "_proto"
-    args = ["protoc", f"-I{_PROTOS}", f"-I{googleapis_root}", f"-I{well_known_root}"]
-    if protoc.main([*args, f"--python_out={out}", _ECHO]) != 0:
-        pytest.fail(f"protoc failed on {_ECHO}")
-    spec = importlib.util.spec_from_file_location(
-        "tollgate_testing_echo_pb2_integration", out / _ECHO.replace(".proto", "_pb2.py")
-    )
-    if spec is None or spec.loader is None:
-        pytest.fail("cannot load the generated echo_pb2")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _echo_behaviour(pb: ModuleType, method: str, request: Any) -> Any:
@@ -64,11 +38,11 @@ def _echo_behaviour(pb: ModuleType, method: str, request: Any) -> Any:
 
 
 @pytest.fixture
-async def echo_backend(echo_module: ModuleType) -> AsyncIterator[tuple[ServiceDescriptor, str]]:
+async def echo_backend(echo_pb2: ModuleType) -> AsyncIterator[tuple[ServiceDescriptor, str]]:
     """A grpc.aio server for EchoService, built from the descriptors alone."""
     from google.protobuf.message_factory import GetMessageClass
 
-    service: ServiceDescriptor = echo_module.DESCRIPTOR.services_by_name["EchoService"]
+    service: ServiceDescriptor = echo_pb2.DESCRIPTOR.services_by_name["EchoService"]
     handlers = {}
     for method in service.methods:
         request_class = GetMessageClass(method.input_type)
@@ -76,7 +50,7 @@ async def echo_backend(echo_module: ModuleType) -> AsyncIterator[tuple[ServiceDe
 
         def make(name: str) -> Any:
             async def handle(request: Any, context: Any) -> Any:
-                return _echo_behaviour(echo_module, name, request)
+                return _echo_behaviour(echo_pb2, name, request)
 
             return handle
 

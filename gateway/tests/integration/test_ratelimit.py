@@ -91,7 +91,7 @@ async def test_limit_is_shared_by_every_replica(gateway_factory: Any, open_sessi
 
 async def test_lua_script_agrees_with_the_reference(redis_prefix: str) -> None:
     """Concurrent hits on one key: exactly `burst` pass, as gcra() predicts."""
-    client: Redis = Redis.from_url(testing.test_redis_url())
+    client: Redis = Redis.from_url(testing.redis_server_url())
     try:
         limiter = RateLimiter(client, redis_prefix)
         rate = Rate(per_minute=1, burst=5)

@@ -2,53 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from types import ModuleType
 
-import grpc_tools  # type: ignore[import-untyped]
 import pytest
 from google.api import annotations_pb2, http_pb2
 from google.api.http_pb2 import HttpRule
 from google.protobuf import descriptor_pb2
 from google.protobuf.descriptor import ServiceDescriptor
 from google.protobuf.descriptor_pool import DescriptorPool
-from grpc_tools import protoc
 
 from gateway.transcoding import RouteTable
-
-_PROTOS = Path(__file__).resolve().parents[2] / "protos"
-_ECHO = "tollgate/testing/v1/echo.proto"
-
-
-@pytest.fixture(scope="session")
-def echo_pb2(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
-    """``tollgate.testing.v1.echo_pb2``, generated from tests/protos into a temp dir."""
-    out = tmp_path_factory.mktemp("echo_proto")
-    googleapis_root = Path(annotations_pb2.__file__).parents[2]
-    well_known_root = Path(grpc_tools.__file__).parent / "_proto"
-    status = protoc.main(
-        [
-            "protoc",
-            f"-I{_PROTOS}",
-            f"-I{googleapis_root}",
-            f"-I{well_known_root}",
-            f"--python_out={out}",
-            _ECHO,
-        ]
-    )
-    if status != 0:
-        pytest.fail(f"protoc failed on {_ECHO} ({status})")
-    spec = importlib.util.spec_from_file_location(
-        "tollgate_testing_echo_pb2", out / _ECHO.replace(".proto", "_pb2.py")
-    )
-    if spec is None or spec.loader is None:
-        pytest.fail("cannot load the generated echo_pb2")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="session")

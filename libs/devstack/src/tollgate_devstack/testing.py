@@ -21,11 +21,11 @@ DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
-def test_database_server() -> str:
+def postgres_server_url() -> str:
     return os.environ.get("TEST_DATABASE_URL", DEFAULT_DATABASE_URL)
 
 
-def test_redis_url() -> str:
+def redis_server_url() -> str:
     return os.environ.get("TEST_REDIS_URL", DEFAULT_REDIS_URL)
 
 
@@ -36,7 +36,7 @@ def unique_name(prefix: str) -> str:
 @asynccontextmanager
 async def temp_database(prefix: str) -> AsyncIterator[str]:
     """A new, empty database on the test server; dropped on exit. Yields its DSN."""
-    dsn = with_database(test_database_server(), unique_name(f"t_{prefix}"))
+    dsn = with_database(postgres_server_url(), unique_name(f"t_{prefix}"))
     await ensure_database(dsn)
     try:
         yield dsn
@@ -51,7 +51,7 @@ async def temp_redis_prefix(prefix: str) -> AsyncIterator[str]:
     try:
         yield key_prefix
     finally:
-        client: Redis = Redis.from_url(test_redis_url())
+        client: Redis = Redis.from_url(redis_server_url())
         try:
             batch: list[bytes] = []
             async for key in client.scan_iter(match=key_prefix + "*", count=500):
