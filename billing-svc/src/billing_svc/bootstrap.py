@@ -9,7 +9,6 @@ from opentelemetry import trace
 from prometheus_client import CollectorRegistry
 
 from billing_svc.api import BillingMetrics, BillingServicer
-from billing_svc.api.verified_tokens import CachingTokenVerifier
 from billing_svc.config import BillingSettings
 from billing_svc.service import Wallets
 from billing_svc.store import Ledger, create_ledger_pool
@@ -18,7 +17,7 @@ from tollgate_kit.caller import CallerAuthenticator
 from tollgate_kit.jwks_client import grpc_jwks_fetcher
 from tollgate_kit.redis_client import create_redis
 from tollgate_kit.server import GrpcApp
-from tollgate_kit.tokens import JwksCache
+from tollgate_kit.tokens import JwksCache, TokenVerifier
 
 SERVICE_NAME = billing_pb2.DESCRIPTOR.services_by_name["BillingService"].full_name
 
@@ -42,7 +41,7 @@ async def build(
     )
     redis = create_redis(settings.redis_url) if settings.session_check else None
     auth_channel = grpc.aio.insecure_channel(settings.auth_addr)
-    verifier = CachingTokenVerifier(
+    verifier = TokenVerifier(
         JwksCache(grpc_jwks_fetcher(auth_channel)),
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,

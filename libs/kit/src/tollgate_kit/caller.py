@@ -43,9 +43,7 @@ class CallerAuthenticator:
         try:
             claims = await self._verifier.verify(token, ACCESS)
         except TokenError as err:
-            raise StatusError(
-                grpc.StatusCode.UNAUTHENTICATED, str(err), reason="TOKEN_INVALID"
-            ) from err
+            raise StatusError(grpc.StatusCode.UNAUTHENTICATED, str(err), reason=err.reason) from err
         if self._redis is not None and not await self._redis.exists(
             session_key(self._prefix, claims.session_id)
         ):

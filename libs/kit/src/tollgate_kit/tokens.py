@@ -26,7 +26,12 @@ JwksFetcher = Callable[[], Awaitable[Sequence[Mapping[str, str]]]]
 
 
 class TokenError(Exception):
-    """A token that must not be accepted; the message is safe to show to the client."""
+    """A token that must not be accepted; the message is safe to show to the client and
+    ``reason`` is machine-readable (``TOKEN_EXPIRED`` or ``TOKEN_INVALID``)."""
+
+    def __init__(self, message: str, reason: str = "TOKEN_INVALID") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,15 +81,43 @@ class JwksCache:
 
 
 class TokenVerifier:
+    """Verifies tokens and remembers the claims of those it accepted.
+
+    A client sends the same access token with every call until it expires, and checking an
+    EdDSA signature is the costliest step of authenticating a call. The cache is keyed by the
+    whole token (signature included) and its use, and an entry serves only until the token's
+    ``exp``. Revocation is not a token property: callers check the session on every call.
+    """
+
     def __init__(
-        self, keys: JwksCache, *, issuer: str, audience: str, leeway_seconds: float = 5.0
+        self,
+        keys: JwksCache,
+        *,
+        issuer: str,
+        audience: str,
+        leeway_seconds: float = 5.0,
+        cache_size: int = 10_000,
     ) -> None:
         self._keys = keys
         self._issuer = issuer
         self._audience = audience
         self._leeway = leeway_seconds
+        self._cache_size = cache_size
+        self._verified: dict[tuple[str, str], TokenClaims] = {}
 
     async def verify(self, token: str, expected_use: str = ACCESS) -> TokenClaims:
+        key = (token, expected_use)
+        claims = self._verified.get(key)
+        if claims is not None and time.time() < claims.expires_at:
+            return claims
+        self._verified.pop(key, None)
+        claims = await self._verify(token, expected_use)
+        if len(self._verified) >= self._cache_size:
+            self._verified.clear()  # bounded; each client refills it with its next call
+        self._verified[key] = claims
+        return claims
+
+    async def _verify(self, token: str, expected_use: str) -> TokenClaims:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as err:
@@ -108,7 +141,7 @@ class TokenVerifier:
                 options={"require": list(REQUIRED_CLAIMS)},
             )
         except jwt.ExpiredSignatureError as err:
-            raise TokenError("token expired") from err
+            raise TokenError("token expired", "TOKEN_EXPIRED") from err
         except jwt.PyJWTError as err:
             raise TokenError("invalid token") from err
         if claims[TOKEN_USE_CLAIM] != expected_use:
