@@ -19,6 +19,7 @@ from tollgate_kit.logs import get_logger
 from tollgate_kit.metrics import RpcMetrics, ServerInterceptor
 from tollgate_kit.ops_http import ReadinessCheck, ops_server
 from tollgate_kit.settings import ServiceSettings
+from tollgate_kit.telemetry import tracing_disabled
 
 log = get_logger(__name__)
 
@@ -80,11 +81,12 @@ async def serve(app: GrpcApp, stop: asyncio.Event | None = None) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
+    interceptors: list[grpc.aio.ServerInterceptor] = []  # type: ignore[type-arg]
+    if not tracing_disabled():
+        interceptors.append(_SkipInfrastructure(aio_server_interceptor()))  # type: ignore[no-untyped-call]
+    interceptors.append(ServerInterceptor(RpcMetrics(app.registry)))
     server = grpc.aio.server(
-        interceptors=[
-            _SkipInfrastructure(aio_server_interceptor()),  # type: ignore[no-untyped-call]
-            ServerInterceptor(RpcMetrics(app.registry)),
-        ],
+        interceptors=interceptors,
         options=[
             ("grpc.so_reuseport", 0),
             ("grpc.keepalive_permit_without_calls", 1),

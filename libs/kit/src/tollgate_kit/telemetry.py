@@ -17,6 +17,11 @@ def _otlp_endpoint_configured() -> bool:
     )
 
 
+def tracing_disabled() -> bool:
+    """``OTEL_SDK_DISABLED=true``: the standard switch that turns the SDK into no-ops."""
+    return os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
+
+
 def configure_telemetry(
     service: str, extra_processors: list[SpanProcessor] | None = None
 ) -> TracerProvider:
@@ -24,12 +29,13 @@ def configure_telemetry(
 
     An OTLP exporter is attached only when an OTLP endpoint is set, so a laptop or a test
     without a collector gets valid trace ids in logs and no export errors.
-    ``OTEL_SDK_DISABLED=true`` leaves a provider with no processors at all.
+    ``OTEL_SDK_DISABLED=true`` leaves a provider with no processors at all and makes
+    :func:`instrument_clients` a no-op, so tracing costs nothing on the hot path.
+    Sampling follows ``OTEL_TRACES_SAMPLER`` / ``OTEL_TRACES_SAMPLER_ARG`` (read by the SDK).
     """
     resource = Resource.create({SERVICE_NAME: os.environ.get("OTEL_SERVICE_NAME", service)})
     provider = TracerProvider(resource=resource)
-    disabled = os.environ.get("OTEL_SDK_DISABLED", "").lower() == "true"
-    if not disabled and _otlp_endpoint_configured():
+    if not tracing_disabled() and _otlp_endpoint_configured():
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
@@ -41,6 +47,8 @@ def configure_telemetry(
 
 def instrument_clients() -> None:
     """Trace asyncpg queries and Redis commands as children of the current span."""
+    if tracing_disabled():
+        return
     from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
     from opentelemetry.instrumentation.redis import RedisInstrumentor
 
