@@ -21,11 +21,16 @@ import structlog
 from prometheus_client.parser import text_string_to_metric_families
 
 from auth_svc.bootstrap import build
-from auth_svc.config import DEFAULT_MIGRATIONS_DIR, AuthSettings
+from auth_svc.config import AuthSettings
 from tollgate.auth.v1 import auth_pb2, auth_pb2_grpc
 from tollgate.email.v1 import email_pb2, email_pb2_grpc
-from tollgate_devstack.testing import free_port, temp_database, temp_redis_prefix
-from tollgate_kit.db import upgrade
+from tollgate_devstack.testing import (
+    free_port,
+    redis_server_url,
+    temp_database,
+    temp_redis_prefix,
+)
+from tollgate_kit.db import migrations_dir, upgrade
 from tollgate_kit.logs import configure_logging
 from tollgate_kit.server import serve
 
@@ -58,7 +63,7 @@ def eventually() -> Callable[..., Awaitable[None]]:
 @pytest.fixture
 async def database_url() -> AsyncIterator[str]:
     async with temp_database("auth") as dsn:
-        await upgrade(dsn, DEFAULT_MIGRATIONS_DIR)
+        await upgrade(dsn, migrations_dir("auth_svc"))
         yield dsn
 
 
@@ -181,6 +186,7 @@ def make_settings(database_url: str, redis_prefix: str, **overrides: Any) -> Aut
         "http_port": free_port(),
         "database_url": database_url,
         "database_pool_size": 5,
+        "redis_url": redis_server_url(),
         "redis_key_prefix": redis_prefix,
         "bcrypt_cost": TEST_BCRYPT_COST,
         "public_url": "http://tollgate.test",

