@@ -31,15 +31,7 @@ import grpc
 import httpx
 
 from tollgate.billing.v1 import billing_pb2, billing_pb2_grpc
-from tollgate_devstack.services import available_services
-from tollgate_devstack.stack import Stack, StackConfig, port_keys
-from tollgate_devstack.testing import (
-    free_port,
-    postgres_server_url,
-    redis_server_url,
-    temp_redis_prefix,
-    unique_name,
-)
+from tollgate_devstack.testing import running_suite
 
 PASSWORD = "bench password 123"
 
@@ -200,57 +192,41 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args()
 
-    specs = available_services()
-    prefix_cm = temp_redis_prefix("bench")
-    prefix = asyncio.run(prefix_cm.__aenter__())
-    with tempfile.TemporaryDirectory(prefix="tollgate-bench-") as data_dir:
-        config = StackConfig(
-            database_url=postgres_server_url(),
-            redis_url=redis_server_url(),
-            data_dir=Path(data_dir),
-            database_names={s.name: unique_name(f"bench_{s.name}") for s in specs if s.database},
-            redis_key_prefix=prefix,
-            ports={key: free_port() for key in port_keys(specs)},
-            env={
-                "AUTH_BCRYPT_COST": "4",
-                "GATEWAY_WORKERS": str(args.workers),
-                "GATEWAY_RATE_LIMIT_PER_MINUTE": "100000000",
-                "GATEWAY_RATE_LIMIT_BURST": "100000000",
-                "BILLING_LOG_LEVEL": "WARNING",
-                "AUTH_LOG_LEVEL": "WARNING",
-            },
-            services=specs,
+    env = {
+        "GATEWAY_WORKERS": str(args.workers),
+        "GATEWAY_RATE_LIMIT_PER_MINUTE": "100000000",
+        "GATEWAY_RATE_LIMIT_BURST": "100000000",
+        "BILLING_LOG_LEVEL": "WARNING",
+        "AUTH_LOG_LEVEL": "WARNING",
+    }
+    with (
+        tempfile.TemporaryDirectory(prefix="tollgate-bench-") as data_dir,
+        running_suite("bench", Path(data_dir), env=env, log_sink=lambda _n, _l: None) as stack,
+    ):
+        token = _sign_in(stack.http_url("gateway"))
+        child = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--measure",
+                stack.http_url("gateway"),
+                stack.grpc_addr("billing"),
+                token,
+                str(args.requests),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         )
-        stack = Stack(config, log_sink=lambda _name, _line: None)
-        stack.start()
-        try:
-            token = _sign_in(stack.http_url("gateway"))
-            child = subprocess.run(
-                [
-                    sys.executable,
-                    __file__,
-                    "--measure",
-                    stack.http_url("gateway"),
-                    stack.grpc_addr("billing"),
-                    token,
-                    str(args.requests),
-                ],
-                capture_output=True,
-                text=True,
-                check=True,
+        samples = json.loads(child.stdout)
+        grpc_samples, gateway_samples = samples["grpc"], samples["gateway"]
+        rps = _wrk(stack.http_url("gateway"), token, args.seconds, args.connections)
+        tool = "wrk"
+        if rps is None:
+            tool = "asyncio loop"
+            rps = asyncio.run(
+                _load_loop(stack.http_url("gateway"), token, args.seconds, args.connections)
             )
-            samples = json.loads(child.stdout)
-            grpc_samples, gateway_samples = samples["grpc"], samples["gateway"]
-            rps = _wrk(stack.http_url("gateway"), token, args.seconds, args.connections)
-            tool = "wrk"
-            if rps is None:
-                tool = "asyncio loop"
-                rps = asyncio.run(
-                    _load_loop(stack.http_url("gateway"), token, args.seconds, args.connections)
-                )
-        finally:
-            stack.stop(drop_databases=True)
-            asyncio.run(prefix_cm.__aexit__(None, None, None))
 
     ms = 1000.0
     g50, g99 = _percentile(grpc_samples, 0.5) * ms, _percentile(grpc_samples, 0.99) * ms

@@ -165,6 +165,16 @@ class Stack:
 
     def restart(self, name: str) -> None:
         self.terminate(name)
+        self.start_process(name)
+
+    def start_process(self, name: str) -> None:
+        """Start one process stopped by ``terminate``/``kill`` again and wait until it is
+        ready (failure tests: an SMTP server down for a while, a crashed service)."""
+        popen = self._procs[name].popen
+        if popen is not None and popen.poll() is None:
+            raise StackError(f"{name} is already running")
+        if popen is not None:
+            _reap(self._procs[name])
         self._launch(name)
         self.wait_ready(name)
 

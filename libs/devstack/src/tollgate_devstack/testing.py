@@ -7,14 +7,18 @@ and remove exactly what they created.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 
 from redis.asyncio import Redis
 
+from tollgate_devstack.services import ServiceSpec, available_services
+from tollgate_devstack.stack import LogSink, Stack, StackConfig, port_keys
 from tollgate_kit.db import drop_database, ensure_database, with_database
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -51,18 +55,68 @@ async def temp_redis_prefix(prefix: str) -> AsyncIterator[str]:
     try:
         yield key_prefix
     finally:
-        client: Redis = Redis.from_url(redis_server_url())
-        try:
-            batch: list[bytes] = []
-            async for key in client.scan_iter(match=key_prefix + "*", count=500):
-                batch.append(key)
-                if len(batch) >= 500:
-                    await client.delete(*batch)
-                    batch.clear()
-            if batch:
+        await _delete_keys(key_prefix)
+
+
+async def _delete_keys(key_prefix: str) -> None:
+    client: Redis = Redis.from_url(redis_server_url())
+    try:
+        batch: list[bytes] = []
+        async for key in client.scan_iter(match=key_prefix + "*", count=500):
+            batch.append(key)
+            if len(batch) >= 500:
                 await client.delete(*batch)
-        finally:
-            await client.aclose()
+                batch.clear()
+        if batch:
+            await client.delete(*batch)
+    finally:
+        await client.aclose()
+
+
+# Fast and permissive settings for whole-suite tests; a test passes its own to override.
+SUITE_TEST_ENV: Mapping[str, str] = {
+    "AUTH_BCRYPT_COST": "4",
+    "AUTH_OUTBOX_POLL_SECONDS": "0.2",
+    "AUTH_OUTBOX_BACKOFF_BASE_SECONDS": "0.1",
+    "AUTH_OUTBOX_BACKOFF_MAX_SECONDS": "1",
+    "GATEWAY_WORKERS": "1",
+    "GATEWAY_RATE_LIMIT_PER_MINUTE": "100000",
+    "GATEWAY_RATE_LIMIT_BURST": "100000",
+    "GATEWAY_LOGIN_RATE_LIMIT_PER_MINUTE": "100000",
+    "GATEWAY_LOGIN_RATE_LIMIT_BURST": "100000",
+}
+
+
+@contextmanager
+def running_suite(
+    name: str,
+    data_dir: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    services: Sequence[ServiceSpec] | None = None,
+    log_sink: LogSink | None = None,
+) -> Iterator[Stack]:
+    """The whole suite as real processes on the test PostgreSQL and Redis: free ports, fresh
+    databases and a fresh key prefix, all removed on exit. The launcher is `make run`'s."""
+    specs = list(services if services is not None else available_services())
+    key_prefix = f"test:{unique_name(name)}:"
+    config = StackConfig(
+        database_url=postgres_server_url(),
+        redis_url=redis_server_url(),
+        data_dir=data_dir,
+        database_names={s.name: unique_name(f"{name}_{s.name}") for s in specs if s.database},
+        redis_key_prefix=key_prefix,
+        ports={key: free_port() for key in port_keys(specs)},
+        env={**SUITE_TEST_ENV, **(env or {})},
+        services=specs,
+    )
+    suite = Stack(config, log_sink=log_sink)
+    try:
+        suite.start()
+        yield suite
+    finally:
+        suite.stop(drop_databases=True)
+        asyncio.run(_delete_keys(key_prefix))
 
 
 def free_port() -> int:
