@@ -24,10 +24,10 @@ import bcrypt
 import grpc
 
 from auth_svc.bootstrap import build
-from auth_svc.config import DEFAULT_MIGRATIONS_DIR, AuthSettings
+from auth_svc.config import AuthSettings
 from tollgate.auth.v1 import auth_pb2, auth_pb2_grpc
 from tollgate_devstack.testing import free_port, temp_database, temp_redis_prefix
-from tollgate_kit.db import upgrade
+from tollgate_kit.db import migrations_dir, upgrade
 from tollgate_kit.server import serve
 
 EMAIL = "bench@example.com"
@@ -65,7 +65,7 @@ async def run(cost: int, clients: int, duration: float) -> None:
     print(f"bcrypt cost {cost}: hash {hash_time * 1000:.1f} ms, check {check_time * 1000:.1f} ms")
 
     async with temp_database("bench_auth") as dsn, temp_redis_prefix("bench_auth") as prefix:
-        await upgrade(dsn, DEFAULT_MIGRATIONS_DIR)
+        await upgrade(dsn, migrations_dir("auth_svc"))
         with tempfile.TemporaryDirectory() as keys_dir:
             settings = AuthSettings(
                 grpc_host="127.0.0.1",

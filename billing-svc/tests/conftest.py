@@ -29,12 +29,12 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from redis.asyncio import Redis
 
-from billing_svc.bootstrap import build, migrations_dir
+from billing_svc.bootstrap import build
 from billing_svc.config import BillingSettings
 from tollgate.auth.v1 import auth_pb2, auth_pb2_grpc
 from tollgate.billing.v1 import billing_pb2, billing_pb2_grpc
 from tollgate_devstack.testing import free_port, redis_server_url, temp_database, temp_redis_prefix
-from tollgate_kit.db import upgrade
+from tollgate_kit.db import migrations_dir, upgrade
 from tollgate_kit.server import serve
 from tollgate_kit.tokens import session_key
 
@@ -80,7 +80,7 @@ def billing_database() -> Iterator[str]:
     database = temp_database("billing")
     dsn = asyncio.run(database.__aenter__())
     try:
-        asyncio.run(upgrade(dsn, migrations_dir()))
+        asyncio.run(upgrade(dsn, migrations_dir("billing_svc")))
         yield dsn
     finally:
         asyncio.run(database.__aexit__(None, None, None))

@@ -26,16 +26,14 @@ from tollgate.email.v1 import email_pb2_grpc
 from tollgate_devstack.mailcatcher import MailCatcher
 from tollgate_devstack.mailcatcher.client import MailpitClient
 from tollgate_devstack.testing import free_port, temp_database
-from tollgate_kit.db import upgrade
+from tollgate_kit.db import migrations_dir, upgrade
 from tollgate_kit.server import GrpcApp, serve
-
-MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
 
 @pytest.fixture
 async def email_dsn() -> AsyncIterator[str]:
     async with temp_database("email") as dsn:
-        await upgrade(dsn, MIGRATIONS)
+        await upgrade(dsn, migrations_dir("email_svc"))
         yield dsn
 
 

@@ -13,8 +13,10 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -51,3 +53,17 @@ def run() -> Callable[..., subprocess.CompletedProcess[str]]:
         )
 
     return _run
+
+
+@pytest.fixture(scope="session")
+def image_builds() -> dict[str, dict[str, Any]]:
+    """service -> {"dockerfile": path from the repo root, "args": build args}, as
+    deploy/docker-compose.yml builds each image (the CI matrix must build them the same)."""
+    compose = yaml.safe_load((REPO / "deploy" / "docker-compose.yml").read_text())
+    builds = {}
+    for name in ("auth-svc", "billing-svc", "email-svc", "gateway"):
+        build = compose["services"][name]["build"]
+        assert build["context"] == "..", name
+        args = {key: str(value) for key, value in build.get("args", {}).items()}
+        builds[name] = {"dockerfile": build["dockerfile"], "args": args}
+    return builds

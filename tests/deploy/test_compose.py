@@ -77,11 +77,23 @@ def test_tollgate_services_are_wired_by_convention(config: dict[str, Any]) -> No
         assert env["OTEL_SERVICE_NAME"] == name
         for key in env:
             assert key.startswith((f"{prefix}_", "OTEL_")), f"{name}: {key}"
-        assert service["build"]["dockerfile"] == f"{name}/Dockerfile"
-        assert (REPO / name / "Dockerfile").is_file()
-        # The image's HEALTHCHECK port, the env and the compose healthcheck agree.
+        build = service["build"]
+        assert Path(build["context"]) == REPO
+        assert (REPO / build["dockerfile"]).is_file()
+        # The image's HEALTHCHECK port (a build arg for the shared service Dockerfile), the
+        # env and the compose healthcheck agree.
         port = env[f"{prefix}_HTTP_PORT"]
         assert f":{port}/" in " ".join(service["healthcheck"]["test"])
+        if name == "gateway":
+            assert build["dockerfile"] == "gateway/Dockerfile"
+            continue
+        args = build["args"]
+        assert build["dockerfile"] == "deploy/docker/service.Dockerfile"
+        assert args["SERVICE"] == name
+        assert args["PACKAGE"] == name.replace("-", "_")
+        assert args["ENV_PREFIX"] == prefix
+        assert args["HTTP_PORT"] == port
+        assert args["GRPC_PORT"] == env[f"{prefix}_GRPC_PORT"]
         assert service["read_only"] is True
 
 
@@ -104,6 +116,17 @@ def test_services_start_after_their_migrations_and_dependencies(config: dict[str
     assert services["gateway"]["depends_on"]["auth-svc"]["condition"] == "service_healthy"
     assert services["email-svc"]["environment"]["EMAIL_SMTP_HOST"] == "mailpit"
     assert services["email-svc"]["environment"]["EMAIL_SMTP_PORT"] == "1025"
+
+
+def test_auth_keys_volume_is_the_dir_the_image_makes(config: dict[str, Any]) -> None:
+    """A fresh named volume takes the ownership of the image's directory it is mounted on:
+    without it the keys volume would be root's and auth-svc (uid 10001) could not write."""
+    auth = config["services"]["auth-svc"]
+    keys_dir = auth["build"]["args"]["KEYS_DIR"]
+    assert auth["environment"]["AUTH_KEYS_DIR"] == keys_dir
+    assert any(v["type"] == "volume" and v["target"] == keys_dir for v in auth["volumes"])
+    for name in ("billing-svc", "email-svc"):
+        assert "KEYS_DIR" not in config["services"][name]["build"]["args"], name
 
 
 def test_bind_mounts_point_at_files_in_the_repo(config: dict[str, Any]) -> None:

@@ -55,7 +55,8 @@ def test_test_job(ci: dict[Any, Any]) -> None:
 def test_images_job_builds_every_service_and_pushes_only_from_main(ci: dict[Any, Any]) -> None:
     job = ci["jobs"]["images"]
     assert job["needs"] == "test"
-    assert job["strategy"]["matrix"]["service"] == [
+    matrix = job["strategy"]["matrix"]["include"]
+    assert [entry["service"] for entry in matrix] == [
         "auth-svc",
         "billing-svc",
         "email-svc",
@@ -69,7 +70,8 @@ def test_images_job_builds_every_service_and_pushes_only_from_main(ci: dict[Any,
     build = next(
         s for s in job["steps"] if s.get("uses", "").startswith("docker/build-push-action@")
     )
-    assert build["with"]["file"] == "${{ matrix.service }}/Dockerfile"
+    assert build["with"]["file"] == "${{ matrix.file }}"
+    assert build["with"]["build-args"] == "${{ matrix.build-args }}"
     assert build["with"]["context"] == "."
     assert build["with"]["push"] == "${{ env.PUSH == 'true' }}"
     assert build["with"]["cache-from"].startswith("type=gha")
@@ -77,8 +79,19 @@ def test_images_job_builds_every_service_and_pushes_only_from_main(ci: dict[Any,
     login = next(s for s in job["steps"] if s.get("uses", "").startswith("docker/login-action@"))
     assert login["if"] == "env.PUSH == 'true'"
     assert any(s.get("uses", "").startswith("docker/setup-buildx-action@") for s in job["steps"])
-    for service in job["strategy"]["matrix"]["service"]:
-        assert (REPO / service / "Dockerfile").is_file()
+
+
+def test_images_are_built_as_compose_builds_them(
+    ci: dict[Any, Any], image_builds: dict[str, dict[str, Any]]
+) -> None:
+    """CI pushes the images that `docker compose up --build` builds: same file, same args."""
+    for entry in ci["jobs"]["images"]["strategy"]["matrix"]["include"]:
+        build = image_builds[entry["service"]]
+        assert entry["file"] == build["dockerfile"]
+        assert (REPO / entry["file"]).is_file()
+        lines = [line for line in entry["build-args"].splitlines() if line.strip()]
+        args = dict(line.split("=", 1) for line in lines)
+        assert args == build["args"], entry["service"]
 
 
 def test_deploy_job_is_gated(ci: dict[Any, Any]) -> None:

@@ -7,7 +7,7 @@ import sys
 
 from auth_svc.bootstrap import build
 from auth_svc.config import AuthSettings
-from tollgate_kit.db import upgrade
+from tollgate_kit.db import migrations_dir, upgrade
 from tollgate_kit.logs import configure_logging, get_logger
 from tollgate_kit.server import serve
 from tollgate_kit.telemetry import configure_telemetry, instrument_clients
@@ -28,8 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = AuthSettings()
     configure_logging(settings.service_name, settings.log_level)
     if args == ["migrate"]:
-        asyncio.run(upgrade(settings.database_url, settings.migrations_dir))
-        get_logger(__name__).info("migrated", migrations=str(settings.migrations_dir))
+        migrations = migrations_dir("auth_svc", settings.migrations_dir)
+        asyncio.run(upgrade(settings.database_url, migrations))
+        get_logger(__name__).info("migrated", migrations=str(migrations))
         return 0
     configure_telemetry(settings.service_name)
     instrument_clients()

@@ -10,8 +10,6 @@ from pydantic_settings import SettingsConfigDict
 
 from tollgate_kit.settings import ServiceSettings
 
-# auth-svc/migrations, next to src/ in the checkout.
-DEFAULT_MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"
 
 
@@ -24,7 +22,8 @@ class AuthSettings(ServiceSettings):
 
     database_url: str = "postgresql://postgres@127.0.0.1:5432/auth"
     database_pool_size: int = Field(default=10, ge=1)
-    migrations_dir: Path = DEFAULT_MIGRATIONS_DIR
+    # Alembic scripts; unset means the package's own (tollgate_kit.db.migrations_dir).
+    migrations_dir: Path | None = None
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_key_prefix: str = "tollgate:"
 

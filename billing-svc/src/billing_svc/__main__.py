@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from billing_svc.bootstrap import build, migrations_dir
+from billing_svc.bootstrap import build
 from billing_svc.config import BillingSettings
-from tollgate_kit.db import upgrade
+from tollgate_kit.db import migrations_dir, upgrade
 from tollgate_kit.logs import configure_logging, get_logger
 from tollgate_kit.server import serve
 from tollgate_kit.telemetry import configure_telemetry, instrument_clients
@@ -25,7 +25,8 @@ def main(argv: list[str] | None = None) -> None:
     settings = BillingSettings()
     configure_logging(settings.service_name, settings.log_level)
     if args.command == "migrate":
-        asyncio.run(upgrade(settings.database_url, settings.migrations_dir or migrations_dir()))
+        migrations = migrations_dir("billing_svc", settings.migrations_dir)
+        asyncio.run(upgrade(settings.database_url, migrations))
         get_logger(__name__).info("migrated", database=settings.database_url.rsplit("/", 1)[-1])
         return
     configure_telemetry(settings.service_name)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import grpc
 from opentelemetry import trace
 from prometheus_client import CollectorRegistry
@@ -20,11 +18,6 @@ from tollgate_kit.server import GrpcApp
 from tollgate_kit.tokens import JwksCache, TokenVerifier
 
 SERVICE_NAME = billing_pb2.DESCRIPTOR.services_by_name["BillingService"].full_name
-
-
-def migrations_dir() -> Path:
-    """billing-svc/migrations (next to src/ in the workspace)."""
-    return Path(__file__).resolve().parents[2] / "migrations"
 
 
 async def build(

@@ -18,7 +18,7 @@ class BillingSettings(ServiceSettings):
     http_port: int = Field(default=9102, ge=0, le=65535)
 
     database_url: str = "postgresql://postgres@127.0.0.1:5432/billing"
-    # Alembic scripts; unset means billing-svc/migrations next to src/ (images set it).
+    # Alembic scripts; unset means the package's own (tollgate_kit.db.migrations_dir).
     migrations_dir: Path | None = None
     db_pool_min_size: int = Field(default=2, ge=1)
     db_pool_max_size: int = Field(default=20, ge=1)

@@ -7,7 +7,7 @@ import asyncio
 
 from email_svc.bootstrap import build
 from email_svc.config import EmailSettings
-from tollgate_kit.db import upgrade
+from tollgate_kit.db import migrations_dir, upgrade
 from tollgate_kit.logs import configure_logging, get_logger
 from tollgate_kit.server import serve
 from tollgate_kit.telemetry import configure_telemetry, instrument_clients
@@ -19,7 +19,7 @@ async def _serve(settings: EmailSettings) -> None:
 
 
 async def _migrate(settings: EmailSettings) -> None:
-    await upgrade(settings.database_url, settings.resolved_migrations_dir())
+    await upgrade(settings.database_url, migrations_dir("email_svc", settings.migrations_dir))
     get_logger(__name__).info("migrated", database="email")
 
 

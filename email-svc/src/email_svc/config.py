@@ -26,7 +26,7 @@ class EmailSettings(ServiceSettings):
     database_url: str = "postgresql://postgres@127.0.0.1:5432/email"
     db_pool_min_size: int = Field(default=1, ge=0)
     db_pool_max_size: int = Field(default=10, ge=1)
-    # Alembic scripts; the default is the service's migrations/ directory.
+    # Alembic scripts; unset means the package's own (tollgate_kit.db.migrations_dir).
     migrations_dir: Path | None = None
 
     smtp_host: str = "127.0.0.1"
@@ -58,10 +58,3 @@ class EmailSettings(ServiceSettings):
         if self.db_pool_min_size > self.db_pool_max_size:
             raise ValueError("db_pool_min_size must not exceed db_pool_max_size")
         return self
-
-    def resolved_migrations_dir(self) -> Path:
-        if self.migrations_dir is not None:
-            return self.migrations_dir
-        package = Path(__file__).resolve().parent
-        bundled = package / "migrations"  # a built wheel carries them (see pyproject.toml)
-        return bundled if bundled.is_dir() else package.parents[1] / "migrations"

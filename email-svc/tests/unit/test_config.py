@@ -6,6 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from email_svc.config import EmailSettings
+from tollgate_kit.db import migrations_dir
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -16,7 +17,8 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (settings.smtp_host, settings.smtp_port) == ("127.0.0.1", 1025)
     assert settings.sender == "Tollgate <no-reply@tollgate.local>"
     assert settings.database_url.endswith("/email")
-    assert (settings.resolved_migrations_dir() / "env.py").is_file()
+    assert settings.migrations_dir is None
+    assert (migrations_dir("email_svc", settings.migrations_dir) / "env.py").is_file()
 
 
 def test_environment_with_email_prefix(monkeypatch: pytest.MonkeyPatch) -> None:

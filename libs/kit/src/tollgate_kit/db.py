@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -63,13 +65,48 @@ def _sqlalchemy_url(dsn: str) -> str:
     return "postgresql+asyncpg://" + rest
 
 
+def migrations_dir(package: str | ModuleType, override: Path | None = None) -> Path:
+    """The alembic script directory of a service package (``"auth_svc"`` or the module).
+
+    ``override`` (the service's ``<PREFIX>_MIGRATIONS_DIR`` setting) wins. Otherwise a built
+    wheel carries the scripts as ``<package>/migrations`` (the hatch force-include in every
+    service's ``pyproject.toml``), and a checkout or editable install has them in the service
+    folder next to ``src/`` (``auth-svc/migrations``).
+    """
+    if override is not None:
+        return override
+    name, root = _package_dir(package)
+    candidates = [root / "migrations"]
+    if root.parent.name == "src":
+        candidates.append(root.parent.parent / "migrations")
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    looked = ", ".join(str(c) for c in candidates)
+    raise FileNotFoundError(
+        f"no migrations directory for {name} (looked in {looked}); "
+        "set the service's <PREFIX>_MIGRATIONS_DIR"
+    )
+
+
+def _package_dir(package: str | ModuleType) -> tuple[str, Path]:
+    """The package's name and directory, found without importing it."""
+    if isinstance(package, ModuleType):
+        name, locations = package.__name__, getattr(package, "__path__", None)
+    else:
+        spec = importlib.util.find_spec(package)
+        name, locations = package, spec.submodule_search_locations if spec else None
+    if not locations:
+        raise ValueError(f"{name!r} is not an importable package")
+    return name, Path(next(iter(locations))).resolve()
+
+
 def upgrade_sync(dsn: str, migrations: Path, revision: str = "head") -> None:
     """Apply alembic migrations in ``migrations`` (a script directory) up to ``revision``."""
     from alembic import command
     from alembic.config import Config
 
-    if not (migrations / "env.py").is_file():
-        raise FileNotFoundError(f"no alembic env.py in {migrations}")
+    _require_env_py(migrations)
     config = Config()
     config.set_main_option("script_location", str(migrations))
     config.set_main_option("sqlalchemy.url", _sqlalchemy_url(dsn).replace("%", "%%"))
@@ -78,5 +115,11 @@ def upgrade_sync(dsn: str, migrations: Path, revision: str = "head") -> None:
 
 async def upgrade(dsn: str, migrations: Path, revision: str = "head") -> None:
     """Create the database if needed and migrate it (alembic runs in a worker thread)."""
+    _require_env_py(migrations)  # before creating a database that nothing would migrate
     await ensure_database(dsn)
     await asyncio.to_thread(upgrade_sync, dsn, migrations, revision)
+
+
+def _require_env_py(migrations: Path) -> None:
+    if not (migrations / "env.py").is_file():
+        raise FileNotFoundError(f"no alembic env.py in {migrations}")
