@@ -213,8 +213,16 @@ async def test_login_is_rate_limited_per_email_and_client(
         # by the gateway, has its own budget.
         await auth.register("bob@example.com")
         await auth.login("bob@example.com")
-        await auth.stub.Login(
-            auth_pb2.LoginRequest(email="ann@example.com", password="correct horse battery"),
-            metadata=(("x-forwarded-for", "203.0.113.9"),),
-        )
+        ann = auth_pb2.LoginRequest(email="ann@example.com", password="correct horse battery")
+        await auth.stub.Login(ann, metadata=(("x-forwarded-for", "203.0.113.9"),))
+        # The address the gateway resolved through its trusted proxies wins over the last
+        # hop: these three use 198.51.100.4's budget, not what is left of 203.0.113.9's.
+        for _ in range(3):
+            await auth.stub.Login(
+                ann,
+                metadata=(
+                    ("x-forwarded-for", "203.0.113.9"),
+                    ("x-tollgate-client-address", "198.51.100.4"),
+                ),
+            )
         assert await auth.metric("auth_login_total", {"result": "rate_limited"}) == 1

@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from tollgate_kit.caller import CLIENT_ADDRESS_METADATA
+
 METADATA_PREFIX = b"grpc-metadata-"
 RESPONSE_PREFIX = "grpc-metadata-"
 
@@ -34,6 +36,7 @@ _RESERVED_KEYS = frozenset(
         "authorization",
         "x-forwarded-for",
         "x-forwarded-host",
+        CLIENT_ADDRESS_METADATA,
         "traceparent",
         "tracestate",
         "baggage",

@@ -34,6 +34,7 @@ from gateway.headers import (
 from gateway.middleware.auth import REALM
 from gateway.runtime import Runtime
 from gateway.transcoding import TranscodeError, build_request, render_response
+from tollgate_kit.caller import CLIENT_ADDRESS_METADATA
 
 IDEMPOTENCY_FIELD = "idempotency_key"
 
@@ -113,6 +114,8 @@ class RestHandler:
         forwarded = forwarded_for(headers.forwarded_for, peer_host(scope))
         if forwarded:
             metadata.append(("x-forwarded-for", forwarded))
+        if state.client_address:
+            metadata.append((CLIENT_ADDRESS_METADATA, state.client_address))
         try:
             result = await backends.call(
                 route.grpc_method, request, route.response_class, metadata, timeout

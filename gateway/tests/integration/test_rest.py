@@ -29,11 +29,14 @@ async def test_authorization_and_forwarded_for_reach_the_backend(
         **session.headers,
         "X-Forwarded-For": "198.51.100.1",
         "traceparent": f"00-{trace_id}-00f067aa0ba902b7-01",
+        "Grpc-Metadata-X-Tollgate-Client-Address": "6.6.6.6",
     }
     assert (await gateway.get("/v1/wallet", headers=headers)).status_code == 200
     metadata = backends.recorded.metadata["GetWallet"][-1]
     assert metadata["authorization"] == f"Bearer {session.token}"
     assert metadata["x-forwarded-for"] == "198.51.100.1, 203.0.113.9"
+    # The peer is no trusted proxy, so it is the client; a client cannot claim another address.
+    assert metadata["x-tollgate-client-address"] == "203.0.113.9"
     # The trace continues into the backend call.
     assert metadata["traceparent"].split("-")[1] == trace_id
 

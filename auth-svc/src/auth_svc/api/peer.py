@@ -6,16 +6,24 @@ from typing import Any
 
 import grpc
 
+from tollgate_kit.caller import CLIENT_ADDRESS_METADATA
+
 FORWARDED_FOR = "x-forwarded-for"
 
 
 def client_address(context: grpc.aio.ServicerContext[Any, Any]) -> str:
-    """The address the gateway saw (the last ``x-forwarded-for`` hop, which the gateway
-    appends itself, so a client cannot choose it), else the gRPC peer's host without its
-    ephemeral port."""
-    for key, value in context.invocation_metadata() or ():
-        if key == FORWARDED_FOR and isinstance(value, str) and value.strip():
-            return value.rsplit(",", 1)[-1].strip()
+    """The client address the gateway resolved through its trusted proxies, else the last
+    ``x-forwarded-for`` hop (appended by whoever called us), else the gRPC peer's host
+    without its ephemeral port."""
+    metadata = {
+        key: value
+        for key, value in context.invocation_metadata() or ()
+        if isinstance(value, str) and value.strip()
+    }
+    if CLIENT_ADDRESS_METADATA in metadata:
+        return metadata[CLIENT_ADDRESS_METADATA].strip()
+    if FORWARDED_FOR in metadata:
+        return metadata[FORWARDED_FOR].rsplit(",", 1)[-1].strip()
     peer = context.peer() or ""
     kind, _, rest = peer.partition(":")
     if kind in ("ipv4", "ipv6"):

@@ -32,6 +32,7 @@ from gateway.gql.resolvers import GraphQLContext
 from gateway.headers import forwarded_for
 from gateway.ratelimit import Rate
 from gateway.runtime import Runtime
+from tollgate_kit.caller import CLIENT_ADDRESS_METADATA
 
 _CACHE_SIZE = 256
 
@@ -93,10 +94,13 @@ class GraphQLEndpoint:
         forwarded = forwarded_for(header(scope, b"x-forwarded-for"), peer_host(scope))
         if forwarded:
             metadata.append(("x-forwarded-for", forwarded))
+        client_address = state.client_address or peer_host(scope)
+        if client_address:
+            metadata.append((CLIENT_ADDRESS_METADATA, client_address))
         context = GraphQLContext(
             backends=backends,
             timeout=self._deadline,
-            client_address=state.client_address or peer_host(scope),
+            client_address=client_address,
             claims=state.claims,
             auth_error=state.auth_error,
             limiter=self._runtime.limiter,

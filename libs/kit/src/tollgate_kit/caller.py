@@ -17,6 +17,11 @@ from tollgate_kit.tokens import (
     session_key,
 )
 
+# gRPC metadata the gateway sets to the client address it resolved (through its trusted
+# proxies); services behind it use it for per-client limits. Clients cannot set it through
+# the gateway, and services' gRPC ports are internal.
+CLIENT_ADDRESS_METADATA = "x-tollgate-client-address"
+
 
 class CallerAuthenticator:
     """Verifies the ``authorization`` metadata of a call; with ``redis`` it also requires the
