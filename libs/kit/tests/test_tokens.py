@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -170,3 +171,18 @@ def test_bearer_token_parsing() -> None:
     assert bearer_token("Basic abc") is None
     assert bearer_token("Bearer ") is None
     assert bearer_token(None) is None
+
+
+async def test_a_withdrawn_key_stops_verifying_once_the_set_ages_out(keyset: KeySet) -> None:
+    keyset.keys["k2"] = Ed25519PrivateKey.generate()
+    cache = JwksCache(keyset.fetch, min_refetch_seconds=60, max_age_seconds=0.05)
+    verifier = TokenVerifier(cache, issuer=ISS, audience=AUD)
+    token = keyset.sign(kid="k2")
+    fresh = keyset.sign(kid="k2", jti="j2")
+    await verifier.verify(token)
+    del keyset.keys["k2"]  # auth-svc withdraws the key (say, it leaked)
+    await asyncio.sleep(0.06)
+    with pytest.raises(TokenError, match="unknown key"):
+        await verifier.verify(token)  # even though this exact token was accepted before
+    with pytest.raises(TokenError, match="unknown key"):
+        await verifier.verify(fresh)

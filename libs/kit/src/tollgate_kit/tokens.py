@@ -42,6 +42,7 @@ class TokenClaims:
     token_use: str
     issued_at: int
     expires_at: int
+    key_id: str = ""
 
 
 def session_key(prefix: str, session_id: str) -> str:
@@ -53,9 +54,18 @@ class JwksCache:
     """Public keys by ``kid``. An unknown ``kid`` triggers a refetch (a key rotation), at most
     once per ``min_refetch_seconds`` so garbage ``kid``s cannot hammer auth-svc."""
 
-    def __init__(self, fetch: JwksFetcher, *, min_refetch_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        fetch: JwksFetcher,
+        *,
+        min_refetch_seconds: float = 30.0,
+        max_age_seconds: float = 300.0,
+    ) -> None:
         self._fetch = fetch
         self._min_refetch = min_refetch_seconds
+        # Past this age the set is refetched even without an unknown kid, so a key that
+        # auth-svc withdrew (say, compromised) stops verifying within max_age.
+        self._max_age = max_age_seconds
         self._keys: dict[str, PyJWK] = {}
         self._fetched_at = float("-inf")
         self._lock = asyncio.Lock()
@@ -70,7 +80,26 @@ class JwksCache:
         self._keys = keys
         self._fetched_at = time.monotonic()
 
+    def knows(self, kid: str) -> bool:
+        return kid in self._keys
+
+    async def ensure_fresh(self) -> None:
+        """Refetch a set older than max_age; on failure keep the old set and retry after
+        min_refetch (an auth-svc outage must not fail every call at once)."""
+        if time.monotonic() - self._fetched_at <= self._max_age:
+            return
+        async with self._lock:
+            if time.monotonic() - self._fetched_at <= self._max_age:
+                return
+            try:
+                await self.refresh()
+            except Exception:
+                if not self._keys:
+                    raise
+                self._fetched_at = time.monotonic() - self._max_age + self._min_refetch
+
     async def key(self, kid: str) -> PyJWK | None:
+        await self.ensure_fresh()
         found = self._keys.get(kid)
         if found is not None:
             return found
@@ -109,7 +138,9 @@ class TokenVerifier:
         key = (token, expected_use)
         claims = self._verified.get(key)
         if claims is not None and time.time() < claims.expires_at:
-            return claims
+            await self._keys.ensure_fresh()
+            if self._keys.knows(claims.key_id):
+                return claims
         self._verified.pop(key, None)
         claims = await self._verify(token, expected_use)
         if len(self._verified) >= self._cache_size:
@@ -153,6 +184,7 @@ class TokenVerifier:
             token_use=str(claims[TOKEN_USE_CLAIM]),
             issued_at=int(claims["iat"]),
             expires_at=int(claims["exp"]),
+            key_id=kid,
         )
 
 
