@@ -53,7 +53,9 @@ def _scan(scope: Scope) -> _RequestHeaders:
     found = _RequestHeaders()
     for key, value in scope["headers"]:
         if key == b"authorization":
-            found.authorization = value.decode("latin-1")
+            # The first one, as the auth middleware verified: never forward another.
+            if found.authorization is None:
+                found.authorization = value.decode("latin-1")
         elif key == b"idempotency-key":
             found.idempotency_key = value.decode("latin-1")
         elif key == b"grpc-timeout":

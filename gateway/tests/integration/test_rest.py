@@ -130,3 +130,17 @@ async def test_me_timestamp_is_rfc3339(gateway: httpx.AsyncClient, open_session:
         "emailVerified": True,
         "createdAt": "2023-11-14T22:13:20Z",
     }
+
+
+async def test_only_the_verified_authorization_header_is_forwarded(
+    gateway: httpx.AsyncClient, open_session: Any, backends: Any
+) -> None:
+    session = await open_session()
+    other = await open_session()
+    headers = [
+        ("Authorization", f"Bearer {session.token}"),
+        ("Authorization", f"Bearer {other.token}"),
+    ]
+    assert (await gateway.get("/v1/wallet", headers=headers)).status_code == 200
+    metadata = backends.recorded.metadata["GetWallet"][-1]
+    assert metadata["authorization"] == f"Bearer {session.token}"
