@@ -92,6 +92,8 @@ async def test_the_relay_delivers_promptly_with_the_row_id_as_message_id(
         assert sent.to == "ann@example.com"
         assert sent.template == "welcome"
         assert row["attempts"] == 1
+        # The raw verification token leaves the database once the mail is out.
+        assert await db.fetchval("SELECT params::text FROM outbox") == "{}"
         assert (
             await auth.metric("auth_outbox_delivery_attempts_total", {"result": "delivered"}) == 1
         )

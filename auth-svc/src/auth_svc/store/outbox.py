@@ -84,7 +84,9 @@ class OutboxStore:
 
     async def mark_delivered(self, message_id: str) -> None:
         await self._pool.execute(
-            "UPDATE outbox SET delivered_at = now(), last_error = NULL WHERE id = $1",
+            # params held the raw verification link: drop it once the mail is out.
+            "UPDATE outbox SET delivered_at = now(), last_error = NULL, params = '{}'"
+            " WHERE id = $1",
             uuid.UUID(message_id),
         )
 
