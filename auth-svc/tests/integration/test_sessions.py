@@ -209,6 +209,11 @@ async def test_login_is_rate_limited_per_email_and_client(
             grpc.StatusCode.RESOURCE_EXHAUSTED,
             "TOO_MANY_LOGIN_ATTEMPTS",
         )
+        # Another spelling of the same address shares the budget.
+        assert await refused(auth.login("ann@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.com")) == (
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            "TOO_MANY_LOGIN_ATTEMPTS",
+        )
         # Another email from the same client, or the same email forwarded for another client
         # by the gateway, has its own budget.
         await auth.register("bob@example.com")
@@ -225,4 +230,4 @@ async def test_login_is_rate_limited_per_email_and_client(
                     ("x-tollgate-client-address", "198.51.100.4"),
                 ),
             )
-        assert await auth.metric("auth_login_total", {"result": "rate_limited"}) == 1
+        assert await auth.metric("auth_login_total", {"result": "rate_limited"}) == 2

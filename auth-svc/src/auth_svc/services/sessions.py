@@ -55,13 +55,15 @@ class SessionService:
         dummy hash when there is no user) and one answer."""
         result = "error"
         try:
-            if not await self._limiter.allow(email, client):
+            address: str | None = normalise_email(email)
+        except InvalidEmail:
+            address = None
+        try:
+            # Counted per account, not per spelling: fullwidth or punycode variants of one
+            # address share one budget.
+            if not await self._limiter.allow(address or email, client):
                 result = "rate_limited"
                 raise TooManyAttempts("too many login attempts; try again later")
-            try:
-                address: str | None = normalise_email(email)
-            except InvalidEmail:
-                address = None
             user = await self._users.by_email(address) if address else None
             ok = await self._hasher.verify(
                 password_bytes(password), user.password_hash if user else None
