@@ -9,6 +9,7 @@ Python (unit-tested, and the reference for the script).
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 import math
 from dataclasses import dataclass
 
@@ -159,5 +160,7 @@ def _decision(reply: list[int], rate: Rate) -> Decision:
 def login_identity(client_address: str, email: str) -> str:
     """Key of the login/register limit: the client address and the email (hashed, so no
     address book of emails sits in Redis)."""
-    material = f"{client_address}\x00{email.strip().lower()}".encode()
+    # NFKC + casefold: fullwidth and other compatibility spellings of one address share it.
+    folded = unicodedata.normalize("NFKC", email).strip().casefold()
+    material = f"{client_address}\x00{folded}".encode()
     return hashlib.sha256(material).hexdigest()[:32]

@@ -69,5 +69,7 @@ def test_a_fresh_key_allows_exactly_the_burst_at_once(burst: int) -> None:
 
 def test_login_identity_ignores_email_case_and_hides_the_email() -> None:
     assert login_identity("1.2.3.4", "A@Example.com") == login_identity("1.2.3.4", "a@example.com")
+    fullwidth = "a@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.com"
+    assert login_identity("1.2.3.4", fullwidth) == login_identity("1.2.3.4", "a@example.com")
     assert login_identity("1.2.3.4", "a@example.com") != login_identity("1.2.3.5", "a@example.com")
     assert "example" not in login_identity("1.2.3.4", "a@example.com")
