@@ -9,8 +9,8 @@ Python (unit-tested, and the reference for the script).
 from __future__ import annotations
 
 import hashlib
-import unicodedata
 import math
+import unicodedata
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
