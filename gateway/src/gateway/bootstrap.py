@@ -98,6 +98,7 @@ def build_app(
         body_limit=settings.body_limit_bytes,
         default_deadline=settings.default_deadline_seconds,
         login_rate=login_rate,
+        max_root_fields=settings.graphql_max_root_fields,
     )
     app_files = Endpoint("/app/*", AppFiles(settings.web_dir), _READ)
     docs = Endpoint("/docs/*", DocsFiles(), _READ)

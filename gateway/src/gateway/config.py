@@ -56,6 +56,10 @@ class GatewaySettings(BaseSettings):
     login_rate_limit_per_minute: int = Field(default=10, ge=1)
     login_rate_limit_burst: int = Field(default=5, ge=1)
 
+    # Root fields (aliases included) one GraphQL operation may select: each is a backend
+    # call, and the whole request pays one rate-limit token.
+    graphql_max_root_fields: int = Field(default=10, ge=1)
+
     # The built React app served at /app.
     web_dir: Path = DEFAULT_WEB_DIR
     # Addresses or CIDRs of proxies whose X-Forwarded-For entries are believed.

@@ -7,6 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tollgate_devstack.testing import free_port
+
 pytestmark = pytest.mark.integration
 
 
@@ -93,3 +95,46 @@ async def test_get_may_not_mutate(gateway: httpx.AsyncClient) -> None:
         "/graphql", params={"query": 'mutation { register(email: "a", password: "b") { userId } }'}
     )
     assert response.status_code == 405
+
+
+def _aliases(count: int) -> str:
+    return "{ " + " ".join(f"w{i}: wallet {{ balance }}" for i in range(count)) + " }"
+
+
+async def test_root_fields_per_operation_are_capped(
+    gateway_factory: Any, open_session: Any, backends: Any
+) -> None:
+    session = await open_session()
+    async with gateway_factory(graphql_max_root_fields=3) as gateway:
+        body = await _graphql(gateway, _aliases(3), session.headers)
+        assert sorted(body["data"]) == ["w0", "w1", "w2"]
+        calls = len(backends.recorded.requests["GetWallet"])
+
+        too_many = [
+            _aliases(4),
+            # Fragments count as what they expand to.
+            "{ ...F w9: wallet { balance } } fragment F on Query { "
+            "a: wallet { balance } b: wallet { balance } c: wallet { balance } }",
+            "{ ... on Query { a: wallet { balance } b: wallet { balance } } "
+            "c: wallet { balance } d: me { userId } }",
+        ]
+        for query in too_many:
+            response = await gateway.post(
+                "/graphql", json={"query": query}, headers=session.headers
+            )
+            assert response.status_code == 400, query
+            assert response.json() == {
+                "errors": [{"message": "an operation may select at most 3 root fields"}]
+            }
+        # Refused before any resolver ran.
+        assert len(backends.recorded.requests["GetWallet"]) == calls
+
+
+async def test_login_limit_lets_logins_through_when_redis_is_down(gateway_factory: Any) -> None:
+    async with gateway_factory(redis_url=f"redis://127.0.0.1:{free_port()}/0") as gateway:
+        body = await _graphql(
+            gateway,
+            'mutation { login(email: "a@example.com", password: "pw") { tokenType } }',
+        )
+    # No Redis error text reaches the client: the login limiter fails open, as on REST.
+    assert body == {"data": {"login": {"tokenType": "Bearer"}}}

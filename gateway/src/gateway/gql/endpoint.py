@@ -9,10 +9,16 @@ from urllib.parse import parse_qs
 import orjson
 from graphql import (
     DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
     GraphQLError,
+    GraphQLFormattedError,
     GraphQLSchema,
+    InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
+    SelectionSetNode,
     execute,
     parse,
     validate,
@@ -33,6 +39,9 @@ from gateway.headers import forwarded_for
 from gateway.ratelimit import Rate
 from gateway.runtime import Runtime
 from tollgate_kit.caller import CLIENT_ADDRESS_METADATA
+from tollgate_kit.logs import get_logger
+
+log = get_logger(__name__)
 
 _CACHE_SIZE = 256
 
@@ -53,12 +62,15 @@ class GraphQLEndpoint:
         body_limit: int,
         default_deadline: float,
         login_rate: Rate,
+        max_root_fields: int,
     ) -> None:
         self.schema = schema
         self._runtime = runtime
         self._body_limit = body_limit
         self._deadline = default_deadline
         self._login_rate = login_rate
+        # Every root field is a backend call; the request pays one rate-limit token.
+        self._max_root_fields = max_root_fields
         # Parsed and validated documents by query text.
         self._documents: dict[str, DocumentNode] = {}
 
@@ -117,7 +129,7 @@ class GraphQLEndpoint:
         result = await outcome if isawaitable(outcome) else outcome
         payload: dict[str, Any] = {"data": result.data}
         if result.errors:
-            payload["errors"] = [error.formatted for error in result.errors]
+            payload["errors"] = [public_error(error) for error in result.errors]
         await send_bytes(send, 200, orjson.dumps(payload), JSON_HEADERS)
 
     async def _request(self, scope: Scope, receive: Receive) -> dict[str, Any]:
@@ -147,10 +159,60 @@ class GraphQLEndpoint:
         errors = validate(self.schema, document)
         if errors:
             raise _BadRequestError(400, "; ".join(error.message for error in errors))
+        for definition in document.definitions:
+            if not isinstance(definition, OperationDefinitionNode):
+                continue
+            if root_field_count(document, definition) > self._max_root_fields:
+                raise _BadRequestError(
+                    400, f"an operation may select at most {self._max_root_fields} root fields"
+                )
         if len(self._documents) >= _CACHE_SIZE:
             self._documents.clear()
         self._documents[query] = document
         return document
+
+
+def root_field_count(document: DocumentNode, operation: OperationDefinitionNode) -> int:
+    """How many root fields (aliases included) ``operation`` selects, through fragments:
+    each one is a resolver, so a backend call. Assumes a validated document (no fragment
+    cycles)."""
+    fragments = {
+        definition.name.value: definition.selection_set
+        for definition in document.definitions
+        if isinstance(definition, FragmentDefinitionNode)
+    }
+
+    def count(selection_set: SelectionSetNode) -> int:
+        total = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                total += 0 if selection.name.value.startswith("__") else 1
+            elif isinstance(selection, InlineFragmentNode):
+                total += count(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                total += count(fragments[selection.name.value])
+        return total
+
+    return count(operation.selection_set)
+
+
+def public_error(error: GraphQLError) -> GraphQLFormattedError:
+    """The error as the client sees it. Errors the resolvers raise on purpose (GraphQL
+    errors with code and reason) pass as they are; anything else is a failure of ours,
+    logged here and answered without its text."""
+    original = error.original_error
+    if original is None or isinstance(original, GraphQLError):
+        return error.formatted
+    log.error(
+        "graphql_resolver_failed",
+        path=error.path,
+        error=type(original).__name__,
+        exc_info=original,
+    )
+    formatted = error.formatted
+    formatted["message"] = "internal error"
+    formatted["extensions"] = {"code": "INTERNAL", "reason": None}
+    return formatted
 
 
 def _json(body: bytes) -> Any:

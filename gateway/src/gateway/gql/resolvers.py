@@ -14,13 +14,17 @@ import grpc
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from graphql import GraphQLError, GraphQLResolveInfo
+from redis.exceptions import RedisError
 
 from gateway.backends import BackendPool
 from gateway.errors import error_reason, safe_message, status_of
 from gateway.ratelimit import Rate, RateLimiter, login_identity
 from tollgate.auth.v1 import auth_pb2
 from tollgate.billing.v1 import billing_pb2
+from tollgate_kit.logs import get_logger
 from tollgate_kit.tokens import TokenClaims
+
+log = get_logger(__name__)
 
 AUTH = "/tollgate.auth.v1.AuthService/"
 BILLING = "/tollgate.billing.v1.BillingService/"
@@ -74,7 +78,12 @@ async def _login_limit(info: Info, email: str) -> None:
     if context.limiter is None or context.login_rate is None:
         return
     identity = login_identity(context.client_address, email)
-    decision = await context.limiter.hit("login", identity, context.login_rate)
+    try:
+        decision = await context.limiter.hit("login", identity, context.login_rate)
+    except RedisError as error:
+        # As on the REST routes: the limit protects the backends, it does not gate access.
+        log.warning("rate_limiter_unavailable", error=type(error).__name__)
+        return
     if not decision.allowed:
         raise _error("rate limit exceeded", "RESOURCE_EXHAUSTED", "RATE_LIMITED")
 
