@@ -14,6 +14,7 @@ import base64
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -185,48 +186,67 @@ class Billing:
         return 0.0
 
 
+BillingFactory = Callable[..., AbstractAsyncContextManager[Billing]]
+
+
 @pytest.fixture
-async def billing(
+def billing_factory(
     billing_database: str,
     auth_addr: str,
     signing_key: SigningKey,
     span_exporter: InMemorySpanExporter,
-) -> AsyncIterator[Billing]:
-    """billing-svc serving on free ports; the ledger invariants are asserted afterwards."""
-    async with temp_redis_prefix("billing") as prefix:
-        settings = BillingSettings(
-            grpc_host="127.0.0.1",
-            grpc_port=free_port(),
-            http_host="127.0.0.1",
-            http_port=free_port(),
-            database_url=billing_database,
-            db_pool_max_size=20,
-            redis_url=redis_server_url(),
-            redis_key_prefix=prefix,
-            auth_addr=auth_addr,
-            max_amount=MAX_AMOUNT,
-            shutdown_grace_seconds=0.5,
-        )
-        provider = TracerProvider()
-        provider.add_span_processor(SimpleSpanProcessor(span_exporter))
-        app = await build(settings, tracer_provider=provider)
-        stop = asyncio.Event()
-        server = asyncio.create_task(serve(app, stop))
-        redis = Redis.from_url(redis_server_url())
-        channel = grpc.aio.insecure_channel(f"127.0.0.1:{settings.grpc_port}")
-        try:
-            await asyncio.wait_for(channel.channel_ready(), timeout=10)
-            yield Billing(
-                stub=billing_pb2_grpc.BillingServiceStub(channel),
-                settings=settings,
-                redis=redis,
-                key=signing_key,
-                dsn=billing_database,
+) -> BillingFactory:
+    """Starts billing-svc on free ports with settings overrides; the ledger invariants are
+    asserted after it stops."""
+
+    @asynccontextmanager
+    async def start(**overrides: Any) -> AsyncIterator[Billing]:
+        async with temp_redis_prefix("billing") as prefix:
+            settings = BillingSettings(
+                **{
+                    "grpc_host": "127.0.0.1",
+                    "grpc_port": free_port(),
+                    "http_host": "127.0.0.1",
+                    "http_port": free_port(),
+                    "database_url": billing_database,
+                    "db_pool_max_size": 20,
+                    "redis_url": redis_server_url(),
+                    "redis_key_prefix": prefix,
+                    "auth_addr": auth_addr,
+                    "max_amount": MAX_AMOUNT,
+                    "shutdown_grace_seconds": 0.5,
+                    **overrides,
+                }
             )
-        finally:
-            await channel.close(None)
-            stop.set()
-            await server
-            await redis.aclose()
-            provider.shutdown()
-    assert await ledger_violations(billing_database) == []
+            provider = TracerProvider()
+            provider.add_span_processor(SimpleSpanProcessor(span_exporter))
+            app = await build(settings, tracer_provider=provider)
+            stop = asyncio.Event()
+            server = asyncio.create_task(serve(app, stop))
+            redis = Redis.from_url(redis_server_url())
+            channel = grpc.aio.insecure_channel(f"127.0.0.1:{settings.grpc_port}")
+            try:
+                await asyncio.wait_for(channel.channel_ready(), timeout=10)
+                yield Billing(
+                    stub=billing_pb2_grpc.BillingServiceStub(channel),
+                    settings=settings,
+                    redis=redis,
+                    key=signing_key,
+                    dsn=billing_database,
+                )
+            finally:
+                await channel.close(None)
+                stop.set()
+                await server
+                await redis.aclose()
+                provider.shutdown()
+        assert await ledger_violations(billing_database) == []
+
+    return start
+
+
+@pytest.fixture
+async def billing(billing_factory: BillingFactory) -> AsyncIterator[Billing]:
+    """billing-svc serving on free ports; the ledger invariants are asserted afterwards."""
+    async with billing_factory() as service:
+        yield service

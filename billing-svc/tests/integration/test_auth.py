@@ -8,6 +8,7 @@ import grpc
 import pytest
 
 from tollgate.billing.v1 import billing_pb2
+from tollgate_devstack.testing import free_port
 from tollgate_kit.errors import error_reason
 from tollgate_kit.tokens import session_key
 
@@ -100,3 +101,25 @@ async def test_many_concurrent_calls_all_pass_the_session_check(billing):
         *(billing.stub.GetWallet(billing_pb2.GetWalletRequest(), metadata=md) for _ in range(300))
     )
     assert len(wallets) == 300
+
+
+async def test_an_unreachable_key_source_is_unavailable_not_unauthenticated(billing_factory):
+    # auth-svc (the JWKS source) is down: the token cannot be judged either way.
+    async with billing_factory(auth_addr=f"127.0.0.1:{free_port()}") as billing:
+        metadata = await billing.session()
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await billing.stub.GetWallet(billing_pb2.GetWalletRequest(), metadata=metadata)
+    assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert error_reason(err.value) == "AUTH_UNAVAILABLE"
+
+
+async def test_an_unreachable_session_store_is_unavailable(billing_factory):
+    async with billing_factory(redis_url=f"redis://127.0.0.1:{free_port()}/0") as billing:
+        metadata = await billing.session()  # written to the real Redis; the service can't see it
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await billing.stub.Charge(
+                billing_pb2.ChargeRequest(amount=1, idempotency_key="k"), metadata=metadata
+            )
+        assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert error_reason(err.value) == "AUTH_UNAVAILABLE"
+        assert err.value.details() == "authentication is unavailable, retry later"

@@ -163,3 +163,16 @@ async def test_wrong_method_can_answer_like_grpc_gateway(gateway_factory: Any) -
         response = await gateway.put("/v1/auth/login", json={})
     assert response.status_code == 501
     assert response.json()["code"] == 12
+
+
+async def test_auth_svc_down_before_any_key_is_503_not_401(
+    gateway_factory: Any, open_session: Any, backends: Any
+) -> None:
+    session = await open_session()
+    down = f"127.0.0.1:{free_port()}"
+    backend_list = [Backend(AUTH_SERVICE, down), Backend(BILLING_SERVICE, backends.address)]
+    async with gateway_factory(backend_list=backend_list, auth_addr=down) as gateway:
+        response = await gateway.get("/v1/wallet", headers=session.headers)
+    # The token may well be good: "retry later", not "log in again".
+    assert response.status_code == 503
+    assert response.json() == {"code": 14, "message": "service unavailable", "details": []}

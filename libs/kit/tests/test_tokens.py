@@ -18,6 +18,7 @@ from tollgate_kit.tokens import (
     ACCESS,
     REFRESH,
     JwksCache,
+    KeySetUnavailable,
     TokenError,
     TokenVerifier,
     bearer_token,
@@ -186,3 +187,62 @@ async def test_a_withdrawn_key_stops_verifying_once_the_set_ages_out(keyset: Key
         await verifier.verify(token)  # even though this exact token was accepted before
     with pytest.raises(TokenError, match="unknown key"):
         await verifier.verify(fresh)
+
+
+class FlakyKeySet(KeySet):
+    """A key set whose source (auth-svc) can go down."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+
+    async def fetch(self) -> Sequence[Mapping[str, str]]:
+        self.fetches += 1
+        if self.down:
+            raise ConnectionError("auth-svc unreachable")
+        return [self.jwk(kid) for kid in self.keys]
+
+
+async def test_no_key_set_at_all_is_unavailable_not_invalid() -> None:
+    keyset = FlakyKeySet()
+    keyset.down = True
+    verifier = TokenVerifier(JwksCache(keyset.fetch), issuer=ISS, audience=AUD)
+    for _ in range(5):
+        with pytest.raises(KeySetUnavailable):
+            await verifier.verify(keyset.sign())
+    assert keyset.fetches == 1  # retries are spaced, not one per call
+    keyset.down = False
+    await asyncio.sleep(1.05)
+    assert (await verifier.verify(keyset.sign())).subject == "u1"
+
+
+async def test_an_unknown_kid_during_an_outage_is_unavailable() -> None:
+    keyset = FlakyKeySet()
+    verifier = TokenVerifier(
+        JwksCache(keyset.fetch, min_refetch_seconds=0.2), issuer=ISS, audience=AUD
+    )
+    await verifier.verify(keyset.sign())
+    keyset.down = True
+    keyset.keys["k2"] = Ed25519PrivateKey.generate()  # rotated while auth-svc is unreachable
+    await asyncio.sleep(0.2)
+    for _ in range(3):
+        with pytest.raises(KeySetUnavailable):
+            await verifier.verify(keyset.sign(kid="k2"))
+    assert keyset.fetches == 2  # one attempt; the others wait for min_refetch
+    # Tokens of the keys on hand keep working through the outage.
+    assert (await verifier.verify(keyset.sign(jti="other"))).subject == "u1"
+    keyset.down = False
+    await asyncio.sleep(0.2)
+    assert (await verifier.verify(keyset.sign(kid="k2"))).subject == "u1"
+
+
+async def test_an_aged_set_survives_a_failed_refetch() -> None:
+    keyset = FlakyKeySet()
+    cache = JwksCache(keyset.fetch, min_refetch_seconds=60, max_age_seconds=0.05)
+    verifier = TokenVerifier(cache, issuer=ISS, audience=AUD)
+    await verifier.verify(keyset.sign())
+    keyset.down = True
+    await asyncio.sleep(0.06)
+    for jti in ("a", "b", "c"):
+        assert (await verifier.verify(keyset.sign(jti=jti))).subject == "u1"
+    assert keyset.fetches == 2  # one failed refetch, then the old set until min_refetch

@@ -6,10 +6,12 @@ from typing import Any
 
 import grpc
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from tollgate_kit.errors import StatusError
 from tollgate_kit.tokens import (
     ACCESS,
+    KeySetUnavailable,
     TokenClaims,
     TokenError,
     TokenVerifier,
@@ -47,11 +49,20 @@ class CallerAuthenticator:
             )
         try:
             claims = await self._verifier.verify(token, ACCESS)
+            session_open = self._redis is None or await self._redis.exists(
+                session_key(self._prefix, claims.session_id)
+            )
         except TokenError as err:
             raise StatusError(grpc.StatusCode.UNAUTHENTICATED, str(err), reason=err.reason) from err
-        if self._redis is not None and not await self._redis.exists(
-            session_key(self._prefix, claims.session_id)
-        ):
+        except (KeySetUnavailable, RedisError) as err:
+            # The key set or the session store is out of reach: the caller may be fine, so
+            # this is "retry later", not "your token is bad" (and not an internal error).
+            raise StatusError(
+                grpc.StatusCode.UNAVAILABLE,
+                "authentication is unavailable, retry later",
+                reason="AUTH_UNAVAILABLE",
+            ) from err
+        if not session_open:
             raise StatusError(
                 grpc.StatusCode.UNAUTHENTICATED, "session has ended", reason="SESSION_REVOKED"
             )

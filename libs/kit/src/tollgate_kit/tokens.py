@@ -22,6 +22,9 @@ TOKEN_USE_CLAIM = "token_use"
 ALGORITHMS = ("EdDSA",)
 REQUIRED_CLAIMS = ("iss", "aud", "sub", "iat", "exp", "jti", "sid", TOKEN_USE_CLAIM)
 
+# With no key at all (auth-svc down since start-up), fetches are retried this often at most.
+_EMPTY_RETRY_SECONDS = 1.0
+
 JwksFetcher = Callable[[], Awaitable[Sequence[Mapping[str, str]]]]
 
 
@@ -32,6 +35,11 @@ class TokenError(Exception):
     def __init__(self, message: str, reason: str = "TOKEN_INVALID") -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class KeySetUnavailable(Exception):
+    """The key set could not be fetched and no key on hand decides the token: the caller
+    should answer "unavailable, retry", never "invalid token"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +76,19 @@ class JwksCache:
         self._max_age = max_age_seconds
         self._keys: dict[str, PyJWK] = {}
         self._fetched_at = float("-inf")
+        # The last fetch attempt, successful or not; refetches are spaced from it.
+        self._attempted_at = float("-inf")
+        self._last_fetch_failed = False
         self._lock = asyncio.Lock()
 
     async def refresh(self) -> None:
-        jwks = await self._fetch()
+        """Fetch the set; raises :class:`KeySetUnavailable` when the fetch fails."""
+        self._attempted_at = time.monotonic()
+        try:
+            jwks = await self._fetch()
+        except Exception as err:
+            self._last_fetch_failed = True
+            raise KeySetUnavailable(f"key set fetch failed: {type(err).__name__}") from err
         keys: dict[str, PyJWK] = {}
         for jwk in jwks:
             data = {k: v for k, v in jwk.items() if v}
@@ -79,6 +96,7 @@ class JwksCache:
                 keys[data["kid"]] = PyJWK.from_dict(data)
         self._keys = keys
         self._fetched_at = time.monotonic()
+        self._last_fetch_failed = False
 
     def knows(self, kid: str) -> bool:
         return kid in self._keys
@@ -89,23 +107,34 @@ class JwksCache:
         if time.monotonic() - self._fetched_at <= self._max_age:
             return
         async with self._lock:
-            if time.monotonic() - self._fetched_at <= self._max_age:
+            now = time.monotonic()
+            if now - self._fetched_at <= self._max_age:
                 return
+            since_attempt = now - self._attempted_at
+            if self._keys and self._last_fetch_failed and since_attempt < self._min_refetch:
+                return  # a recent attempt failed: serve the old set until the next one
+            if not self._keys and since_attempt < min(self._min_refetch, _EMPTY_RETRY_SECONDS):
+                raise KeySetUnavailable("key set unavailable")
             try:
                 await self.refresh()
-            except Exception:
+            except KeySetUnavailable:
                 if not self._keys:
                     raise
-                self._fetched_at = time.monotonic() - self._max_age + self._min_refetch
 
     async def key(self, kid: str) -> PyJWK | None:
+        """The key named ``kid``; None when the (fresh) set has no such key. Raises
+        :class:`KeySetUnavailable` when the set could not be fetched to look for it."""
         await self.ensure_fresh()
         found = self._keys.get(kid)
         if found is not None:
             return found
         async with self._lock:
-            if kid not in self._keys and time.monotonic() - self._fetched_at >= self._min_refetch:
+            if kid in self._keys:
+                return self._keys[kid]
+            if time.monotonic() - self._attempted_at >= self._min_refetch:
                 await self.refresh()
+            elif self._last_fetch_failed:
+                raise KeySetUnavailable("key set unavailable")
         return self._keys.get(kid)
 
 
