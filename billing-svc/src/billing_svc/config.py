@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from billing_svc.domain.money import MAX_BALANCE
 from tollgate_kit.settings import ServiceSettings
 
 
@@ -36,7 +37,7 @@ class BillingSettings(ServiceSettings):
     # Requests carry no currency: every wallet of this deployment is in this one.
     default_currency: str = "USD"
     # Largest amount (minor units) one top-up, charge or refund may move.
-    max_amount: int = Field(default=100_000_000, gt=0, le=2**53)
+    max_amount: int = Field(default=100_000_000, gt=0, le=MAX_BALANCE)
 
     @field_validator("default_currency")
     @classmethod

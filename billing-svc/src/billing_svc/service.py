@@ -8,7 +8,12 @@ from typing import Protocol
 from uuid import UUID
 
 from billing_svc.domain import idempotency, money, pagination, refunds
-from billing_svc.domain.errors import ChargeNotFound, InsufficientFunds, NotRefundable
+from billing_svc.domain.errors import (
+    BalanceLimitExceeded,
+    ChargeNotFound,
+    InsufficientFunds,
+    NotRefundable,
+)
 from billing_svc.domain.model import Kind, Receipt, Transaction
 from billing_svc.domain.pagination import Cursor
 from billing_svc.store.ledger import LedgerResult
@@ -51,6 +56,10 @@ def _receipt(result: LedgerResult, fingerprint: bytes) -> Receipt:
         return Receipt(transaction=result.transaction, balance=result.balance, replayed=replayed)
     if outcome == "insufficient_funds":
         raise InsufficientFunds("insufficient funds")
+    if outcome == "balance_limit":
+        raise BalanceLimitExceeded(
+            f"the balance may not exceed {money.MAX_BALANCE} minor units; spend some first"
+        )
     if outcome == "not_found":
         raise ChargeNotFound("charge not found")
     if outcome == "not_refundable":

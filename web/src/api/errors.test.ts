@@ -38,6 +38,9 @@ describe("friendlyError", () => {
     expect(
       friendlyError(new ApiError(400, { code: 9, message: "x", details: [info("REFUND_EXCEEDS_CHARGE")] })),
     ).toMatch(/left to refund/);
+    expect(
+      friendlyError(new ApiError(400, { code: 9, message: "x", details: [info("BALANCE_LIMIT_EXCEEDED")] })),
+    ).toMatch(/cannot hold that much/);
   });
 
   it("shows the gateway's message for an unknown reason on a 4xx", () => {

@@ -54,6 +54,7 @@ export function errorReason(details: readonly ErrorDetail[]): string | undefined
 const FRIENDLY: Record<string, string> = {
   INSUFFICIENT_FUNDS: "Your balance is too low for this charge. Top up first.",
   REFUND_EXCEEDS_CHARGE: "That is more than is left to refund on this charge.",
+  BALANCE_LIMIT_EXCEEDED: "Your wallet cannot hold that much. Spend some of it first.",
   NOT_REFUNDABLE: "Only charges can be refunded.",
   CHARGE_NOT_FOUND: "That charge no longer exists.",
   IDEMPOTENCY_KEY_REUSED:

@@ -11,6 +11,7 @@ _CODES: tuple[tuple[type[domain.BillingError], grpc.StatusCode, str], ...] = (
     (domain.IdempotencyKeyReused, grpc.StatusCode.INVALID_ARGUMENT, "conflict"),
     (domain.InvalidRequest, grpc.StatusCode.INVALID_ARGUMENT, "invalid"),
     (domain.InsufficientFunds, grpc.StatusCode.FAILED_PRECONDITION, "insufficient_funds"),
+    (domain.BalanceLimitExceeded, grpc.StatusCode.FAILED_PRECONDITION, "balance_limit"),
     (domain.ChargeNotFound, grpc.StatusCode.NOT_FOUND, "not_found"),
     (domain.NotRefundable, grpc.StatusCode.FAILED_PRECONDITION, "not_refundable"),
     (domain.RefundExceedsCharge, grpc.StatusCode.FAILED_PRECONDITION, "exceeds_charge"),

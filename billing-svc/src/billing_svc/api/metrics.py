@@ -18,7 +18,8 @@ count as errors. The rate is::
       / sum(rate(billing_charge_total[5m]))
 
 ``billing_refund_total{result}`` and ``billing_top_up_total{result}`` follow the same scheme
-(refunds add ``not_found``, ``not_refundable`` and ``exceeds_charge``).
+(refunds add ``not_found``, ``not_refundable`` and ``exceeds_charge``; both add
+``balance_limit``: the credit would take the wallet past its limit).
 """
 
 from __future__ import annotations
@@ -40,12 +41,21 @@ REFUND_RESULTS = (
     "not_found",
     "not_refundable",
     "exceeds_charge",
+    "balance_limit",
     "invalid",
     "conflict",
     "unauthenticated",
     "error",
 )
-TOP_UP_RESULTS = ("success", "replay", "invalid", "conflict", "unauthenticated", "error")
+TOP_UP_RESULTS = (
+    "success",
+    "replay",
+    "balance_limit",
+    "invalid",
+    "conflict",
+    "unauthenticated",
+    "error",
+)
 
 
 class Outcomes:

@@ -52,6 +52,13 @@ class InsufficientFunds(BillingError):
     reason = "INSUFFICIENT_FUNDS"
 
 
+class BalanceLimitExceeded(BillingError):
+    """A credit (top-up or refund) would take the balance past the wallet's limit
+    (:data:`billing_svc.domain.money.MAX_BALANCE`); nothing was written."""
+
+    reason = "BALANCE_LIMIT_EXCEEDED"
+
+
 class ChargeNotFound(BillingError):
     """No such charge of the caller's (another user's charge looks exactly like this)."""
 

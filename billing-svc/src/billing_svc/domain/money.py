@@ -5,6 +5,9 @@ from __future__ import annotations
 from billing_svc.domain.errors import InvalidAmount, InvalidDescription
 
 MAX_DESCRIPTION_LENGTH = 500
+# The most a wallet may hold: the largest integer a JSON number (a JavaScript double) keeps
+# exactly. The database enforces it (migration 0002); no single amount may exceed it either.
+MAX_BALANCE = 2**53 - 1
 
 
 def validate_amount(amount: int, max_amount: int) -> int:

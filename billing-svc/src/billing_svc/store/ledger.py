@@ -37,7 +37,8 @@ class LedgerResult:
 
     ``outcome`` is ``created``, ``existing`` (the key already names a transaction, which is
     returned with the fingerprint of its request), ``insufficient_funds``, ``not_found``,
-    ``not_refundable`` or ``exceeds_charge`` (with ``refundable``, what is left).
+    ``not_refundable``, ``exceeds_charge`` (with ``refundable``, what is left) or
+    ``balance_limit`` (a credit would cross the wallet's limit).
     """
 
     outcome: str

@@ -6,6 +6,7 @@ import asyncio
 import importlib.util
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -101,16 +102,21 @@ def _package_dir(package: str | ModuleType) -> tuple[str, Path]:
     return name, Path(next(iter(locations))).resolve()
 
 
-def upgrade_sync(dsn: str, migrations: Path, revision: str = "head") -> None:
-    """Apply alembic migrations in ``migrations`` (a script directory) up to ``revision``."""
-    from alembic import command
+def _alembic_config(dsn: str, migrations: Path) -> Any:
     from alembic.config import Config
 
     _require_env_py(migrations)
     config = Config()
     config.set_main_option("script_location", str(migrations))
     config.set_main_option("sqlalchemy.url", _sqlalchemy_url(dsn).replace("%", "%%"))
-    command.upgrade(config, revision)
+    return config
+
+
+def upgrade_sync(dsn: str, migrations: Path, revision: str = "head") -> None:
+    """Apply alembic migrations in ``migrations`` (a script directory) up to ``revision``."""
+    from alembic import command
+
+    command.upgrade(_alembic_config(dsn, migrations), revision)
 
 
 async def upgrade(dsn: str, migrations: Path, revision: str = "head") -> None:
@@ -118,6 +124,14 @@ async def upgrade(dsn: str, migrations: Path, revision: str = "head") -> None:
     _require_env_py(migrations)  # before creating a database that nothing would migrate
     await ensure_database(dsn)
     await asyncio.to_thread(upgrade_sync, dsn, migrations, revision)
+
+
+async def downgrade(dsn: str, migrations: Path, revision: str) -> None:
+    """Revert the database's migrations down to ``revision``."""
+    from alembic import command
+
+    config = _alembic_config(dsn, migrations)
+    await asyncio.to_thread(command.downgrade, config, revision)
 
 
 def _require_env_py(migrations: Path) -> None:
