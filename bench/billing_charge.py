@@ -8,6 +8,11 @@ from a stand-in auth service run by this script); then, for each client count, N
 gRPC clients (one user each, distinct idempotency keys, ample balance) charge 1 minor unit in a
 loop, and ``pgbench`` runs the very call the service makes (``SELECT * FROM billing_charge(…)``,
 prepared) with the same number of clients. Never part of the test run.
+
+Beside them, the same clients call a no-op ``Charge`` (a bare grpc.aio server under uvloop,
+answering a constant, no interceptors, no database): the ceiling any Python gRPC service
+reaches with this client on this machine. ``svc/noop`` is how much of that ceiling the real
+charge keeps.
 """
 
 from __future__ import annotations
@@ -50,6 +55,21 @@ PGBENCH_SCRIPT = (
 )
 
 
+class _NoopBilling(billing_pb2_grpc.BillingServiceServicer):
+    async def Charge(
+        self, request: billing_pb2.ChargeRequest, context: Any
+    ) -> billing_pb2.ChargeResponse:
+        return billing_pb2.ChargeResponse(balance=1)
+
+
+async def _serve_noop(port: int) -> None:
+    server = grpc.aio.server()
+    billing_pb2_grpc.add_BillingServiceServicer_to_server(_NoopBilling(), server)  # type: ignore[abstract]
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    await server.start()
+    await server.wait_for_termination()
+
+
 class _Jwks(auth_pb2_grpc.AuthServiceServicer):
     def __init__(self, key: Ed25519PrivateKey) -> None:
         raw = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
@@ -75,12 +95,21 @@ def _token(key: Ed25519PrivateKey, user_id: str, session_id: str) -> str:
     return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": KID})
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def _grpc_tps(
     stubs: list[billing_pb2_grpc.BillingServiceAsyncStub],
     sessions: list[tuple[tuple[str, str], ...]],
     clients: int,
     duration: float,
-) -> float:
+    service_pids: list[int],
+) -> tuple[float, float, float]:
+    """Charges per second, and the CPU microseconds per charge of the service processes and of
+    this (the client) process."""
     done = 0
     measuring = False
     deadline = 0.0
@@ -99,12 +128,16 @@ async def _grpc_tps(
     deadline = time.perf_counter() + warmup + duration
     tasks = [asyncio.create_task(client(stubs[i], sessions[i])) for i in range(clients)]
     await asyncio.sleep(warmup)
+    service_cpu = sum(_cpu_seconds(pid) for pid in service_pids)
+    client_cpu = _cpu_seconds(os.getpid())
     measuring, started = True, time.perf_counter()
     await asyncio.sleep(duration)
     measuring, elapsed = False, time.perf_counter() - started
     counted = done
+    service_cpu = sum(_cpu_seconds(pid) for pid in service_pids) - service_cpu
+    client_cpu = _cpu_seconds(os.getpid()) - client_cpu
     await asyncio.gather(*tasks)
-    return counted / elapsed
+    return counted / elapsed, 1e6 * service_cpu / counted, 1e6 * client_cpu / counted
 
 
 def _pgbench_tps(dsn: str, clients: int, duration: float) -> float:
@@ -143,13 +176,13 @@ async def _wait_ready(channel: grpc.aio.Channel, proc: subprocess.Popen[bytes]) 
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError("billing-svc exited during start-up")
+            raise RuntimeError(f"{proc.args!r} exited during start-up")
         try:
             await asyncio.wait_for(channel.channel_ready(), timeout=1)
             return
         except TimeoutError:
             continue
-    raise RuntimeError("billing-svc did not start")
+    raise RuntimeError(f"{proc.args!r} did not start")
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -192,10 +225,17 @@ async def run(args: argparse.Namespace) -> None:
             )
             for port in ports
         ]
+        noop_port = free_port()
+        noop = subprocess.Popen(  # noqa: ASYNC220 - started once, before measuring
+            [sys.executable, __file__, "--noop-server", str(noop_port)]
+        )
+        noop_channel = grpc.aio.insecure_channel(f"127.0.0.1:{noop_port}")
         channels = [grpc.aio.insecure_channel(f"127.0.0.1:{port}") for port in ports]
         try:
             for channel, proc in zip(channels, procs, strict=True):
                 await _wait_ready(channel, proc)
+            await _wait_ready(noop_channel, noop)
+            noop_stubs = [billing_pb2_grpc.BillingServiceStub(noop_channel)] * max_clients
             # Client i talks to replica i % replicas, as a load balancer would spread them.
             stubs = [billing_pb2_grpc.BillingServiceStub(c) for c in channels]
             clients_stubs = [stubs[i % len(stubs)] for i in range(max_clients)]
@@ -210,18 +250,41 @@ async def run(args: argparse.Namespace) -> None:
             )
             results = []
             for clients in args.clients:
-                grpc_tps = await _grpc_tps(clients_stubs, sessions, clients, args.duration)
-                print(f"grpc    clients={clients:<3} charges/s={grpc_tps:9.1f}", flush=True)
+                grpc_tps, service_us, client_us = await _grpc_tps(
+                    clients_stubs, sessions, clients, args.duration, [p.pid for p in procs]
+                )
+                print(
+                    f"grpc    clients={clients:<3} charges/s={grpc_tps:9.1f} "
+                    f"(CPU per charge: billing-svc {service_us:.0f} us, client {client_us:.0f} us)",
+                    flush=True,
+                )
+                noop_tps, noop_us, noop_client_us = await _grpc_tps(
+                    noop_stubs, sessions, clients, args.duration, [noop.pid]
+                )
+                print(
+                    f"no-op   clients={clients:<3} calls/s  ={noop_tps:9.1f} "
+                    f"(CPU per call: server {noop_us:.0f} us, client {noop_client_us:.0f} us)",
+                    flush=True,
+                )
                 pg_tps = await asyncio.to_thread(_pgbench_tps, dsn, clients, args.duration)
                 print(f"pgbench clients={clients:<3} tps      ={pg_tps:9.1f}", flush=True)
-                results.append((clients, grpc_tps, pg_tps))
+                results.append((clients, grpc_tps, noop_tps, pg_tps))
             print()
-            print(f"{'clients':>7} {'grpc_tps':>10} {'pgbench_tps':>12} {'ratio':>6}")
-            for clients, grpc_tps, pg_tps in results:
-                print(f"{clients:>7} {grpc_tps:>10.1f} {pg_tps:>12.1f} {grpc_tps / pg_tps:>6.2f}")
+            print(
+                f"{'clients':>7} {'grpc_tps':>10} {'noop_tps':>10} {'pgbench_tps':>12} "
+                f"{'grpc/pgbench':>13} {'noop/pgbench':>13} {'svc/noop':>9}"
+            )
+            for clients, grpc_tps, noop_tps, pg_tps in results:
+                print(
+                    f"{clients:>7} {grpc_tps:>10.1f} {noop_tps:>10.1f} {pg_tps:>12.1f} "
+                    f"{grpc_tps / pg_tps:>13.2f} {noop_tps / pg_tps:>13.2f} "
+                    f"{grpc_tps / noop_tps:>9.2f}"
+                )
         finally:
-            for channel in channels:
+            for channel in (*channels, noop_channel):
                 await channel.close(None)
+            noop.terminate()
+            noop.wait(timeout=30)
             for proc in procs:
                 proc.terminate()
             for proc in procs:
@@ -250,6 +313,11 @@ def _service_env(
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--noop-server"]:
+        import uvloop
+
+        uvloop.run(_serve_noop(int(sys.argv[2])))
+        return
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--clients", type=int, nargs="+", default=[8, 32])
