@@ -164,3 +164,34 @@ async def test_status_error_reaches_the_client_with_its_reason_and_crashes_stay_
     assert error_reason(declined.value) == "INSUFFICIENT_FUNDS"
     assert crashed.value.code() == grpc.StatusCode.INTERNAL
     assert "secret" not in (crashed.value.details() or "")
+
+
+async def test_a_missed_deadline_is_counted_as_such_and_a_cancel_as_cancelled() -> None:
+    grpc_port, http_port = free_port(), free_port()
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(slow_service.build(grpc_port, http_port), stop))
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+            await _wait_serving(channel)
+            sleep = channel.unary_unary(f"/{slow_service.SERVICE}/Sleep")
+            with pytest.raises(grpc.aio.AioRpcError) as late:
+                await sleep(b"2000", timeout=0.2)
+            assert late.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+            call = sleep(b"2000", timeout=10)
+            await asyncio.sleep(0.2)
+            call.cancel()
+            series = (
+                'grpc_server_handled_total{grpc_code="%s",grpc_method="Sleep",'
+                'grpc_service="test.Slow"} 1.0'
+            )
+            async with httpx.AsyncClient() as client:
+                for _ in range(100):  # the server learns of both a moment after the client
+                    body = (await client.get(f"http://127.0.0.1:{http_port}/metrics")).text
+                    if series % "CANCELLED" in body and series % "DEADLINE_EXCEEDED" in body:
+                        break
+                    await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await task
+    assert series % "DEADLINE_EXCEEDED" in body
+    assert series % "CANCELLED" in body

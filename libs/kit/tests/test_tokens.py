@@ -246,3 +246,16 @@ async def test_an_aged_set_survives_a_failed_refetch() -> None:
     for jti in ("a", "b", "c"):
         assert (await verifier.verify(keyset.sign(jti=jti))).subject == "u1"
     assert keyset.fetches == 2  # one failed refetch, then the old set until min_refetch
+
+
+async def test_a_malformed_key_in_the_set_is_skipped() -> None:
+    keyset = KeySet()
+    good = keyset.jwk("k1")
+    broken = {**good, "kid": "broken", "x": "not*base64*at*all"}
+    short = {**good, "kid": "short", "x": "AAAA"}
+
+    async def fetch() -> Sequence[Mapping[str, str]]:
+        return [broken, short, good]
+
+    verifier = TokenVerifier(JwksCache(fetch), issuer=ISS, audience=AUD)
+    assert (await verifier.verify(keyset.sign())).subject == "u1"

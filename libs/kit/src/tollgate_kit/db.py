@@ -11,6 +11,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+# The alembic config option that carries the service's own (asyncpg / libpq) DSN to env.py.
+DSN_OPTION = "tollgate.dsn"
+
 
 def with_database(dsn: str, database: str) -> str:
     """``dsn`` pointed at another database on the same server."""
@@ -35,8 +38,10 @@ async def ensure_database(dsn: str) -> bool:
             return False
         try:
             await conn.execute(f'CREATE DATABASE "{name}"')
-        except asyncpg.DuplicateDatabaseError:
-            return False  # created concurrently by another starter
+        except (asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
+            # Created concurrently by another starter: PostgreSQL reports the race either as
+            # "already exists" or as a unique violation on pg_database's name index.
+            return False
         return True
     finally:
         await conn.close()
@@ -59,11 +64,10 @@ async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asy
     return pool
 
 
-def _sqlalchemy_url(dsn: str) -> str:
-    scheme, rest = dsn.split("://", 1)
-    if scheme not in {"postgres", "postgresql", "postgresql+asyncpg"}:
-        raise ValueError(f"not a PostgreSQL DSN: {dsn!r}")
-    return "postgresql+asyncpg://" + rest
+def _check_dsn(dsn: str) -> None:
+    scheme = dsn.split("://", 1)[0]
+    if scheme not in {"postgres", "postgresql"}:
+        raise ValueError("not a PostgreSQL DSN: expected postgresql://…")
 
 
 def migrations_dir(package: str | ModuleType, override: Path | None = None) -> Path:
@@ -108,7 +112,8 @@ def _alembic_config(dsn: str, migrations: Path) -> Any:
     _require_env_py(migrations)
     config = Config()
     config.set_main_option("script_location", str(migrations))
-    config.set_main_option("sqlalchemy.url", _sqlalchemy_url(dsn).replace("%", "%%"))
+    _check_dsn(dsn)
+    config.set_main_option(DSN_OPTION, dsn.replace("%", "%%"))
     return config
 
 

@@ -75,7 +75,11 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
                 code = err.code
                 await context.abort(err.code, err.message, err.trailing_metadata())
             except asyncio.CancelledError:
-                code = grpc.StatusCode.CANCELLED
+                # gRPC cancels the handler both when the client gives up and when the
+                # deadline passes; the client saw DEADLINE_EXCEEDED in the second case.
+                remaining = context.time_remaining()
+                expired = remaining is not None and remaining <= 0
+                code = grpc.StatusCode.DEADLINE_EXCEEDED if expired else grpc.StatusCode.CANCELLED
                 raise
             except grpc.aio.AbortError:
                 code = context.code()

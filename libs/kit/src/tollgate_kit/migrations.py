@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 from alembic import context
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from tollgate_kit.db import DSN_OPTION
 
 # Serialises concurrent `migrate` runs (several replicas starting at once).
 _MIGRATION_LOCK = 0x746F6C6C  # "toll"
@@ -27,8 +30,15 @@ def _run(connection: Connection) -> None:
         connection.exec_driver_sql(f"SELECT pg_advisory_unlock({_MIGRATION_LOCK})")
 
 
-async def _run_online(url: str) -> None:
-    engine = create_async_engine(url, poolclass=pool.NullPool)
+async def _run_online(dsn: str) -> None:
+    # asyncpg itself opens the connection, so the DSN means exactly what it means to the
+    # services (libpq options like ?sslmode=require included); SQLAlchemy's URL parsing would
+    # hand such options to asyncpg.connect() as unknown keyword arguments.
+    engine = create_async_engine(
+        "postgresql+asyncpg://",
+        poolclass=pool.NullPool,
+        async_creator=lambda: asyncpg.connect(dsn),
+    )
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run)
@@ -39,9 +49,9 @@ async def _run_online(url: str) -> None:
 
 def run_env() -> None:
     """Call from a service's ``migrations/env.py``."""
-    url = context.config.get_main_option("sqlalchemy.url")
-    if not url:
-        raise RuntimeError("sqlalchemy.url is not set; run migrations through tollgate_kit.db")
+    dsn = context.config.get_main_option(DSN_OPTION)
+    if not dsn:
+        raise RuntimeError(f"{DSN_OPTION} is not set; run migrations through tollgate_kit.db")
     if context.is_offline_mode():
         raise RuntimeError("offline (SQL script) migrations are not supported")
-    asyncio.run(_run_online(url))
+    asyncio.run(_run_online(dsn))

@@ -16,6 +16,10 @@ from typing import Any
 import jwt
 from jwt import PyJWK
 
+from tollgate_kit.logs import get_logger
+
+log = get_logger(__name__)
+
 ACCESS = "access"
 REFRESH = "refresh"
 TOKEN_USE_CLAIM = "token_use"
@@ -93,7 +97,11 @@ class JwksCache:
         for jwk in jwks:
             data = {k: v for k, v in jwk.items() if v}
             if data.get("alg") in ALGORITHMS and data.get("kid"):
-                keys[data["kid"]] = PyJWK.from_dict(data)
+                try:
+                    keys[data["kid"]] = PyJWK.from_dict(data)
+                except (jwt.PyJWTError, ValueError, TypeError, KeyError) as err:
+                    # One bad entry must not take the good keys down with it.
+                    log.warning("jwk_skipped", kid=data["kid"], error=type(err).__name__)
         self._keys = keys
         self._fetched_at = time.monotonic()
         self._last_fetch_failed = False
