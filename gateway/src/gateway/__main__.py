@@ -42,6 +42,10 @@ def main() -> int:
             access_log=False,
             log_config=None,
             server_header=False,
+            # The client address is resolved by GATEWAY_TRUSTED_PROXIES alone; uvicorn's own
+            # X-Forwarded-For handling (on by default, trusting loopback) would let any local
+            # peer choose the address the rate limits key on.
+            proxy_headers=False,
             timeout_graceful_shutdown=10,
         )
     finally:

@@ -53,6 +53,13 @@ def header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+def joined_header(scope: Scope, name: bytes) -> str | None:
+    """Every line of request header ``name`` joined with ", " (RFC 9110 5.3), or None: for
+    list headers like X-Forwarded-For, where a proxy may add its own line."""
+    values = [value.decode("latin-1") for key, value in scope["headers"] if key == name]
+    return ", ".join(values) if values else None
+
+
 def peer_host(scope: Scope) -> str:
     client = scope.get("client")
     return str(client[0]) if client else ""

@@ -89,6 +89,9 @@ def build_app(
     runtime = Runtime()
     user_rate = Rate(settings.rate_limit_per_minute, settings.rate_limit_burst)
     login_rate = Rate(settings.login_rate_limit_per_minute, settings.login_rate_limit_burst)
+    login_address_rate = Rate(
+        settings.login_address_rate_limit_per_minute, settings.login_address_rate_limit_burst
+    )
     openapi = build_openapi(
         table, title="Tollgate API", version=API_VERSION, public_methods=public_methods
     )
@@ -98,6 +101,7 @@ def build_app(
         body_limit=settings.body_limit_bytes,
         default_deadline=settings.default_deadline_seconds,
         login_rate=login_rate,
+        login_address_rate=login_address_rate,
         max_root_fields=settings.graphql_max_root_fields,
     )
     app_files = Endpoint("/app/*", AppFiles(settings.web_dir), _READ)
@@ -169,6 +173,7 @@ def build_app(
                 runtime=runtime,
                 user_rate=user_rate,
                 login_rate=login_rate,
+                login_address_rate=login_address_rate,
                 trusted_proxies=TrustedProxies(settings.trusted_proxies),
                 body_limit=settings.body_limit_bytes,
             ),

@@ -55,6 +55,10 @@ class GatewaySettings(BaseSettings):
     # Stricter limit on login/register per client address + email.
     login_rate_limit_per_minute: int = Field(default=10, ge=1)
     login_rate_limit_burst: int = Field(default=5, ge=1)
+    # And per client address over all emails, so rotating emails cannot spray passwords (each
+    # attempt costs auth-svc a bcrypt hash).
+    login_address_rate_limit_per_minute: int = Field(default=60, ge=1)
+    login_address_rate_limit_burst: int = Field(default=20, ge=1)
 
     # Root fields (aliases included) one GraphQL operation may select: each is a backend
     # call, and the whole request pays one rate-limit token.

@@ -30,6 +30,8 @@ _TIMEOUT_UNITS = {
 }
 _TIMEOUT = re.compile(r"([0-9]{1,8})([HMSmun])")
 _METADATA_KEY = re.compile(r"[0-9a-z_.\-]+")
+# What gRPC allows in an ASCII metadata value.
+_METADATA_VALUE = re.compile(r"[\x20-\x7e]*")
 # Keys the gateway sets itself: a client may not smuggle them in through Grpc-Metadata-*.
 _RESERVED_KEYS = frozenset(
     {
@@ -96,6 +98,14 @@ def metadata_from_headers(headers: Iterable[tuple[bytes, bytes]]) -> Metadata:
     return metadata
 
 
+def check_metadata(metadata: Metadata) -> None:
+    """Raise :class:`InvalidHeaderError` unless every text value is printable ASCII, which
+    gRPC requires (it would otherwise fail the call as an internal error)."""
+    for key, value in metadata:
+        if isinstance(value, str) and _METADATA_VALUE.fullmatch(value) is None:
+            raise InvalidHeaderError(f"the {key} header must be printable ASCII")
+
+
 def response_headers(*metadata: Iterable[Any] | None) -> list[tuple[bytes, bytes]]:
     """Response metadata (headers, then trailers) as ``Grpc-Metadata-<name>`` headers."""
     headers: list[tuple[bytes, bytes]] = []
@@ -145,8 +155,14 @@ class TrustedProxies:
             return ""
         if not forwarded or not self.trusts(peer):
             return peer
-        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-        for hop in reversed(hops):
-            if not self.trusts(hop):
-                return hop
-        return hops[0] if hops else peer
+        nearest = peer
+        for hop in reversed([hop.strip() for hop in forwarded.split(",") if hop.strip()]):
+            try:
+                address = str(ipaddress.ip_address(hop.strip("[]")))
+            except ValueError:
+                # Not an address: nothing a trusted proxy wrote. Stop at the nearest hop known.
+                return nearest
+            if not self.trusts(address):
+                return address
+            nearest = address
+        return nearest

@@ -26,6 +26,7 @@ from gateway.errors import JSON_HEADERS, rpc_error_payload
 from gateway.headers import (
     METADATA_PREFIX,
     InvalidHeaderError,
+    check_metadata,
     forwarded_for,
     metadata_from_headers,
     parse_grpc_timeout,
@@ -61,7 +62,8 @@ def _scan(scope: Scope) -> _RequestHeaders:
         elif key == b"grpc-timeout":
             found.grpc_timeout = value.decode("latin-1")
         elif key == b"x-forwarded-for":
-            found.forwarded_for = value.decode("latin-1")
+            line = value.decode("latin-1")  # every line counts (RFC 9110 5.3)
+            found.forwarded_for = f"{found.forwarded_for}, {line}" if found.forwarded_for else line
         elif key.startswith(METADATA_PREFIX):
             found.has_metadata = True
     return found
@@ -118,6 +120,11 @@ class RestHandler:
             metadata.append(("x-forwarded-for", forwarded))
         if state.client_address:
             metadata.append((CLIENT_ADDRESS_METADATA, state.client_address))
+        try:
+            check_metadata(metadata)
+        except InvalidHeaderError as error:
+            await send_error(send, 400, 3, str(error))
+            return
         try:
             result = await backends.call(
                 route.grpc_method, request, route.response_class, metadata, timeout

@@ -138,3 +138,15 @@ async def test_login_limit_lets_logins_through_when_redis_is_down(gateway_factor
         )
     # No Redis error text reaches the client: the login limiter fails open, as on REST.
     assert body == {"data": {"login": {"tokenType": "Bearer"}}}
+
+
+async def test_a_forwarded_for_grpc_cannot_carry_is_a_400(gateway: httpx.AsyncClient) -> None:
+    response = await gateway.post(
+        "/graphql",
+        json={"query": 'mutation { login(email: "a@example.com", password: "pw") { tokenType } }'},
+        headers=[(b"x-forwarded-for", b"1.2.3.4\xe9")],
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": [{"message": "the x-forwarded-for header must be printable ASCII"}]
+    }

@@ -102,3 +102,29 @@ async def test_lua_script_agrees_with_the_reference(redis_prefix: str) -> None:
     assert sorted(d.remaining for d in decisions if d.allowed) == [0, 1, 2, 3, 4]
     reference, _ = gcra(None, 0, rate)
     assert reference.remaining == 4
+
+
+async def test_login_limit_per_address_covers_every_email(gateway_factory: Any) -> None:
+    settings = {"login_address_rate_limit_per_minute": 1, "login_address_rate_limit_burst": 3}
+    async with gateway_factory(**settings) as gateway:
+
+        async def login(email: str) -> httpx.Response:
+            return await gateway.post("/v1/auth/login", json={"email": email, "password": "pw"})
+
+        statuses = [(await login(f"user{i}@example.com")).status_code for i in range(4)]
+        registered = await gateway.post(
+            "/v1/auth/register", json={"email": "new@example.com", "password": "pw"}
+        )
+        graphql = await gateway.post(
+            "/graphql",
+            json={
+                "query": 'mutation { login(email: "z@example.com", password: "pw") { tokenType } }'
+            },
+        )
+    # Rotating emails does not get past the address's budget (each try costs a bcrypt hash).
+    assert statuses == [200, 200, 200, 429]
+    assert registered.status_code == 429
+    assert graphql.json()["errors"][0]["extensions"] == {
+        "code": "RESOURCE_EXHAUSTED",
+        "reason": "RATE_LIMITED",
+    }

@@ -144,3 +144,42 @@ async def test_only_the_verified_authorization_header_is_forwarded(
     assert (await gateway.get("/v1/wallet", headers=headers)).status_code == 200
     metadata = backends.recorded.metadata["GetWallet"][-1]
     assert metadata["authorization"] == f"Bearer {session.token}"
+
+
+@pytest.mark.parametrize(
+    ("path", "name", "value"),
+    [
+        ("/v1/auth/login", "X-Forwarded-For", b"1.2.3.4\xe9"),
+        ("/v1/auth/login", "Authorization", b"Bearer \xe9"),
+        ("/v1/auth/login", "Grpc-Metadata-X-A", b"v\xe9"),
+    ],
+)
+async def test_header_bytes_grpc_cannot_carry_are_a_400(
+    gateway: httpx.AsyncClient, backends: Any, path: str, name: str, value: bytes
+) -> None:
+    response = await gateway.post(
+        path, json={"email": "a@example.com", "password": "pw"}, headers=[(name.encode(), value)]
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == 3
+    assert body["message"].endswith("header must be printable ASCII")
+    assert "Login" not in backends.recorded.requests
+
+
+async def test_every_forwarded_for_line_counts(
+    gateway_factory: Any, open_session: Any, backends: Any
+) -> None:
+    # A trusted proxy that adds its own header line (HAProxy's option forwardfor does): the
+    # client's own first line must not win.
+    session = await open_session()
+    async with gateway_factory(trusted_proxies=["203.0.113.9"]) as gateway:
+        headers = [
+            (b"authorization", session.headers["Authorization"].encode()),
+            (b"x-forwarded-for", b"6.6.6.6"),
+            (b"x-forwarded-for", b"198.51.100.7"),
+        ]
+        assert (await gateway.get("/v1/wallet", headers=headers)).status_code == 200
+    metadata = backends.recorded.metadata["GetWallet"][-1]
+    assert metadata["x-tollgate-client-address"] == "198.51.100.7"
+    assert metadata["x-forwarded-for"] == "6.6.6.6, 198.51.100.7, 203.0.113.9"

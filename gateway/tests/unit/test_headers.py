@@ -7,6 +7,7 @@ import pytest
 from gateway.headers import (
     InvalidHeaderError,
     TrustedProxies,
+    check_metadata,
     forwarded_for,
     metadata_from_headers,
     parse_grpc_timeout,
@@ -86,3 +87,19 @@ def test_trusted_proxy_reveals_the_last_untrusted_hop() -> None:
 
 def test_no_trusted_proxies_means_the_peer() -> None:
     assert TrustedProxies([]).client_address("10.1.2.3", "6.6.6.6") == "10.1.2.3"
+
+
+def test_a_hop_that_is_no_address_stops_the_walk() -> None:
+    proxies = TrustedProxies(["10.0.0.0/8"])
+    # The proxy passed the client's header through without appending: do not believe it.
+    assert proxies.client_address("10.1.2.3", "6.6.6.6\xe9") == "10.1.2.3"
+    assert proxies.client_address("10.1.2.3", "unknown, 10.0.0.9") == "10.0.0.9"
+    # Addresses come back in canonical form.
+    assert proxies.client_address("10.1.2.3", "2001:DB8::0:1") == "2001:db8::1"
+
+
+def test_metadata_values_must_be_printable_ascii() -> None:
+    check_metadata([("authorization", "Bearer abc"), ("x-bin", b"\xff\x00")])
+    for value in ("v\xe9", "a\nb", "\x7f"):
+        with pytest.raises(InvalidHeaderError, match="x-a header must be printable ASCII"):
+            check_metadata([("x-a", value)])

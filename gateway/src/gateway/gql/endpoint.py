@@ -28,6 +28,7 @@ from starlette.types import Receive, Scope, Send
 from gateway.asgi import (
     BodyTooLargeError,
     header,
+    joined_header,
     peer_host,
     read_body,
     request_state,
@@ -35,7 +36,7 @@ from gateway.asgi import (
 )
 from gateway.errors import JSON_HEADERS
 from gateway.gql.resolvers import GraphQLContext
-from gateway.headers import forwarded_for
+from gateway.headers import InvalidHeaderError, check_metadata, forwarded_for
 from gateway.ratelimit import Rate
 from gateway.runtime import Runtime
 from tollgate_kit.caller import CLIENT_ADDRESS_METADATA
@@ -62,6 +63,7 @@ class GraphQLEndpoint:
         body_limit: int,
         default_deadline: float,
         login_rate: Rate,
+        login_address_rate: Rate,
         max_root_fields: int,
     ) -> None:
         self.schema = schema
@@ -69,6 +71,7 @@ class GraphQLEndpoint:
         self._body_limit = body_limit
         self._deadline = default_deadline
         self._login_rate = login_rate
+        self._login_address_rate = login_address_rate
         # Every root field is a backend call; the request pays one rate-limit token.
         self._max_root_fields = max_root_fields
         # Parsed and validated documents by query text.
@@ -103,12 +106,16 @@ class GraphQLEndpoint:
         authorization = header(scope, b"authorization")
         if state.claims is not None and authorization is not None:
             metadata.append(("authorization", authorization))
-        forwarded = forwarded_for(header(scope, b"x-forwarded-for"), peer_host(scope))
+        forwarded = forwarded_for(joined_header(scope, b"x-forwarded-for"), peer_host(scope))
         if forwarded:
             metadata.append(("x-forwarded-for", forwarded))
         client_address = state.client_address or peer_host(scope)
         if client_address:
             metadata.append((CLIENT_ADDRESS_METADATA, client_address))
+        try:
+            check_metadata(metadata)
+        except InvalidHeaderError as error:
+            raise _BadRequestError(400, str(error)) from None
         context = GraphQLContext(
             backends=backends,
             timeout=self._deadline,
@@ -117,6 +124,7 @@ class GraphQLEndpoint:
             auth_error=state.auth_error,
             limiter=self._runtime.limiter,
             login_rate=self._login_rate,
+            login_address_rate=self._login_address_rate,
             metadata=metadata,
         )
         outcome = execute(

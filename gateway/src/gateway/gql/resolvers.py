@@ -41,6 +41,7 @@ class GraphQLContext:
     auth_error: tuple[str, str] | None = None
     limiter: RateLimiter | None = None
     login_rate: Rate | None = None
+    login_address_rate: Rate | None = None
     metadata: list[tuple[str, str | bytes]] = field(default_factory=list)
 
 
@@ -77,15 +78,19 @@ async def _login_limit(info: Info, email: str) -> None:
     context: GraphQLContext = info.context
     if context.limiter is None or context.login_rate is None:
         return
-    identity = login_identity(context.client_address, email)
-    try:
-        decision = await context.limiter.hit("login", identity, context.login_rate)
-    except RedisError as error:
-        # As on the REST routes: the limit protects the backends, it does not gate access.
-        log.warning("rate_limiter_unavailable", error=type(error).__name__)
-        return
-    if not decision.allowed:
-        raise _error("rate limit exceeded", "RESOURCE_EXHAUSTED", "RATE_LIMITED")
+    # Per client address over all emails, then per address + email, as on the REST routes.
+    limits = [("login", login_identity(context.client_address, email), context.login_rate)]
+    if context.login_address_rate is not None:
+        limits.insert(0, ("login-addr", context.client_address, context.login_address_rate))
+    for kind, identity, rate in limits:
+        try:
+            decision = await context.limiter.hit(kind, identity, rate)
+        except RedisError as error:
+            # The limit protects the backends, it does not gate access.
+            log.warning("rate_limiter_unavailable", error=type(error).__name__)
+            return
+        if not decision.allowed:
+            raise _error("rate limit exceeded", "RESOURCE_EXHAUSTED", "RATE_LIMITED")
 
 
 def _time(value: Timestamp, present: bool) -> str | None:

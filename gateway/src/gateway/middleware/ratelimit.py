@@ -12,7 +12,14 @@ import orjson
 from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.asgi import BodyTooLargeError, header, peer_host, read_body, request_state, send_error
+from gateway.asgi import (
+    BodyTooLargeError,
+    joined_header,
+    peer_host,
+    read_body,
+    request_state,
+    send_error,
+)
 from gateway.headers import TrustedProxies
 from gateway.ratelimit import Decision, Rate, login_identity
 from gateway.routing import Limit
@@ -30,6 +37,7 @@ class RateLimitMiddleware:
         runtime: Runtime,
         user_rate: Rate,
         login_rate: Rate,
+        login_address_rate: Rate,
         trusted_proxies: TrustedProxies,
         body_limit: int,
     ) -> None:
@@ -37,6 +45,7 @@ class RateLimitMiddleware:
         self._runtime = runtime
         self._user_rate = user_rate
         self._login_rate = login_rate
+        self._login_address_rate = login_address_rate
         self._proxies = trusted_proxies
         self._body_limit = body_limit
 
@@ -46,7 +55,7 @@ class RateLimitMiddleware:
             return
         state = request_state(scope)
         state.client_address = self._proxies.client_address(
-            peer_host(scope), header(scope, b"x-forwarded-for")
+            peer_host(scope), joined_header(scope, b"x-forwarded-for")
         )
         limit = state.target.limit
         limiter = self._runtime.limiter
@@ -59,29 +68,42 @@ class RateLimitMiddleware:
             except BodyTooLargeError:
                 await send_error(send, 413, 3, "request body too large")
                 return
-            kind, identity = "login", login_identity(state.client_address, _email(state.body))
-            rate = self._login_rate
+            # Per address over all emails first, then per address + email.
+            checks = [
+                ("login-addr", state.client_address, self._login_address_rate),
+                (
+                    "login",
+                    login_identity(state.client_address, _email(state.body)),
+                    self._login_rate,
+                ),
+            ]
         elif state.claims is not None:
-            kind, identity, rate = "user", state.claims.subject, self._user_rate
+            checks = [("user", state.claims.subject, self._user_rate)]
         else:
-            kind, identity, rate = "addr", state.client_address, self._user_rate
+            checks = [("addr", state.client_address, self._user_rate)]
         try:
-            decision = state.rate_decision or await limiter.hit(kind, identity, rate)
+            decision = state.rate_decision
+            if decision is None:
+                for kind, identity, rate in checks:
+                    decision = await limiter.hit(kind, identity, rate)
+                    if not decision.allowed:
+                        break
         except RedisError as error:
             log.warning("rate_limiter_unavailable", error=type(error).__name__)
             await self.app(scope, receive, send)
             return
+        if decision is None:
+            raise RuntimeError("no rate limit was checked")
         if not decision.allowed:
-            await send_error(
-                send,
-                429,
-                8,
-                "rate limit exceeded",
-                reason="RATE_LIMITED",
-                headers=decision.headers(),
-            )
+            await _refuse(send, decision)
             return
         await self.app(scope, receive, _with_headers(send, decision))
+
+
+async def _refuse(send: Send, decision: Decision) -> None:
+    await send_error(
+        send, 429, 8, "rate limit exceeded", reason="RATE_LIMITED", headers=decision.headers()
+    )
 
 
 def _with_headers(send: Send, decision: Decision) -> Send:

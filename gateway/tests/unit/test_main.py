@@ -1,0 +1,21 @@
+"""``python -m gateway``: how uvicorn is started."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import uvicorn
+
+from gateway import __main__ as entry
+
+
+def test_uvicorn_does_not_rewrite_the_client_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    started: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.update(options))
+    monkeypatch.setenv("GATEWAY_WORKERS", "1")
+    assert entry.main() == 0
+    # X-Forwarded-For is GATEWAY_TRUSTED_PROXIES' business alone: uvicorn's proxy headers
+    # (on by default, trusting loopback) would let a local peer pick its rate-limit identity.
+    assert started["proxy_headers"] is False
+    assert started["server_header"] is False
