@@ -112,6 +112,7 @@ def build_app(
             runtime,
             body_limit=settings.body_limit_bytes,
             default_deadline=settings.default_deadline_seconds,
+            max_deadline=settings.max_deadline_seconds,
         ),
         exact={
             "/healthz": Endpoint("/healthz", healthz, _READ),

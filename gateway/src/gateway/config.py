@@ -45,6 +45,8 @@ class GatewaySettings(BaseSettings):
     body_limit_bytes: int = Field(default=1024 * 1024, ge=0)
     # Deadline of a backend call when the request has no Grpc-Timeout header.
     default_deadline_seconds: float = Field(default=10.0, gt=0)
+    # The longest deadline a client's Grpc-Timeout header may ask for.
+    max_deadline_seconds: float = Field(default=300.0, gt=0)
     # grpc-gateway answers 501 for a known path with the wrong method; RFC 9110 says 405.
     method_not_allowed_status: Literal[405, 501] = 405
     grpc_keepalive_seconds: float = Field(default=60.0, gt=0)

@@ -70,10 +70,18 @@ def _scan(scope: Scope) -> _RequestHeaders:
 
 
 class RestHandler:
-    def __init__(self, runtime: Runtime, *, body_limit: int, default_deadline: float) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        body_limit: int,
+        default_deadline: float,
+        max_deadline: float = 300.0,
+    ) -> None:
         self._runtime = runtime
         self._body_limit = body_limit
         self._default_deadline = default_deadline
+        self._max_deadline = max_deadline
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = request_state(scope)
@@ -95,7 +103,9 @@ class RestHandler:
                     return
         try:
             timeout = (
-                parse_grpc_timeout(headers.grpc_timeout)
+                # Capped: a client may shorten its calls, not hold backend work for hours
+                # (and a deadline of years overflows into an immediate DEADLINE_EXCEEDED).
+                min(parse_grpc_timeout(headers.grpc_timeout), self._max_deadline)
                 if headers.grpc_timeout is not None
                 else self._default_deadline
             )

@@ -3,6 +3,7 @@ and nothing internal ever in a response."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -176,3 +177,23 @@ async def test_auth_svc_down_before_any_key_is_503_not_401(
     # The token may well be good: "retry later", not "log in again".
     assert response.status_code == 503
     assert response.json() == {"code": 14, "message": "service unavailable", "details": []}
+
+
+async def test_a_huge_grpc_timeout_is_capped_not_overflowed(
+    gateway_factory: Any, open_session: Any
+) -> None:
+    session = await open_session()
+    async with gateway_factory(max_deadline_seconds=0.3) as gateway:
+        ok = await gateway.get(
+            "/v1/wallet", headers={**session.headers, "Grpc-Timeout": "99999999H"}
+        )
+        started = time.monotonic()
+        slow = await gateway.post(
+            "/v1/wallet/charges",
+            json={"amount": 1, "description": "slow"},
+            headers={**session.headers, "Idempotency-Key": "k", "Grpc-Timeout": "99999999H"},
+        )
+        waited = time.monotonic() - started
+    assert ok.status_code == 200  # not an instant 504 from an overflowed deadline
+    assert slow.status_code == 504  # the cap, not the client's years, bounds the call
+    assert 0.25 < waited < 3

@@ -150,3 +150,20 @@ async def test_a_forwarded_for_grpc_cannot_carry_is_a_400(gateway: httpx.AsyncCl
     assert response.json() == {
         "errors": [{"message": "the x-forwarded-for header must be printable ASCII"}]
     }
+
+
+@pytest.mark.parametrize("amount", ['"1_0"', '" 10"', '"+10"', '"010"', '"\\u0661\\u0660"'])
+async def test_int64_strings_are_read_as_the_rest_api_reads_them(
+    gateway: httpx.AsyncClient, open_session: Any, backends: Any, amount: str
+) -> None:
+    session = await open_session()
+    response = await gateway.post(
+        "/graphql",
+        json={
+            "query": f'mutation {{ charge(amount: {amount}, idempotencyKey: "k") {{ balance }} }}'
+        },
+        headers=session.headers,
+    )
+    assert response.status_code == 400
+    assert "Int64 must be an integer or a decimal string" in response.json()["errors"][0]["message"]
+    assert "Charge" not in backends.recorded.requests

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from graphql import GraphQLError, GraphQLScalarType, GraphQLSchema, build_schema
@@ -52,15 +53,16 @@ type Mutation {
 """
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)")
 
 
 def _parse_int64(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise GraphQLError("Int64 must be an integer or a decimal string")
-    try:
-        number = int(value)
-    except ValueError:
-        raise GraphQLError("Int64 must be an integer or a decimal string") from None
+    # As the REST API (protojson) reads it: ASCII digits only, no "_", "+" or spaces.
+    if isinstance(value, str) and _DECIMAL.fullmatch(value) is None:
+        raise GraphQLError("Int64 must be an integer or a decimal string")
+    number = int(value)
     if not _INT64_MIN <= number <= _INT64_MAX:
         raise GraphQLError("Int64 out of range")
     return number

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from google.protobuf import json_format
+from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from gateway.transcoding._errors import TranscodeError
@@ -17,6 +18,23 @@ from gateway.transcoding._routes import Route
 
 # grpc-gateway accepts `field[key]=value` for map fields.
 _MAP_KEY = re.compile(r"(.*)\[(.*)\]")
+# An integer in a JSON string, as protojson reads it (a JSON number without fraction or
+# exponent): no sign "+", no spaces, no "_" and only ASCII digits, which Python's int() allows.
+_JSON_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
+_INTEGER_TYPES = frozenset(
+    {
+        FieldDescriptor.TYPE_INT32,
+        FieldDescriptor.TYPE_INT64,
+        FieldDescriptor.TYPE_UINT32,
+        FieldDescriptor.TYPE_UINT64,
+        FieldDescriptor.TYPE_SINT32,
+        FieldDescriptor.TYPE_SINT64,
+        FieldDescriptor.TYPE_FIXED32,
+        FieldDescriptor.TYPE_FIXED64,
+        FieldDescriptor.TYPE_SFIXED32,
+        FieldDescriptor.TYPE_SFIXED64,
+    }
+)
 
 
 def build_request(
@@ -72,10 +90,35 @@ def _merge_body(route: Route, message: Message, body: bytes, discard_unknown: bo
         "google.protobuf."
     ):
         raise TranscodeError("the request body must be a JSON object")
+    _check_integer_strings(document, message.DESCRIPTOR)
     try:
         json_format.ParseDict(document, message, ignore_unknown_fields=discard_unknown)
     except (json_format.ParseError, ValueError, TypeError) as error:
         raise TranscodeError(str(error)) from None
+
+
+def _check_integer_strings(document: Any, descriptor: Any) -> None:
+    """Refuse integers in strings that protojson (grpc-gateway) refuses but protobuf-python's
+    parser, built on int(), would take: ``"1_000"``, ``" 5"``, ``"+5"``, or non-ASCII digits."""
+    if not isinstance(document, dict) or descriptor.full_name.startswith("google.protobuf."):
+        return
+    for name, value in document.items():
+        field = descriptor.fields_by_camelcase_name.get(name) or descriptor.fields_by_name.get(name)
+        if field is None or value is None:
+            continue
+        if field.message_type is not None and field.message_type.GetOptions().map_entry:
+            values = list(value.values()) if isinstance(value, dict) else []
+            field = field.message_type.fields_by_name["value"]
+        elif field.is_repeated:
+            values = value if isinstance(value, list) else []
+        else:
+            values = [value]
+        for item in values:
+            if field.type in _INTEGER_TYPES:
+                if isinstance(item, str) and _JSON_INTEGER.fullmatch(item) is None:
+                    raise TranscodeError(f"invalid value for integer field {name}: {item[:32]!r}")
+            elif field.message_type is not None:
+                _check_integer_strings(item, field.message_type)
 
 
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

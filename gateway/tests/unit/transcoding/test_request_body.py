@@ -139,3 +139,38 @@ def test_header_overrides_win_over_body_and_ignore_missing_fields(
 def test_bad_override_value_is_a_transcode_error(echo_table: RouteTable) -> None:
     with pytest.raises(TranscodeError, match="'small'"):
         transcode(echo_table, "PATCH", "/v1/echoes/e1", field_overrides={"small": "x"})
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"big": "1_000"}',
+        b'{"big": " 12"}',
+        b'{"big": "+12"}',
+        b'{"big": "012"}',
+        '{"big": "\u0661\u0662"}'.encode(),  # Arabic-Indic digits
+        b'{"ubig": "1_0"}',
+        b'{"ids": ["1", "2_0"]}',
+        b'{"counts": {"k": "3_0"}}',
+        b'{"inner": {"count": "4_0"}}',
+        b'{"innerList": [{"count": " 5"}]}',
+    ],
+)
+def test_integers_in_strings_are_read_as_protojson_reads_them(
+    echo_table: RouteTable, body: bytes
+) -> None:
+    with pytest.raises(TranscodeError, match="invalid value for integer field"):
+        transcode(echo_table, "PATCH", "/v1/echoes/e1", body)
+
+
+def test_plain_integer_strings_and_numbers_are_accepted(echo_table: RouteTable) -> None:
+    request = transcode(
+        echo_table,
+        "PATCH",
+        "/v1/echoes/e1",
+        b'{"big": "-9223372036854775808", "ubig": 18446744073709551615, "ids": ["0", 7],'
+        b' "counts": {"k": "30"}, "innerList": [{"count": "5"}]}',
+    )
+    assert (request.big, request.ubig, list(request.ids)) == (-(2**63), 2**64 - 1, [0, 7])
+    assert dict(request.counts) == {"k": 30}
+    assert request.inner_list[0].count == 5
