@@ -34,6 +34,20 @@ def test_amounts_up_to_the_maximum_are_accepted(amount):
     assert money.validate_amount(amount, max_amount=1_000) == amount
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["two\nlines", "cr\r", "tab\t", "\x1b[31mred", "bell\x07", "\u202egnp.exe", "a\u2066b", "\x85"],
+)
+def test_descriptions_refuse_control_characters(text):
+    with pytest.raises(InvalidDescription, match="control characters"):
+        money.validate_description(text)
+
+
+def test_descriptions_keep_ordinary_unicode():
+    for text in ("Café ☕", "家族 👨\u200d👩\u200d👧", "שלום", "naïve – “quoted”"):
+        assert money.validate_description(text) == text
+
+
 def test_descriptions_are_bounded():
     assert money.validate_description("coffee") == "coffee"
     with pytest.raises(InvalidDescription):
@@ -42,7 +56,7 @@ def test_descriptions_are_bounded():
         money.validate_description("a\x00b")
 
 
-@pytest.mark.parametrize("key", ["", "x" * 256, "line\nbreak"])
+@pytest.mark.parametrize("key", ["", "x" * 256, "line\nbreak", "   ", " k", "k\t", "k "])
 def test_bad_idempotency_keys_are_rejected(key):
     with pytest.raises(InvalidIdempotencyKey):
         idempotency.validate_key(key)

@@ -26,6 +26,9 @@ def validate_key(key: str) -> str:
         raise InvalidIdempotencyKey(f"idempotency key must be at most {MAX_KEY_LENGTH} characters")
     if not key.isprintable():
         raise InvalidIdempotencyKey("idempotency key must be printable text")
+    if key != key.strip():
+        # " k" and "k" would be two keys that look like one.
+        raise InvalidIdempotencyKey("idempotency key must not start or end with whitespace")
     return key
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from billing_svc.domain.errors import InvalidAmount, InvalidDescription
 
 MAX_DESCRIPTION_LENGTH = 500
@@ -21,9 +23,20 @@ def validate_amount(amount: int, max_amount: int) -> int:
     return amount
 
 
+# Bidirectional embeddings, overrides and isolates: they make a statement line read
+# differently from what it stores ("Trojan Source"). Other format characters (the zero-width
+# joiner of emoji sequences) stay allowed.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def validate_description(description: str) -> str:
+    """One line of text for statements: no control characters (NUL, newlines, escape
+    sequences) and no bidirectional overrides."""
     if len(description) > MAX_DESCRIPTION_LENGTH:
         raise InvalidDescription(f"description must be at most {MAX_DESCRIPTION_LENGTH} characters")
-    if "\x00" in description:
-        raise InvalidDescription("description must not contain NUL characters")
+    for char in description:
+        if unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS:
+            raise InvalidDescription(
+                f"description must not contain control characters (found U+{ord(char):04X})"
+            )
     return description
