@@ -7,7 +7,7 @@ import asyncio
 
 from billing_svc.bootstrap import build
 from billing_svc.config import BillingSettings
-from tollgate_kit.db import migrations_dir, upgrade
+from tollgate_kit.db import database_name, migrations_dir, upgrade
 from tollgate_kit.logs import configure_logging, get_logger
 from tollgate_kit.server import serve
 from tollgate_kit.telemetry import configure_telemetry, instrument_clients
@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "migrate":
         migrations = migrations_dir("billing_svc", settings.migrations_dir)
         asyncio.run(upgrade(settings.database_url, migrations))
-        get_logger(__name__).info("migrated", database=settings.database_url.rsplit("/", 1)[-1])
+        get_logger(__name__).info("migrated", database=database_name(settings.database_url))
         return
     configure_telemetry(settings.service_name)
     instrument_clients()

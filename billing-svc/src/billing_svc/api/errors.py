@@ -13,6 +13,8 @@ _CODES: tuple[tuple[type[domain.BillingError], grpc.StatusCode, str], ...] = (
     (domain.InsufficientFunds, grpc.StatusCode.FAILED_PRECONDITION, "insufficient_funds"),
     (domain.BalanceLimitExceeded, grpc.StatusCode.FAILED_PRECONDITION, "balance_limit"),
     (domain.ChargeNotFound, grpc.StatusCode.NOT_FOUND, "not_found"),
+    # A server-side failure: counted as an error, but one the client may retry.
+    (domain.LedgerUnavailable, grpc.StatusCode.UNAVAILABLE, "error"),
     (domain.NotRefundable, grpc.StatusCode.FAILED_PRECONDITION, "not_refundable"),
     (domain.RefundExceedsCharge, grpc.StatusCode.FAILED_PRECONDITION, "exceeds_charge"),
 )

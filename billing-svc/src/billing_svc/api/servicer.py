@@ -138,7 +138,10 @@ class BillingServicer(billing_pb2_grpc.BillingServiceServicer):
         self, request: billing_pb2.GetWalletRequest, context: Context
     ) -> billing_pb2.GetWalletResponse:
         user_id = await self._caller(context)
-        balance = await self._wallets.balance(user_id)
+        try:
+            balance = await self._wallets.balance(user_id)
+        except BillingError as err:
+            raise to_status(err) from err
         return billing_pb2.GetWalletResponse(balance=balance, currency=self._wallets.currency)
 
     async def ListTransactions(

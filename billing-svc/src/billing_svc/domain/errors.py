@@ -59,6 +59,14 @@ class BalanceLimitExceeded(BillingError):
     reason = "BALANCE_LIMIT_EXCEEDED"
 
 
+class LedgerUnavailable(BillingError):
+    """The database could not be reached, or dropped the connection (UNAVAILABLE). Whether a
+    money call that was cut off took effect is unknown: retrying it with the same idempotency
+    key is safe and tells."""
+
+    reason = "LEDGER_UNAVAILABLE"
+
+
 class ChargeNotFound(BillingError):
     """No such charge of the caller's (another user's charge looks exactly like this)."""
 

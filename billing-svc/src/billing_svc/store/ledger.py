@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 
+from billing_svc.domain.errors import LedgerUnavailable
 from billing_svc.domain.model import Kind, Transaction
 from billing_svc.domain.pagination import Cursor
 
@@ -29,6 +31,16 @@ SELECT id, kind, amount, description, refund_of, ts, currency FROM transactions
  ORDER BY ts DESC, id DESC
  LIMIT $2
 """
+
+
+# The database is down, restarting, full or dropped the connection: worth a retry.
+_UNREACHABLE = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+_RETRY = "the ledger is unreachable; retry (with the same idempotency key)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +97,7 @@ class Ledger:
         idempotency_key: str,
         fingerprint: bytes,
     ) -> LedgerResult:
-        row = await self._pool.fetchrow(
+        row = await self._fetchrow(
             _CHARGE, user_id, currency, amount, description, idempotency_key, fingerprint
         )
         return _result(row)
@@ -93,22 +105,20 @@ class Ledger:
     async def top_up(
         self, user_id: str, currency: str, amount: int, idempotency_key: str, fingerprint: bytes
     ) -> LedgerResult:
-        row = await self._pool.fetchrow(
-            _TOP_UP, user_id, currency, amount, idempotency_key, fingerprint
-        )
+        row = await self._fetchrow(_TOP_UP, user_id, currency, amount, idempotency_key, fingerprint)
         return _result(row)
 
     async def refund(
         self, user_id: str, charge_id: UUID, amount: int, idempotency_key: str, fingerprint: bytes
     ) -> LedgerResult:
-        row = await self._pool.fetchrow(
+        row = await self._fetchrow(
             _REFUND, user_id, charge_id, amount, idempotency_key, fingerprint
         )
         return _result(row)
 
     async def balance(self, user_id: str, currency: str) -> int:
         """The wallet's balance; a user without a wallet has 0."""
-        balance: int | None = await self._pool.fetchval(_BALANCE, user_id, currency)
+        balance: int | None = await self._fetchval(_BALANCE, user_id, currency)
         return balance or 0
 
     async def transactions(
@@ -116,10 +126,28 @@ class Ledger:
     ) -> Sequence[Transaction]:
         """Up to ``limit`` of the user's transactions, newest first, after ``after``."""
         if after is None:
-            rows = await self._pool.fetch(_FIRST_PAGE, user_id, limit)
+            rows = await self._fetch(_FIRST_PAGE, user_id, limit)
         else:
-            rows = await self._pool.fetch(_NEXT_PAGE, user_id, limit, after.created_at, after.id)
+            rows = await self._fetch(_NEXT_PAGE, user_id, limit, after.created_at, after.id)
         return [_transaction(row) for row in rows]
+
+    async def _fetchrow(self, query: str, *args: object) -> asyncpg.Record | None:
+        try:
+            return await self._pool.fetchrow(query, *args)
+        except _UNREACHABLE as err:
+            raise LedgerUnavailable(_RETRY) from err
+
+    async def _fetchval(self, query: str, *args: object) -> Any:
+        try:
+            return await self._pool.fetchval(query, *args)
+        except _UNREACHABLE as err:
+            raise LedgerUnavailable(_RETRY) from err
+
+    async def _fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
+        try:
+            return await self._pool.fetch(query, *args)
+        except _UNREACHABLE as err:
+            raise LedgerUnavailable(_RETRY) from err
 
     async def ping(self) -> bool:
         try:
