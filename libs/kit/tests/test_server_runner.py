@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -195,3 +196,38 @@ async def test_a_missed_deadline_is_counted_as_such_and_a_cancel_as_cancelled() 
         await task
     assert series % "DEADLINE_EXCEEDED" in body
     assert series % "CANCELLED" in body
+
+
+@pytest.mark.parametrize("busy", ["grpc", "http"])
+async def test_a_busy_port_fails_start_up_cleanly_and_runs_on_stop(busy: str) -> None:
+    grpc_port, http_port = free_port(), free_port()
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", grpc_port if busy == "grpc" else http_port))
+    blocker.listen()
+    stopped: list[bool] = []
+
+    async def on_stop() -> None:
+        stopped.append(True)
+
+    base = slow_service.build(grpc_port, http_port, grace=0.1)
+    app = GrpcApp(
+        settings=base.settings,
+        register=base.register,
+        service_names=base.service_names,
+        registry=base.registry,
+        on_stop=on_stop,
+    )
+    try:
+        with pytest.raises(RuntimeError, match=r"cannot (bind gRPC port|serve HTTP on)"):
+            await asyncio.wait_for(serve(app, asyncio.Event()), timeout=10)
+    finally:
+        blocker.close()
+    # The pools and clients that on_stop closes were not left open.
+    assert stopped == [True]
+    # Nothing kept the other port: a second start on both ports works.
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(slow_service.build(grpc_port, http_port), stop))
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+        await _wait_serving(channel)
+    stop.set()
+    await task

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import socket
 from collections.abc import Awaitable, Callable, Generator
 
 import uvicorn
@@ -42,6 +43,26 @@ def build_ops_app(registry: CollectorRegistry, ready: ReadinessCheck) -> Starlet
             Route("/metrics", metrics),
         ]
     )
+
+
+def bind_http_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket for the ops port; raises RuntimeError when it cannot bind."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[
+            0
+        ][0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+    except OSError as err:
+        raise RuntimeError(f"cannot serve HTTP on {host}:{port}: {err}") from err
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+        sock.setblocking(False)
+    except OSError as err:
+        sock.close()
+        raise RuntimeError(f"cannot serve HTTP on {host}:{port}: {err}") from err
+    return sock
 
 
 def ops_server(

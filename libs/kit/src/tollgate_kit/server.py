@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,7 @@ from prometheus_client import CollectorRegistry
 
 from tollgate_kit.logs import get_logger
 from tollgate_kit.metrics import RpcMetrics, ServerInterceptor
-from tollgate_kit.ops_http import ReadinessCheck, ops_server
+from tollgate_kit.ops_http import ReadinessCheck, bind_http_socket, ops_server
 from tollgate_kit.settings import ServiceSettings
 from tollgate_kit.telemetry import tracing_disabled
 
@@ -98,14 +99,6 @@ async def serve(app: GrpcApp, stop: asyncio.Event | None = None) -> None:
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = [*app.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME]
     reflection.enable_server_reflection(names, server)
-    address = f"{settings.grpc_host}:{settings.grpc_port}"
-    try:
-        port = server.add_insecure_port(address)
-    except RuntimeError as err:  # newer grpcio raises instead of returning 0
-        raise RuntimeError(f"cannot bind gRPC port {address}") from err
-    if port == 0:
-        raise RuntimeError(f"cannot bind gRPC port {address}")
-
     serving = False
 
     async def ready() -> bool:
@@ -114,9 +107,14 @@ async def serve(app: GrpcApp, stop: asyncio.Event | None = None) -> None:
     ops = ops_server(settings.http_host, settings.http_port, app.registry, ready)
     ops_task: asyncio.Task[None] | None = None
     background: list[asyncio.Task[None]] = []
-    await server.start()
+    http_socket: socket.socket | None = None
     try:
-        ops_task = asyncio.create_task(ops._serve())
+        # Bound here, not by uvicorn, which answers a busy port with sys.exit(); and first,
+        # because a gRPC port bound by a server that never starts stays taken.
+        http_socket = bind_http_socket(settings.http_host, settings.http_port)
+        port = _bind_grpc(server, f"{settings.grpc_host}:{settings.grpc_port}")
+        await server.start()
+        ops_task = asyncio.create_task(ops._serve(sockets=[http_socket]))
         while not ops.started:
             if ops_task.done():
                 raise RuntimeError(
@@ -148,4 +146,16 @@ async def serve(app: GrpcApp, stop: asyncio.Event | None = None) -> None:
         if ops_task is not None:
             ops.should_exit = True
             await asyncio.gather(ops_task, return_exceptions=True)
+        elif http_socket is not None:
+            http_socket.close()
     log.info("service_stopped")
+
+
+def _bind_grpc(server: grpc.aio.Server, address: str) -> int:
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError as err:  # newer grpcio raises instead of returning 0
+        raise RuntimeError(f"cannot bind gRPC port {address}") from err
+    if port == 0:
+        raise RuntimeError(f"cannot bind gRPC port {address}")
+    return port
