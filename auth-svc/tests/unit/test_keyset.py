@@ -11,7 +11,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key
 
-from auth_svc.signing.keyset import generate_key_file, jwk_thumbprint, load_or_create_keys
+from auth_svc.signing.keyset import (
+    SigningKey,
+    generate_key_file,
+    jwk_thumbprint,
+    load_or_create_keys,
+)
 
 
 def test_an_empty_directory_gets_one_private_key_file(tmp_path: Path) -> None:
@@ -78,3 +83,29 @@ def test_a_key_of_another_type_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(ValueError, match="not an Ed25519 private key"):
         load_or_create_keys(tmp_path)
+
+
+def _kid_of(path: Path) -> str:
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    assert isinstance(key, Ed25519PrivateKey)
+    return SigningKey.from_private_key(key).kid
+
+
+def test_a_next_key_is_published_but_does_not_sign_until_renamed(tmp_path: Path) -> None:
+    current = generate_key_file(tmp_path, datetime(2024, 1, 1, tzinfo=UTC))
+    upcoming = generate_key_file(tmp_path, datetime(2025, 1, 1, tzinfo=UTC))
+    announced = upcoming.rename(upcoming.with_name(upcoming.stem + ".next.pem"))
+    keys = load_or_create_keys(tmp_path)
+    assert keys.signing_key.kid == _kid_of(current)
+    assert {jwk["kid"] for jwk in keys.jwks()} == {_kid_of(current), _kid_of(announced)}
+
+    active = announced.rename(tmp_path / announced.name.replace(".next.pem", ".pem"))
+    assert load_or_create_keys(tmp_path).signing_key.kid == _kid_of(active)
+
+
+def test_only_announced_keys_still_get_a_signing_key(tmp_path: Path) -> None:
+    upcoming = generate_key_file(tmp_path, datetime(2030, 1, 1, tzinfo=UTC))
+    announced = upcoming.rename(upcoming.with_name(upcoming.stem + ".next.pem"))
+    keys = load_or_create_keys(tmp_path)
+    assert keys.signing_key.kid != _kid_of(announced)
+    assert len(keys.jwks()) == 2

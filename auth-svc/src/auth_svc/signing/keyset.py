@@ -1,9 +1,11 @@
 """Ed25519 signing keys kept as PEM files in a directory; published as a JWKS.
 
-Every ``*.pem`` file (PKCS#8 private key) in the directory is loaded. Keys are ordered by
-file name and the last one signs, so rotating means adding a file whose name sorts last
-(generated keys are named by their UTC creation time) and removing the old one once the
-tokens it signed have expired. ``kid`` is the key's RFC 7638 thumbprint.
+Every ``*.pem`` file (PKCS#8 private key) in the directory is loaded and published. Keys are
+ordered by file name and the last one signs, except ``*.next.pem`` files: those are published
+but never sign. Rotating is publish first, sign later: add ``<time>.next.pem``, wait until
+every verifier has refetched the key set, rename it to ``<time>.pem`` (it then sorts last and
+signs), and remove the old key once the tokens it signed have expired. ``kid`` is the key's
+RFC 7638 thumbprint.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 ALGORITHM = "EdDSA"
+# Published, not signing: a key announced ahead of its use.
+NEXT_SUFFIX = ".next.pem"
 
 
 def _b64url(data: bytes) -> str:
@@ -60,16 +64,18 @@ def jwk_thumbprint(x: str) -> str:
 
 
 class KeySet:
-    """The service's keys, oldest first; the newest signs, all verify."""
+    """The service's keys, oldest first; the newest active one signs, all (``upcoming``
+    ones included) are published and verify."""
 
-    def __init__(self, keys: Sequence[SigningKey]) -> None:
+    def __init__(self, keys: Sequence[SigningKey], upcoming: Sequence[SigningKey] = ()) -> None:
         if not keys:
-            raise ValueError("a key set needs at least one key")
-        self._keys = tuple(keys)
+            raise ValueError("a key set needs at least one key that may sign")
+        self._signing = keys[-1]
+        self._keys = (*keys, *upcoming)
 
     @property
     def signing_key(self) -> SigningKey:
-        return self._keys[-1]
+        return self._signing
 
     @property
     def keys(self) -> tuple[SigningKey, ...]:
@@ -120,8 +126,12 @@ def load_or_create_keys(directory: Path) -> KeySet:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             files = _key_files(directory)
-            if not files:
-                files = [generate_key_file(directory)]
-            return KeySet([_load_pem(path) for path in files])
+            upcoming = [path for path in files if path.name.endswith(NEXT_SUFFIX)]
+            active = [path for path in files if not path.name.endswith(NEXT_SUFFIX)]
+            if not active:
+                active = [generate_key_file(directory)]
+            return KeySet(
+                [_load_pem(path) for path in active], [_load_pem(path) for path in upcoming]
+            )
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
