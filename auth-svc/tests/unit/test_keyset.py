@@ -4,6 +4,7 @@ import json
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import jwt
 import pytest
@@ -109,3 +110,26 @@ def test_only_announced_keys_still_get_a_signing_key(tmp_path: Path) -> None:
     keys = load_or_create_keys(tmp_path)
     assert keys.signing_key.kid != _kid_of(announced)
     assert len(keys.jwks()) == 2
+
+
+def test_a_read_only_directory_with_keys_is_only_read(tmp_path: Path) -> None:
+    # A Kubernetes Secret mounts read-only: loading must not try to write a lock file there.
+    generate_key_file(tmp_path, datetime(2024, 1, 1, tzinfo=UTC))
+    tmp_path.chmod(0o500)
+    try:
+        opened: list[str] = []
+        real_open = open
+
+        def watching_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+            if any(flag in mode for flag in "wax+"):
+                opened.append(str(file))
+            return real_open(file, mode, *args, **kwargs)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr("builtins.open", watching_open)
+            keys = load_or_create_keys(tmp_path)
+        assert len(keys.jwks()) == 1
+        assert opened == []
+        assert not (tmp_path / ".lock").exists()
+    finally:
+        tmp_path.chmod(0o700)

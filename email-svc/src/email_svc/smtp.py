@@ -33,43 +33,64 @@ class SmtpTransport:
 
     async def deliver(self, message: EmailMessage) -> None:
         """One connection per message: transactional mail is sparse, and a fresh connection
-        never inherits a half-broken session."""
+        never inherits a half-broken session.
+
+        Once the server has answered 250 to the message, the mail is delivered whatever
+        becomes of the QUIT that follows: a slow or failed QUIT must not turn into a retry,
+        which would send the mail twice.
+        """
+        smtp = aiosmtplib.SMTP(
+            hostname=self._host,
+            port=self._port,
+            timeout=self._timeout,
+            use_tls=self._security == "tls",
+            start_tls=self._security == "starttls",
+            username=self._username,
+            password=self._password,
+        )
         try:
             # aiosmtplib's timeout is per command; this bounds the whole exchange.
             async with asyncio.timeout(self._timeout):
-                await aiosmtplib.send(
-                    message,
-                    hostname=self._host,
-                    port=self._port,
-                    timeout=self._timeout,
-                    use_tls=self._security == "tls",
-                    start_tls=self._security == "starttls",
-                    username=self._username,
-                    password=self._password,
-                )
-        except TimeoutError:
-            raise DeliveryUnavailable(f"SMTP server {self._where} timed out") from None
-        except aiosmtplib.SMTPRecipientsRefused as exc:
+                await smtp.connect()
+                await smtp.send_message(message)
+        except BaseException as exc:
+            smtp.close()
+            translated = self._translate(exc)
+            if translated is None:
+                raise
+            raise translated from None
+        try:
+            async with asyncio.timeout(self._timeout):
+                await smtp.quit()
+        except (TimeoutError, aiosmtplib.SMTPException, OSError):
+            smtp.close()
+
+    def _translate(self, exc: BaseException) -> Exception | None:
+        """The delivery error ``exc`` means; None for what is not the server's doing."""
+        if isinstance(exc, TimeoutError):
+            return DeliveryUnavailable(f"SMTP server {self._where} timed out")
+        if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
             codes = [refused.code for refused in exc.recipients]
             if codes and all(500 <= code < 600 for code in codes):
-                raise RecipientRejected(
+                return RecipientRejected(
                     f"SMTP server refused the recipient: {exc.recipients[0].message}",
                     smtp_code=codes[0],
-                ) from None
-            raise DeliveryUnavailable(
+                )
+            return DeliveryUnavailable(
                 "SMTP server deferred the recipient", smtp_code=codes[0] if codes else None
-            ) from None
-        except aiosmtplib.SMTPResponseException as exc:
+            )
+        if isinstance(exc, aiosmtplib.SMTPResponseException):
             if 500 <= exc.code < 600:
-                raise DeliveryRefused(
+                return DeliveryRefused(
                     f"SMTP server {self._where} refused the message: {exc.code} {exc.message}",
                     smtp_code=exc.code,
-                ) from None
-            raise DeliveryUnavailable(
+                )
+            return DeliveryUnavailable(
                 f"SMTP server {self._where} answered {exc.code} {exc.message}", smtp_code=exc.code
-            ) from None
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            raise DeliveryUnavailable(f"SMTP server {self._where} unreachable: {exc}") from None
+            )
+        if isinstance(exc, aiosmtplib.SMTPException | OSError):
+            return DeliveryUnavailable(f"SMTP server {self._where} unreachable: {exc}")
+        return None
 
     @property
     def _where(self) -> str:

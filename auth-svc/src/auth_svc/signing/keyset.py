@@ -115,23 +115,37 @@ def generate_key_file(directory: Path, now: datetime | None = None) -> Path:
     return path
 
 
-def load_or_create_keys(directory: Path) -> KeySet:
-    """Load every key in ``directory``; generate one first when there is none.
+def _load(files: Sequence[Path]) -> KeySet | None:
+    """The key set of ``files``; None when none of them may sign."""
+    upcoming = [path for path in files if path.name.endswith(NEXT_SUFFIX)]
+    active = [path for path in files if not path.name.endswith(NEXT_SUFFIX)]
+    if not active:
+        return None
+    return KeySet([_load_pem(path) for path in active], [_load_pem(path) for path in upcoming])
 
-    A lock file serialises replicas that start together on one empty directory, so they
-    end up sharing one key instead of signing with keys the others do not know.
+
+def load_or_create_keys(directory: Path) -> KeySet:
+    """Load every key in ``directory``; generate one first when none may sign.
+
+    A directory that has a signing key is only read, so it may be a read-only mount (a
+    Kubernetes Secret). Otherwise a lock file serialises replicas that start together on
+    one empty directory, so they end up sharing one key instead of signing with keys the
+    others do not know.
     """
+    if directory.is_dir():
+        keys = _load(_key_files(directory))
+        if keys is not None:
+            return keys
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     with open(directory / ".lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            files = _key_files(directory)
-            upcoming = [path for path in files if path.name.endswith(NEXT_SUFFIX)]
-            active = [path for path in files if not path.name.endswith(NEXT_SUFFIX)]
-            if not active:
-                active = [generate_key_file(directory)]
-            return KeySet(
-                [_load_pem(path) for path in active], [_load_pem(path) for path in upcoming]
-            )
+            keys = _load(_key_files(directory))  # another replica may have written one
+            if keys is None:
+                generate_key_file(directory)
+                keys = _load(_key_files(directory))
+            if keys is None:
+                raise RuntimeError(f"no signing key in {directory} after generating one")
+            return keys
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
