@@ -11,6 +11,8 @@ import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml
 
+from gateway.config import GatewaySettings
+
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "deploy" / "helm" / "tollgate"
 TEST_VALUES = yaml.safe_load((CHART / "ci" / "test-values.yaml").read_text())
@@ -55,7 +57,29 @@ def test_helm_lint_strict_is_clean() -> None:
 
 def test_smtp_host_is_required() -> None:
     with pytest.raises(helm.HelmError, match=r"smtp\.host is required"):
-        render({})
+        render({"auth": {"publicUrl": "https://tollgate.example.com"}})
+
+
+def test_public_url_is_required() -> None:
+    # Without it, verification links in production mail would point at 127.0.0.1.
+    values = {**TEST_VALUES, "auth": {**TEST_VALUES["auth"], "publicUrl": ""}}
+    with pytest.raises(helm.HelmError, match=r"auth\.publicUrl is required"):
+        render(values)
+
+
+def test_gateway_trusts_the_configured_proxies_and_reads_its_grace(
+    docs: list[dict[str, Any]],
+) -> None:
+    data = of_kind(docs, "ConfigMap")["tollgate-gateway"]["data"]
+    assert data["GATEWAY_TRUSTED_PROXIES"] == "10.42.0.0/16,10.43.0.10"
+    settings = GatewaySettings(
+        trusted_proxies=data["GATEWAY_TRUSTED_PROXIES"],
+        shutdown_grace_seconds=data["GATEWAY_SHUTDOWN_GRACE_SECONDS"],
+    )
+    assert settings.trusted_proxies == ["10.42.0.0/16", "10.43.0.10"]
+    # Every GATEWAY_* name the chart sets is one the gateway reads.
+    fields = {name.upper() for name in GatewaySettings.model_fields}
+    assert {key.removeprefix("GATEWAY_") for key in data if key.startswith("GATEWAY_")} <= fields
 
 
 @pytest.mark.parametrize("version", KUBE_VERSIONS)

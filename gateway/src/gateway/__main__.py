@@ -46,7 +46,7 @@ def main() -> int:
             # X-Forwarded-For handling (on by default, trusting loopback) would let any local
             # peer choose the address the rate limits key on.
             proxy_headers=False,
-            timeout_graceful_shutdown=10,
+            timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         )
     finally:
         if owned_dir is not None:

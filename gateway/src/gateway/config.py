@@ -43,6 +43,8 @@ class GatewaySettings(BaseSettings):
     # Origins allowed to call the API from a browser (exact matches; "*" for any).
     cors_allow_origins: StrList = Field(default_factory=list)
     body_limit_bytes: int = Field(default=1024 * 1024, ge=0)
+    # On SIGTERM: how long in-flight requests get before connections are closed.
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0)
     # Deadline of a backend call when the request has no Grpc-Timeout header.
     default_deadline_seconds: float = Field(default=10.0, gt=0)
     # The longest deadline a client's Grpc-Timeout header may ask for.
