@@ -8,6 +8,7 @@ every worker's samples and ``/metrics`` adds them up, whichever worker serves th
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import sys
@@ -46,7 +47,7 @@ def main() -> int:
             # X-Forwarded-For handling (on by default, trusting loopback) would let any local
             # peer choose the address the rate limits key on.
             proxy_headers=False,
-            timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+            timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
         )
     finally:
         if owned_dir is not None:

@@ -16,7 +16,7 @@ def test_uvicorn_does_not_rewrite_the_client_address(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("GATEWAY_WORKERS", "1")
     monkeypatch.setenv("GATEWAY_SHUTDOWN_GRACE_SECONDS", "7.5")
     assert entry.main() == 0
-    assert started["timeout_graceful_shutdown"] == 7.5
+    assert started["timeout_graceful_shutdown"] == 8  # uvicorn takes whole seconds
     # X-Forwarded-For is GATEWAY_TRUSTED_PROXIES' business alone: uvicorn's proxy headers
     # (on by default, trusting loopback) would let a local peer pick its rate-limit identity.
     assert started["proxy_headers"] is False
