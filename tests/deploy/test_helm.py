@@ -57,7 +57,7 @@ def test_helm_lint_strict_is_clean() -> None:
 
 def test_smtp_host_is_required() -> None:
     with pytest.raises(helm.HelmError, match=r"smtp\.host is required"):
-        render({"auth": {"publicUrl": "https://tollgate.example.com"}})
+        render({"auth": {"publicUrl": "https://tollgate.example.com"}, "smtp": {"sender": "a@b.c"}})
 
 
 def test_public_url_is_required() -> None:

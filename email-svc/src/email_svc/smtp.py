@@ -11,6 +11,14 @@ import aiosmtplib
 from email_svc.domain import DeliveryRefused, DeliveryUnavailable, RecipientRejected
 
 SmtpSecurity = Literal["none", "starttls", "tls"]
+# Authentication required / failed.
+_AUTH_CODES = frozenset({530, 535})
+
+
+def _policy_refusal(code: int, message: str) -> bool:
+    """A permanent RCPT refusal for security or policy (enhanced status 5.7.x, RFC 3463) or
+    for missing authentication: the sending set-up is wrong, the recipient may be fine."""
+    return code in _AUTH_CODES or (500 <= code < 600 and message.lstrip().startswith("5.7."))
 
 
 class SmtpTransport:
@@ -71,6 +79,13 @@ class SmtpTransport:
             return DeliveryUnavailable(f"SMTP server {self._where} timed out")
         if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
             codes = [refused.code for refused in exc.recipients]
+            if any(_policy_refusal(r.code, r.message) for r in exc.recipients):
+                # "Relay access denied", "authentication required": our relay set-up is at
+                # fault, not the address; kept retryable until the configuration is fixed.
+                return DeliveryRefused(
+                    f"SMTP server {self._where} refused to relay: {exc.recipients[0].message}",
+                    smtp_code=codes[0],
+                )
             if codes and all(500 <= code < 600 for code in codes):
                 return RecipientRejected(
                     f"SMTP server refused the recipient: {exc.recipients[0].message}",

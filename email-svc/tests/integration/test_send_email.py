@@ -263,3 +263,20 @@ async def test_emails_sent_total_counts_outcomes_by_template(
     async with httpx.AsyncClient() as http:
         text = (await http.get(url)).text
     assert 'emails_sent_total{result="sent",template="welcome"} 1.0' in text
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["554 5.7.1 <alice@example.com>: Relay access denied", "530 5.7.0 Authentication required"],
+)
+async def test_a_relay_that_refuses_us_keeps_the_mail_retryable(
+    email_service_factory: Any,
+    refusing_smtp: Callable[[str], AbstractAsyncContextManager[int]],
+    reply: str,
+) -> None:
+    # The relay's set-up (credentials, allowed senders) is wrong, not the address: a
+    # dead-letter here would lose every mail until someone noticed.
+    async with refusing_smtp(reply) as port, email_service_factory(port) as service:
+        err = await _expect_error(service.stub.SendEmail(_welcome(_new_id()), timeout=10))
+    assert err.code() == grpc.StatusCode.UNAVAILABLE
+    assert error_reason(err) == "SMTP_REJECTED"
