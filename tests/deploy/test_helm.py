@@ -67,6 +67,12 @@ def test_public_url_is_required() -> None:
         render(values)
 
 
+def test_an_ingress_needs_trusted_proxies() -> None:
+    values = {**TEST_VALUES, "services": {"gateway": {"trustedProxies": []}}}
+    with pytest.raises(helm.HelmError, match=r"needs services\.gateway\.trustedProxies"):
+        render(values)
+
+
 def test_gateway_trusts_the_configured_proxies_and_reads_its_grace(
     docs: list[dict[str, Any]],
 ) -> None:

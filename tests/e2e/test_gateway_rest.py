@@ -245,6 +245,9 @@ def strict_gateway(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> It
             "GATEWAY_RATE_LIMIT_BURST": "3",
             "GATEWAY_LOGIN_RATE_LIMIT_PER_MINUTE": "60",
             "GATEWAY_LOGIN_RATE_LIMIT_BURST": "2",
+            # The per-email limit is under test; the per-address one must not interfere.
+            "GATEWAY_LOGIN_ADDRESS_RATE_LIMIT_PER_MINUTE": "100000",
+            "GATEWAY_LOGIN_ADDRESS_RATE_LIMIT_BURST": "100000",
         },
         services=[gateway],
         start_mailcatcher=False,

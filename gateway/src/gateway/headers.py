@@ -132,6 +132,22 @@ def forwarded_for(existing: str | None, peer: str | None) -> str | None:
     return peer
 
 
+def _hop_address(hop: str) -> str:
+    """The canonical IP address of an X-Forwarded-For hop: ``1.2.3.4``, ``2001:db8::1``, or
+    with the port some proxies add, ``1.2.3.4:5678`` / ``[2001:db8::1]:443``."""
+    if hop.startswith("["):
+        host, _, rest = hop[1:].partition("]")
+        if rest and not (rest.startswith(":") and rest[1:].isdigit()):
+            raise ValueError(hop)
+        return str(ipaddress.ip_address(host))
+    if hop.count(":") == 1:
+        host, port = hop.split(":")
+        if not port.isdigit():
+            raise ValueError(hop)
+        return str(ipaddress.IPv4Address(host))
+    return str(ipaddress.ip_address(hop))
+
+
 class TrustedProxies:
     """Which peers may tell the gateway the client's address through ``X-Forwarded-For``."""
 
@@ -158,7 +174,7 @@ class TrustedProxies:
         nearest = peer
         for hop in reversed([hop.strip() for hop in forwarded.split(",") if hop.strip()]):
             try:
-                address = str(ipaddress.ip_address(hop.strip("[]")))
+                address = _hop_address(hop)
             except ValueError:
                 # Not an address: nothing a trusted proxy wrote. Stop at the nearest hop known.
                 return nearest

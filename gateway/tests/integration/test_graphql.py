@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -167,3 +168,22 @@ async def test_int64_strings_are_read_as_the_rest_api_reads_them(
     assert response.status_code == 400
     assert "Int64 must be an integer or a decimal string" in response.json()["errors"][0]["message"]
     assert "Charge" not in backends.recorded.requests
+
+
+async def test_nested_fragments_are_counted_in_linear_time(gateway_factory: Any) -> None:
+    # Each level spreads the next twice: expanding naively doubles the work per level.
+    depth = 60
+    fragments = " ".join(
+        f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(depth)
+    )
+    query = f"{{ ...F0 }} {fragments} fragment F{depth} on Query {{ wallet {{ balance }} }}"
+    async with gateway_factory(graphql_max_root_fields=1) as gateway:
+        started = time.monotonic()
+        response = await gateway.post("/graphql", json={"query": query})
+        elapsed = time.monotonic() - started
+        # One response key, however often it is spread; and the same key twice is one call.
+        assert response.status_code == 200
+        assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        twice = await gateway.post("/graphql", json={"query": "{ me { userId } me { email } }"})
+        assert twice.status_code == 200
+    assert elapsed < 2

@@ -103,3 +103,10 @@ def test_metadata_values_must_be_printable_ascii() -> None:
     for value in ("v\xe9", "a\nb", "\x7f"):
         with pytest.raises(InvalidHeaderError, match="x-a header must be printable ASCII"):
             check_metadata([("x-a", value)])
+
+
+def test_hops_with_ports_are_read_as_their_address() -> None:
+    proxies = TrustedProxies(["10.0.0.0/8"])
+    assert proxies.client_address("10.1.2.3", "198.51.100.7:5678") == "198.51.100.7"
+    assert proxies.client_address("10.1.2.3", "[2001:db8::1]:443, 10.0.0.9:80") == "2001:db8::1"
+    assert proxies.client_address("10.1.2.3", "198.51.100.7:http") == "10.1.2.3"

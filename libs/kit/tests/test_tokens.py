@@ -259,3 +259,27 @@ async def test_a_malformed_key_in_the_set_is_skipped() -> None:
 
     verifier = TokenVerifier(JwksCache(fetch), issuer=ISS, audience=AUD)
     assert (await verifier.verify(keyset.sign())).subject == "u1"
+
+
+async def test_a_cancelled_refetch_does_not_hold_back_the_next_one() -> None:
+    keyset = KeySet()
+    hang = asyncio.Event()
+
+    async def fetch() -> Sequence[Mapping[str, str]]:
+        keyset.fetches += 1
+        if hang.is_set():
+            await asyncio.sleep(3600)
+        return [keyset.jwk(kid) for kid in keyset.keys]
+
+    verifier = TokenVerifier(JwksCache(fetch, min_refetch_seconds=0.3), issuer=ISS, audience=AUD)
+    await verifier.verify(keyset.sign())
+    await asyncio.sleep(0.35)
+    keyset.keys["k2"] = Ed25519PrivateKey.generate()  # rotation
+    # The first call that meets the new kid gives up (its deadline) while fetching.
+    hang.set()
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(verifier.verify(keyset.sign(kid="k2")), timeout=0.1)
+    hang.clear()
+    # The next call refetches at once instead of rejecting the token until min_refetch.
+    assert (await verifier.verify(keyset.sign(kid="k2"))).subject == "u1"
+    assert keyset.fetches == 3

@@ -39,6 +39,8 @@ _UNREACHABLE = (
     asyncpg.PostgresConnectionError,
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.TooManyConnectionsError,
+    # A primary that became a standby during a failover.
+    asyncpg.exceptions.ReadOnlySQLTransactionError,
 )
 _RETRY = "the ledger is unreachable; retry (with the same idempotency key)"
 

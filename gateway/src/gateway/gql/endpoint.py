@@ -18,7 +18,6 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
-    SelectionSetNode,
     execute,
     parse,
     validate,
@@ -181,27 +180,30 @@ class GraphQLEndpoint:
 
 
 def root_field_count(document: DocumentNode, operation: OperationDefinitionNode) -> int:
-    """How many root fields (aliases included) ``operation`` selects, through fragments:
-    each one is a resolver, so a backend call. Assumes a validated document (no fragment
-    cycles)."""
+    """How many root fields ``operation`` resolves: its distinct response keys (alias or
+    name) through fragments, as graphql-core merges them; each is a resolver, so a backend
+    call. Each fragment is expanded once, so nesting costs linear time, not exponential."""
     fragments = {
         definition.name.value: definition.selection_set
         for definition in document.definitions
         if isinstance(definition, FragmentDefinitionNode)
     }
-
-    def count(selection_set: SelectionSetNode) -> int:
-        total = 0
-        for selection in selection_set.selections:
+    keys: set[str] = set()
+    expanded: set[str] = set()
+    pending = [operation.selection_set]
+    while pending:
+        for selection in pending.pop().selections:
             if isinstance(selection, FieldNode):
-                total += 0 if selection.name.value.startswith("__") else 1
+                if not selection.name.value.startswith("__"):
+                    keys.add((selection.alias or selection.name).value)
             elif isinstance(selection, InlineFragmentNode):
-                total += count(selection.selection_set)
+                pending.append(selection.selection_set)
             elif isinstance(selection, FragmentSpreadNode):
-                total += count(fragments[selection.name.value])
-        return total
-
-    return count(operation.selection_set)
+                name = selection.name.value
+                if name not in expanded and name in fragments:
+                    expanded.add(name)
+                    pending.append(fragments[name])
+    return len(keys)
 
 
 def public_error(error: GraphQLError) -> GraphQLFormattedError:

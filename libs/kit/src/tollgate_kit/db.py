@@ -24,7 +24,7 @@ def with_database(dsn: str, database: str) -> str:
 def database_name(dsn: str) -> str:
     name = urlsplit(dsn).path.lstrip("/")
     if not name:
-        raise ValueError(f"DSN names no database: {dsn!r}")
+        raise ValueError("the DSN names no database (postgresql://host/<database>)")
     return name
 
 

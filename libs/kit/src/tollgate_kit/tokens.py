@@ -87,12 +87,16 @@ class JwksCache:
 
     async def refresh(self) -> None:
         """Fetch the set; raises :class:`KeySetUnavailable` when the fetch fails."""
-        self._attempted_at = time.monotonic()
+        previous_attempt, self._attempted_at = self._attempted_at, time.monotonic()
         try:
             jwks = await self._fetch()
         except Exception as err:
             self._last_fetch_failed = True
             raise KeySetUnavailable(f"key set fetch failed: {type(err).__name__}") from err
+        except BaseException:
+            # Cancelled (the caller's deadline): nothing was learnt, so the next call may try.
+            self._attempted_at = previous_attempt
+            raise
         keys: dict[str, PyJWK] = {}
         for jwk in jwks:
             data = {k: v for k, v in jwk.items() if v}
