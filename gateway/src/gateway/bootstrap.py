@@ -18,6 +18,7 @@ import orjson
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp
 
 from gateway.accesslog import AccessLog
 from gateway.authn import Authenticator
@@ -32,7 +33,7 @@ from gateway.middleware import (
     RateLimitMiddleware,
     RecoverMiddleware,
 )
-from gateway.ops import MetricsEndpoint, Readiness, ReadyEndpoint, healthz
+from gateway.ops import InternalOnly, MetricsEndpoint, Readiness, ReadyEndpoint, healthz
 from gateway.ratelimit import Rate, RateLimiter
 from gateway.rest import RestHandler
 from gateway.routing import Access, Endpoint, Limit, Router, dispatch
@@ -106,6 +107,12 @@ def build_app(
     )
     app_files = Endpoint("/app/*", AppFiles(settings.web_dir), _READ)
     docs = Endpoint("/docs/*", DocsFiles(), _READ)
+    proxies = TrustedProxies(settings.trusted_proxies)
+
+    def internal(endpoint: ASGIApp) -> ASGIApp:
+        # Metrics and the backends' health are the cluster's business, not the internet's.
+        return endpoint if settings.ops_through_proxies else InternalOnly(endpoint, proxies)
+
     router = Router(
         table,
         RestHandler(
@@ -116,8 +123,8 @@ def build_app(
         ),
         exact={
             "/healthz": Endpoint("/healthz", healthz, _READ),
-            "/readyz": Endpoint("/readyz", ReadyEndpoint(runtime), _READ),
-            "/metrics": Endpoint("/metrics", MetricsEndpoint(metrics), _READ),
+            "/readyz": Endpoint("/readyz", internal(ReadyEndpoint(runtime)), _READ),
+            "/metrics": Endpoint("/metrics", internal(MetricsEndpoint(metrics)), _READ),
             "/openapi.json": Endpoint(
                 "/openapi.json", OpenApiDocument(orjson.dumps(openapi)), _READ
             ),
@@ -175,7 +182,7 @@ def build_app(
                 user_rate=user_rate,
                 login_rate=login_rate,
                 login_address_rate=login_address_rate,
-                trusted_proxies=TrustedProxies(settings.trusted_proxies),
+                trusted_proxies=proxies,
                 body_limit=settings.body_limit_bytes,
             ),
         ],

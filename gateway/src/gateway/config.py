@@ -72,6 +72,9 @@ class GatewaySettings(BaseSettings):
     web_dir: Path = DEFAULT_WEB_DIR
     # Addresses or CIDRs of proxies whose X-Forwarded-For entries are believed.
     trusted_proxies: StrList = Field(default_factory=list)
+    # Serve /metrics and /readyz also to requests that came through a trusted proxy (the
+    # public side of an ingress); by default only peers that reach the gateway directly.
+    ops_through_proxies: bool = False
     # How long a /readyz answer is reused.
     readiness_cache_seconds: float = Field(default=1.0, ge=0)
 

@@ -9,9 +9,10 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 
 import orjson
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.asgi import send_bytes
+from gateway.asgi import header, peer_host, send_bytes, send_error
+from gateway.headers import TrustedProxies
 from gateway.metrics import CONTENT_TYPE, GatewayMetrics
 from gateway.runtime import Runtime
 
@@ -66,6 +67,24 @@ class ReadyEndpoint:
         ready = bool(checks) and all(checks.values())
         body = orjson.dumps({"status": "ready" if ready else "not ready", "checks": checks})
         await send_bytes(send, 200 if ready else 503, body, _JSON)
+
+
+class InternalOnly:
+    """An endpoint for the cluster only: a request forwarded by a trusted proxy (the ingress,
+    i.e. the public side: its peer is a trusted proxy and it carries X-Forwarded-For) gets
+    404. Prometheus and the kubelet reach the pod directly and forward nothing, even from
+    inside a trusted pod CIDR."""
+
+    def __init__(self, endpoint: ASGIApp, proxies: TrustedProxies) -> None:
+        self._endpoint = endpoint
+        self._proxies = proxies
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        forwarded = header(scope, b"x-forwarded-for") is not None
+        if forwarded and self._proxies.trusts(peer_host(scope)):
+            await send_error(send, 404, 5, "not found")
+            return
+        await self._endpoint(scope, receive, send)
 
 
 class MetricsEndpoint:

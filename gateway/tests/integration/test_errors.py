@@ -197,3 +197,20 @@ async def test_a_huge_grpc_timeout_is_capped_not_overflowed(
     assert ok.status_code == 200  # not an instant 504 from an overflowed deadline
     assert slow.status_code == 504  # the cap, not the client's years, bounds the call
     assert 0.25 < waited < 3
+
+
+async def test_metrics_and_readiness_stay_inside_the_cluster(gateway_factory: Any) -> None:
+    # The test client's peer is 203.0.113.9; as a trusted proxy that forwards a client, it
+    # plays the ingress.
+    forwarded = {"X-Forwarded-For": "198.51.100.7"}
+    async with gateway_factory(trusted_proxies=["203.0.113.9"]) as gateway:
+        metrics = await gateway.get("/metrics", headers=forwarded)
+        ready = await gateway.get("/readyz", headers=forwarded)
+        health = await gateway.get("/healthz", headers=forwarded)
+        # Prometheus in the same pod CIDR scrapes the pod itself and forwards nothing.
+        scraped = await gateway.get("/metrics")
+    assert (metrics.status_code, ready.status_code, health.status_code) == (404, 404, 200)
+    assert metrics.json() == {"code": 5, "message": "not found", "details": []}
+    assert scraped.status_code == 200
+    async with gateway_factory(trusted_proxies=["203.0.113.9"], ops_through_proxies=True) as open_:
+        assert (await open_.get("/metrics", headers=forwarded)).status_code == 200
