@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { AmountInputError, currencyDigits, formatMoney, minorToDecimal, parseAmount, toMinor } from "./money";
+import {
+  AmountInputError,
+  currencyDigits,
+  formatMoney,
+  minorToDecimal,
+  minorToInput,
+  parseAmount,
+  toMinor,
+} from "./money";
 
 describe("formatMoney", () => {
   it("formats minor units of a two-digit currency", () => {
@@ -67,6 +75,34 @@ describe("parseAmount", () => {
       expect(() => parseAmount(bad, "USD"), bad).toThrow(AmountInputError);
     }
     expect(() => parseAmount("1.5", "JPY")).toThrow(AmountInputError);
+  });
+
+  it("reads separators as the locale shown to the user does", () => {
+    expect(parseAmount("10,50", "EUR", "de-DE")).toBe(1050n);
+    expect(parseAmount("1.234,56", "EUR", "de-DE")).toBe(123456n);
+    expect(parseAmount("1.000", "EUR", "de-DE")).toBe(100000n);
+    expect(parseAmount("10.5", "EUR", "fr-FR")).toBe(1050n); // "." is no French separator
+    expect(parseAmount("1\u202f234,5", "EUR", "fr-FR")).toBe(123450n);
+    expect(parseAmount("1'234.50", "CHF", "de-CH")).toBe(123450n);
+    expect(parseAmount("12,34,567", "INR", "en-IN")).toBe(1234567_00n);
+    expect(parseAmount("1,000", "USD", "en-US")).toBe(100000n);
+  });
+
+  it("refuses what could be read two ways instead of guessing", () => {
+    // A German "ten fifty" in an English locale, and the other way round: never 100x.
+    expect(() => parseAmount("10,50", "USD", "en-US")).toThrow(/Use "\." for decimals/);
+    expect(() => parseAmount("10.50", "EUR", "de-DE")).toThrow(/Use "," for decimals/);
+    for (const bad of ["1,2,3", "1.000.00", "1,000,00", ",", "1,,000"]) {
+      expect(() => parseAmount(bad, "USD", "en-US"), bad).toThrow(AmountInputError);
+    }
+  });
+
+  it("formats input values in the locale's convention", () => {
+    expect(minorToInput(1250n, "EUR", "de-DE")).toBe("12,50");
+    expect(minorToInput(1250n, "USD", "en-US")).toBe("12.50");
+    expect(parseAmount(minorToInput(9007199254740993n, "EUR", "de-DE"), "EUR", "de-DE")).toBe(
+      9007199254740993n,
+    );
   });
 
   it("round-trips with minorToDecimal", () => {

@@ -65,19 +65,67 @@ export function formatMoney(
 
 export class AmountInputError extends Error {}
 
+/** The decimal and grouping separators of a locale (en-US "." and ",", de-DE "," and "."). */
+export function separators(locale?: string): { decimal: string; group: string } {
+  const parts = new Intl.NumberFormat(locale).formatToParts(1234567.5);
+  return {
+    decimal: parts.find((p) => p.type === "decimal")?.value ?? ".",
+    group: parts.find((p) => p.type === "group")?.value ?? ",",
+  };
+}
+
+/** Minor units as a person would type them in ``locale`` (no grouping): 1250n → "12,50" in de-DE. */
+export function minorToInput(amount: MinorUnits, currency: string, locale?: string): string {
+  return minorToDecimal(amount, currencyDigits(currency)).replace(".", separators(locale).decimal);
+}
+
+const SPACES = /[\s\u00a0\u202f_]/g;
+
 /**
- * Parses what a person typed ("10", "10.5", "1,000.25") in major units into minor units.
- * Rejects zero, negatives, and more decimals than the currency has.
+ * Parses what a person typed in major units into minor units, in the conventions of
+ * ``locale`` (the one amounts are shown in): "1,000.25" in en-US, "1.000,25" in de-DE.
+ * A separator is read as the locale reads it; "." or "," that the locale does not use at all
+ * is a decimal point. What could be read two ways ("10,50" in en-US: ten-fifty or a
+ * thousand and fifty?) is refused, never guessed. Rejects zero, negatives, and more decimals
+ * than the currency has.
  */
-export function parseAmount(input: string, currency: string): MinorUnits {
+export function parseAmount(input: string, currency: string, locale?: string): MinorUnits {
   const digits = currencyDigits(currency);
-  const text = input.trim().replace(/[\s,_]/g, "");
-  const match = /^(\d*)(?:\.(\d*))?$/.exec(text);
-  if (!text || !match || (match[1] === "" && !match[2])) {
-    throw new AmountInputError("Enter an amount such as 10.00.");
+  const { decimal, group } = separators(locale);
+  const groupChar = /\s/.test(group) || group === "\u202f" ? "" : group;
+  let text = input.trim().replace(SPACES, "");
+  if (groupChar === "\u2019") text = text.replaceAll("'", groupChar); // de-CH: 1'000 or 1’000
+  const example = `Enter an amount such as 10${decimal}${"0".repeat(Math.max(digits, 2))}.`;
+  const allowed = [..."0123456789.,", ...groupChar];
+  if (!text || ![...text].every((c) => allowed.includes(c))) throw new AmountInputError(example);
+
+  let whole = text;
+  let fraction = "";
+  const decimals = [...text].filter((c) => c === decimal || (c !== groupChar && ".,".includes(c)));
+  const [point, ...extra] = decimals;
+  if (extra.length > 0) throw new AmountInputError(example);
+  if (point !== undefined) {
+    const at = text.lastIndexOf(point);
+    whole = text.slice(0, at);
+    fraction = text.slice(at + 1);
   }
-  const whole = match[1] || "0";
-  const fraction = match[2] ?? "";
+  if (!/^\d*$/.test(fraction)) throw new AmountInputError(example);
+  if (groupChar && whole.includes(groupChar)) {
+    // Group separators only between digit groups, the last group three digits wide
+    // (1,000 / 12,34,567), so "10,50" in en-US is not silently a thousand and fifty.
+    const groups = whole.split(groupChar);
+    const last = groups[groups.length - 1] ?? "";
+    const wellFormed =
+      last.length === 3 &&
+      groups.every(
+        (g, index) => /^\d+$/.test(g) && (index === 0 ? g.length <= 3 : g.length >= 2 && g.length <= 3),
+      );
+    if (!wellFormed) {
+      throw new AmountInputError(`Use "${decimal}" for decimals, e.g. 10${decimal}50.`);
+    }
+    whole = groups.join("");
+  }
+  if (!/^\d*$/.test(whole) || (whole === "" && fraction === "")) throw new AmountInputError(example);
   if (fraction.length > digits) {
     throw new AmountInputError(
       digits === 0
@@ -85,7 +133,7 @@ export function parseAmount(input: string, currency: string): MinorUnits {
         : `Use at most ${digits} decimal places.`,
     );
   }
-  const minor = BigInt(whole + fraction.padEnd(digits, "0"));
+  const minor = BigInt((whole || "0") + fraction.padEnd(digits, "0"));
   if (minor <= 0n) throw new AmountInputError("The amount must be greater than zero.");
   return minor;
 }

@@ -144,6 +144,21 @@ describe("ApiClient authenticated calls", () => {
     expect(onSessionExpired).not.toHaveBeenCalled();
   });
 
+  it.each([429, 500, 503, 504])(
+    "keeps the session when the refresh answers %i (busy or restarting, not refused)",
+    async (status) => {
+      const { client, store, onSessionExpired } = setup((call) => {
+        if (call.url === "/v1/auth/refresh") return json(status, { code: 14, message: "unavailable" });
+        return unauthenticated();
+      });
+      const failure = await client.wallet().catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(ApiError);
+      expect((failure as ApiError).status).toBe(status);
+      expect(store.get()).toEqual({ accessToken: "a1", refreshToken: "r1" });
+      expect(onSessionExpired).not.toHaveBeenCalled();
+    },
+  );
+
   it("does not call the gateway without a session", async () => {
     const { client, calls, onSessionExpired } = setup(() => json(200, {}), null);
     await expect(client.wallet()).rejects.toMatchObject({ status: 401 });

@@ -149,10 +149,11 @@ export class ApiClient {
   }
 
   private async refresh(refreshToken: string): Promise<Tokens | null> {
-    // A network failure propagates (NetworkError) and keeps the session for a later retry;
-    // any answer other than success means the refresh token is no longer good.
+    // Only a refusal of the token itself (400, 401) ends the session. A network failure
+    // (NetworkError) or a busy or restarting gateway (429, 5xx: an ApiError) propagates and
+    // keeps the session for a later retry.
     const response = await this.send("POST", "/v1/auth/refresh", { body: { refreshToken } }, null);
-    if (!response.ok) return null;
+    if (response.status === 400 || response.status === 401) return null;
     const result = await parse<LoginResponse>(response);
     const tokens = { accessToken: result.accessToken, refreshToken: result.refreshToken };
     this.tokens.set(tokens);

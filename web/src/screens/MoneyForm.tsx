@@ -2,7 +2,7 @@ import { useId, useRef, useState, type FormEvent } from "react";
 import { friendlyError } from "../api/errors";
 import type { MoneyResponse } from "../api/types";
 import { SubmissionKey } from "../idempotency";
-import { AmountInputError, currencyDigits, parseAmount } from "../money";
+import { AmountInputError, minorToInput, parseAmount } from "../money";
 
 interface Props {
   title: string;
@@ -26,7 +26,7 @@ export function MoneyForm(props: Props) {
   const [done, setDone] = useState<string | null>(null);
   const inFlight = useRef(false);
   const submission = useRef(new SubmissionKey());
-  const placeholder = currencyDigits(currency) ? `0.${"0".repeat(currencyDigits(currency))}` : "0";
+  const placeholder = minorToInput(0n, currency);
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();

@@ -3,7 +3,7 @@ import { friendlyError } from "../api/errors";
 import type { MoneyResponse, Transaction } from "../api/types";
 import { useApi } from "../context";
 import { SubmissionKey } from "../idempotency";
-import { AmountInputError, currencyDigits, formatMoney, minorToDecimal, parseAmount, toMinor } from "../money";
+import { AmountInputError, formatMoney, minorToInput, parseAmount, toMinor } from "../money";
 
 const KIND_LABEL: Record<string, string> = {
   TOP_UP: "Top-up",
@@ -147,8 +147,7 @@ interface RefundProps {
 function RefundForm({ charge, remaining, currency, onClose, onRefunded }: RefundProps) {
   const api = useApi();
   const id = useId();
-  const digits = currencyDigits(currency);
-  const [amount, setAmount] = useState(() => minorToDecimal(remaining, digits));
+  const [amount, setAmount] = useState(() => minorToInput(remaining, currency));
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const inFlight = useRef(false);
