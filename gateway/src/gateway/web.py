@@ -46,8 +46,11 @@ def _safe_file(root: Path, relative: str) -> Path | None:
     """``root/relative`` when it is a file inside ``root`` (no ``..`` escapes)."""
     if not relative or "\x00" in relative:
         return None
-    candidate = (root / relative).resolve()
-    if not candidate.is_relative_to(root) or not candidate.is_file():
+    try:
+        candidate = (root / relative).resolve()
+        if not candidate.is_relative_to(root) or not candidate.is_file():
+            return None
+    except (OSError, ValueError):  # e.g. a path component too long for the file system
         return None
     return candidate
 

@@ -119,3 +119,11 @@ async def test_openapi_document_covers_every_annotated_rpc(gateway: httpx.AsyncC
         assert method in paths[path], (path, method)
     assert paths["/v1/auth/login"]["post"]["security"] == []
     assert paths["/v1/wallet"]["get"]["security"] == [{"bearerAuth": []}]
+
+
+async def test_an_overlong_path_is_not_a_server_error(gateway_factory: Any, web_dir: Path) -> None:
+    async with gateway_factory(web_dir=web_dir) as gateway:
+        app = await gateway.get("/app/" + "a" * 300)
+        docs = await gateway.get("/docs/" + "b" * 300 + ".js")
+    assert app.status_code == 200  # a client route: the SPA answers it
+    assert docs.status_code == 404

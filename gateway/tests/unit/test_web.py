@@ -18,3 +18,9 @@ def test_safe_file_stays_inside_the_root(tmp_path: Path) -> None:
     assert _safe_file(resolved, "assets") is None
     assert _safe_file(resolved, "") is None
     assert _safe_file(resolved, "missing.js") is None
+
+
+def test_a_name_too_long_for_the_file_system_is_just_missing(tmp_path: Path) -> None:
+    root = tmp_path.resolve()
+    assert _safe_file(root, "a" * 300 + ".js") is None
+    assert _safe_file(root, "assets/" + "b" * 5000) is None

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { friendlyError } from "../api/errors";
 import type { Me, MoneyResponse, Transaction } from "../api/types";
 import { useApi } from "../context";
@@ -39,12 +39,28 @@ export function WalletScreen() {
     };
   }, [api]);
 
-  const applied = useCallback((result: MoneyResponse) => {
-    setWallet((w) => (w ? { ...w, balance: toMinor(result.balance) } : w));
-    setTransactions((list) =>
-      list.some((t) => t.id === result.transaction.id) ? list : [result.transaction, ...list],
-    );
-  }, []);
+  // The balance in a money response is the one right after that transaction: a replayed
+  // request (same idempotency key) returns its original, possibly older, balance, and two
+  // forms' answers may arrive out of order. So the wallet is re-read, and only the answer to
+  // the latest read is shown.
+  const walletReads = useRef(0);
+  const applied = useCallback(
+    (result: MoneyResponse) => {
+      setTransactions((list) =>
+        list.some((t) => t.id === result.transaction.id) ? list : [result.transaction, ...list],
+      );
+      const read = ++walletReads.current;
+      api.wallet().then(
+        (w) => {
+          if (read === walletReads.current) {
+            setWallet({ balance: toMinor(w.balance), currency: w.currency || "USD" });
+          }
+        },
+        () => undefined, // the next money call or a reload shows it
+      );
+    },
+    [api],
+  );
 
   async function loadMore() {
     setLoadingMore(true);
