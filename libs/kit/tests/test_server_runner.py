@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import signal
 import socket
 import subprocess
@@ -209,14 +210,7 @@ async def test_a_busy_port_fails_start_up_cleanly_and_runs_on_stop(busy: str) ->
     async def on_stop() -> None:
         stopped.append(True)
 
-    base = slow_service.build(grpc_port, http_port, grace=0.1)
-    app = GrpcApp(
-        settings=base.settings,
-        register=base.register,
-        service_names=base.service_names,
-        registry=base.registry,
-        on_stop=on_stop,
-    )
+    app = dataclasses.replace(slow_service.build(grpc_port, http_port, grace=0.1), on_stop=on_stop)
     try:
         with pytest.raises(RuntimeError, match=r"cannot (bind gRPC port|serve HTTP on)"):
             await asyncio.wait_for(serve(app, asyncio.Event()), timeout=10)
@@ -231,3 +225,27 @@ async def test_a_busy_port_fails_start_up_cleanly_and_runs_on_stop(busy: str) ->
         await _wait_serving(channel)
     stop.set()
     await task
+
+
+async def test_a_background_task_that_ignores_cancellation_cannot_hold_the_shutdown() -> None:
+    released = asyncio.Event()
+
+    async def stubborn() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            await released.wait()  # a bug: the task swallows its cancellation
+
+    grpc_port, http_port = free_port(), free_port()
+    app = dataclasses.replace(
+        slow_service.build(grpc_port, http_port, grace=0.2), background=[stubborn]
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(app, stop))
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+        await _wait_serving(channel)
+    stop.set()
+    try:
+        await asyncio.wait_for(task, timeout=10)  # returns after about max(grace, 1) s
+    finally:
+        released.set()

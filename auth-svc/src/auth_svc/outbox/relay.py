@@ -68,6 +68,7 @@ class OutboxRelay:
         """Relay until cancelled; database or network trouble is logged and retried."""
         try:
             while True:
+                _stop_if_cancelled()
                 await self._ensure_listener()
                 self._wake.clear()
                 try:
@@ -76,8 +77,12 @@ class OutboxRelay:
                 except Exception:
                     self._metrics.outbox_relay_errors.inc()
                     log.exception("outbox_relay_failed")
+                # asyncio.timeout, not wait_for: on Python 3.11 a cancellation that lands as
+                # wait_for times out comes back as TimeoutError, which would be suppressed
+                # here, and the relay would outlive its service's shutdown.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._policy.poll_interval)
+                    async with asyncio.timeout(self._policy.poll_interval):
+                        await self._wake.wait()
         finally:
             await self._close_listener()
 
@@ -162,3 +167,15 @@ class OutboxRelay:
             raise
         except Exception:
             conn.terminate()
+
+
+def _stop_if_cancelled() -> None:
+    """Raise CancelledError when this task has been asked to stop.
+
+    A cancellation must end the loop even if a library turned it into something else on the
+    way (asyncpg's timeouts on Python 3.11 can surface one as TimeoutError, which the loop
+    treats as a transient failure): the task still counts the request.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

@@ -139,7 +139,13 @@ async def serve(app: GrpcApp, stop: asyncio.Event | None = None) -> None:
         await health_servicer.enter_graceful_shutdown()
         for task in background:
             task.cancel()
-        await asyncio.gather(*background, return_exceptions=True)
+        if background:
+            # Bounded: a task that ignores its cancellation must not hold the shutdown.
+            _, stuck = await asyncio.wait(
+                background, timeout=max(settings.shutdown_grace_seconds, 1)
+            )
+            for task in stuck:
+                log.error("background_task_ignored_cancellation", task=task.get_name())
         await server.stop(settings.shutdown_grace_seconds)
         if app.on_stop is not None:
             await app.on_stop()
