@@ -123,6 +123,8 @@ async def test_metrics_show_red_series_after_a_call() -> None:
         'grpc_server_handling_seconds_count{grpc_method="Sleep",grpc_service="test.Slow"} 1.0'
         in body
     )
+    # The health checks _wait_serving made are probes, not traffic.
+    assert "grpc.health" not in body
 
 
 async def test_status_error_reaches_the_client_with_its_reason_and_crashes_stay_private() -> None:
