@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from email.message import EmailMessage
 from typing import Literal
 
@@ -13,6 +14,16 @@ from email_svc.domain import DeliveryRefused, DeliveryUnavailable, RecipientReje
 SmtpSecurity = Literal["none", "starttls", "tls"]
 # Authentication required / failed.
 _AUTH_CODES = frozenset({530, 535})
+
+
+_ENHANCED_STATUS = re.compile(r"\s*([245]\.\d{1,3}\.\d{1,3})\b")
+
+
+def _reply(exc: aiosmtplib.SMTPResponseException) -> str:
+    """The reply's codes, not its text: servers echo the recipient's address there, and these
+    messages reach logs, the outbox row and the caller."""
+    enhanced = _ENHANCED_STATUS.match(exc.message)
+    return f"{exc.code} {enhanced.group(1)}" if enhanced else str(exc.code)
 
 
 def _policy_refusal(code: int, message: str) -> bool:
@@ -83,12 +94,12 @@ class SmtpTransport:
                 # "Relay access denied", "authentication required": our relay set-up is at
                 # fault, not the address; kept retryable until the configuration is fixed.
                 return DeliveryRefused(
-                    f"SMTP server {self._where} refused to relay: {exc.recipients[0].message}",
+                    f"SMTP server {self._where} refused to relay: {_reply(exc.recipients[0])}",
                     smtp_code=codes[0],
                 )
             if codes and all(500 <= code < 600 for code in codes):
                 return RecipientRejected(
-                    f"SMTP server refused the recipient: {exc.recipients[0].message}",
+                    f"SMTP server refused the recipient: {_reply(exc.recipients[0])}",
                     smtp_code=codes[0],
                 )
             return DeliveryUnavailable(
@@ -97,14 +108,16 @@ class SmtpTransport:
         if isinstance(exc, aiosmtplib.SMTPResponseException):
             if 500 <= exc.code < 600:
                 return DeliveryRefused(
-                    f"SMTP server {self._where} refused the message: {exc.code} {exc.message}",
+                    f"SMTP server {self._where} refused the message: {_reply(exc)}",
                     smtp_code=exc.code,
                 )
             return DeliveryUnavailable(
-                f"SMTP server {self._where} answered {exc.code} {exc.message}", smtp_code=exc.code
+                f"SMTP server {self._where} answered {_reply(exc)}", smtp_code=exc.code
             )
         if isinstance(exc, aiosmtplib.SMTPException | OSError):
-            return DeliveryUnavailable(f"SMTP server {self._where} unreachable: {exc}")
+            return DeliveryUnavailable(
+                f"SMTP server {self._where} unreachable ({type(exc).__name__})"
+            )
         return None
 
     @property

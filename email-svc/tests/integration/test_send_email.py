@@ -280,3 +280,22 @@ async def test_a_relay_that_refuses_us_keeps_the_mail_retryable(
         err = await _expect_error(service.stub.SendEmail(_welcome(_new_id()), timeout=10))
     assert err.code() == grpc.StatusCode.UNAVAILABLE
     assert error_reason(err) == "SMTP_REJECTED"
+
+
+async def test_a_refusal_reports_codes_not_the_address_the_server_echoed(
+    email_service_factory: Any,
+    refusing_smtp: Callable[[str], AbstractAsyncContextManager[int]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    to = "carol.private@example.com"
+    async with (
+        refusing_smtp(f"550 5.1.1 <{to}>: Recipient address rejected: User unknown") as port,
+        email_service_factory(port) as service,
+    ):
+        err = await _expect_error(service.stub.SendEmail(_welcome(_new_id(), to=to), timeout=10))
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "550 5.1.1" in (err.details() or "")
+    # Neither the status the caller (and auth-svc's outbox row) gets nor the logs repeat it.
+    assert to not in (err.details() or "")
+    captured = capsys.readouterr()
+    assert to not in captured.out + captured.err
