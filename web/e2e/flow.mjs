@@ -154,6 +154,13 @@ try {
   await chargeRow.getByRole("button", { name: "Refund", exact: true }).click();
   const refundAmount = page.getByLabel("Refund amount");
   if ((await refundAmount.inputValue()) !== "2.50") throw new Error("refund amount is not prefilled with 2.50");
+  if (!(await refundAmount.evaluate((el) => el === document.activeElement))) {
+    throw new Error("the refund form did not take the focus");
+  }
+  await page.getByRole("button", { name: "Cancel" }).click();
+  const focusedAction = await page.evaluate(() => document.activeElement?.textContent?.trim());
+  if (focusedAction !== "Refund") throw new Error(`focus fell to ${focusedAction ?? "nothing"}, not the Refund button`);
+  await chargeRow.getByRole("button", { name: "Refund", exact: true }).click();
   await refundAmount.fill("1.00");
   await page.getByRole("button", { name: "Confirm refund" }).dblclick();
   result.balances.afterRefund = await waitForText(balance, "$8.50", "balance after refund");

@@ -1,4 +1,4 @@
-import { useId, useRef, useState, type FormEvent } from "react";
+import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import { friendlyError } from "../api/errors";
 import type { MoneyResponse, Transaction } from "../api/types";
 import { useApi } from "../context";
@@ -97,11 +97,24 @@ function TransactionRow({ transaction: t, currency, original, remaining, refundi
     t.description ||
     (t.kind === "REFUND" && original?.description ? `Refund of ${original.description}` : (KIND_LABEL[t.kind] ?? ""));
   const open = refunding && remaining > 0n;
+  // When the refund form closes (cancelled or done), focus goes back to this row's action
+  // instead of falling to the page.
+  const actionRef = useRef<HTMLButtonElement & HTMLSpanElement>(null);
+  const wasOpen = useRef(false);
+  useEffect(() => {
+    if (wasOpen.current && !open) actionRef.current?.focus();
+    wasOpen.current = open;
+  }, [open]);
   let action = null;
-  if (t.kind === "CHARGE" && remaining <= 0n) action = <span className="muted">Refunded</span>;
-  else if (t.kind === "CHARGE" && !open) {
+  if (t.kind === "CHARGE" && remaining <= 0n) {
     action = (
-      <button type="button" className="secondary small" onClick={() => onRefundOpen(true)}>
+      <span className="muted" tabIndex={-1} ref={actionRef}>
+        Refunded
+      </span>
+    );
+  } else if (t.kind === "CHARGE" && !open) {
+    action = (
+      <button type="button" className="secondary small" ref={actionRef} onClick={() => onRefundOpen(true)}>
         Refund
       </button>
     );
@@ -183,7 +196,9 @@ function RefundForm({ charge, remaining, currency, onClose, onRefunded }: Refund
   const what = charge.description || "charge";
   return (
     <form className="refund" onSubmit={submit} aria-label={`Refund ${what}`}>
-      <label htmlFor={`${id}-amount`}>Refund amount</label>
+      <label htmlFor={`${id}-amount`}>
+        Refund amount <span className="visually-hidden">in {currency}</span>
+      </label>
       <div className="amount">
         <span className="currency" aria-hidden="true">
           {currency}
@@ -193,6 +208,7 @@ function RefundForm({ charge, remaining, currency, onClose, onRefunded }: Refund
           type="text"
           inputMode="decimal"
           autoComplete="off"
+          autoFocus // the form opened at the user's request: its field takes the focus
           required
           value={amount}
           onChange={(e) => setAmount(e.target.value)}
