@@ -45,7 +45,7 @@ from tollgate.billing.v1 import billing_pb2
 from tollgate_kit.jwks_client import grpc_jwks_fetcher
 from tollgate_kit.logs import configure_logging, get_logger
 from tollgate_kit.redis_client import create_redis
-from tollgate_kit.telemetry import configure_telemetry, instrument_clients
+from tollgate_kit.telemetry import configure_telemetry
 from tollgate_kit.tokens import JwksCache, TokenVerifier
 
 log = get_logger(__name__)
@@ -261,5 +261,4 @@ def create_app() -> Starlette:
     settings = GatewaySettings()
     configure_logging(settings.service_name, settings.log_level)
     configure_telemetry(settings.service_name)
-    instrument_clients()  # the session check and rate-limit calls appear in the trace
     return build_app(settings)
