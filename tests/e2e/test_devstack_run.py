@@ -109,7 +109,7 @@ def test_embedded_suite_starts_healthy_stops_cleanly_and_keeps_data(tmp_path: Pa
             proc.kill()
             proc.wait()
     assert "tollgate: stopped" in output
-    assert '"event": "service_stopped"' in output
+    assert '"msg": "service_stopped"' in output
 
     second_log = tmp_path / "second.log"
     proc = _start(data_dir, second_log)

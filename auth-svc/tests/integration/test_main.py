@@ -42,7 +42,7 @@ async def test_migrate_creates_the_schema() -> None:
         finally:
             await conn.close()
     assert {"users", "outbox", "email_verification_tokens", "alembic_version"} <= tables
-    assert '"event": "migrated"' in output
+    assert '"msg": "migrated"' in output
 
 
 def test_unknown_command_prints_usage(capsys: pytest.CaptureFixture[str]) -> None:

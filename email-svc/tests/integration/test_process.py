@@ -135,4 +135,4 @@ async def test_sigkill_mid_send_then_restart_sends_exactly_once_without_waiting_
                 ]
         finally:
             await db.close()
-    assert '"event": "service_stopped"' in log_path.read_text()
+    assert '"msg": "service_stopped"' in log_path.read_text()

@@ -1,7 +1,7 @@
 """The per-request log line, written in batches.
 
 Lines are rendered by the processors ``tollgate_kit.logs.configure_logging`` installed
-(the same JSON: ts, level, service, event, trace_id, span_id …) but collected in memory
+(the same JSON: ts, level, service, msg, trace_id, span_id …) but collected in memory
 and written in few ``write`` calls per flush (every ``flush_interval`` seconds, or sooner
 when ``max_lines`` are waiting), not one system call per request: on a busy gateway the
 unbatched writes cost about a third of its throughput. Each write holds whole lines and at

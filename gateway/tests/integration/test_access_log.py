@@ -34,7 +34,7 @@ async def test_one_json_line_per_request(
             headers={**session.headers, "traceparent": f"00-{trace_id}-b7ad6b7169203331-01"},
         )
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
-    requests = [line for line in lines if line.get("event") == "http_request"]
+    requests = [line for line in lines if line.get("msg") == "http_request"]
     assert len(requests) == 1
     line = requests[0]
     assert line["service"] == "gateway"

@@ -206,5 +206,5 @@ async def test_runs_as_a_process_and_stops_on_sigterm(tmp_path: Path) -> None:
             proc.kill()
             proc.wait()
     log_text = log_path.read_text()
-    assert '"event": "mail_received"' in log_text
-    assert '"event": "mailcatcher_stopped"' in log_text
+    assert '"msg": "mail_received"' in log_text
+    assert '"msg": "mailcatcher_stopped"' in log_text

@@ -23,7 +23,7 @@ def test_log_line_inside_a_span_carries_its_trace_id(capsys: pytest.CaptureFixtu
     assert inside["span_id"] == format(ctx.span_id, "016x")
     assert inside["service"] == "kit-test"
     assert inside["level"] == "info"
-    assert inside["event"] == "inside"
+    assert inside["msg"] == "inside"
     assert "ts" in inside
     assert "trace_id" not in outside
 

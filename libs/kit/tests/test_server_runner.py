@@ -78,7 +78,7 @@ async def test_sigterm_turns_health_not_serving_and_lets_inflight_rpc_finish(
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
-    assert '"event": "service_stopped"' in log_path.read_text()
+    assert '"msg": "service_stopped"' in log_path.read_text()
 
 
 async def test_new_rpcs_are_refused_once_shutdown_starts() -> None:

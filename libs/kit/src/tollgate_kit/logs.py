@@ -1,4 +1,4 @@
-"""JSON logs on stdout: one object per line with ts, level, service, event, trace_id, span_id."""
+"""JSON logs on stdout: one object per line with ts, level, service, msg, trace_id, span_id."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from typing import Any
 
 import structlog
 from opentelemetry import trace
+
+# structlog calls the message "event"; the log contract (and Loki queries) call it "msg".
+_MESSAGE_KEY = structlog.processors.EventRenamer("msg")
 
 
 def _add_trace_context(
@@ -50,6 +53,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         processors=[
             *shared,
             structlog.processors.format_exc_info,
+            _MESSAGE_KEY,
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
@@ -64,6 +68,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
+                _MESSAGE_KEY,
                 structlog.processors.JSONRenderer(),
             ],
         )
