@@ -45,3 +45,27 @@ async def test_one_json_line_per_request(
     assert line["duration_ms"] >= 0
     assert line["trace_id"] == trace_id
     assert "ts" in line
+
+
+@pytest.mark.usefixtures("json_logs")
+async def test_a_failed_request_is_logged_once_with_its_trace_id(
+    gateway_factory: Any, open_session: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    session = await open_session()
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("secret internal detail")
+
+    async with gateway_factory() as gateway:
+        gateway.app.state.runtime.backends.call = broken  # type: ignore[attr-defined]
+        response = await gateway.get(
+            "/v1/wallet",
+            headers={**session.headers, "traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"},
+        )
+    assert response.status_code == 500
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    failures = [line for line in lines if line.get("msg") == "request_failed"]
+    assert len(failures) == 1
+    assert failures[0]["trace_id"] == trace_id
+    assert "RuntimeError" in failures[0]["exception"]

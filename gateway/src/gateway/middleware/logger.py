@@ -17,6 +17,12 @@ from gateway.accesslog import AccessLog
 from gateway.asgi import STATE_KEY, RequestState
 from gateway.metrics import GatewayMetrics
 from gateway.routing import Router
+from tollgate_kit.logs import get_logger
+
+log = get_logger(__name__)
+
+# Set in the scope once a failure is logged, so the recover middleware does not log it again.
+FAILURE_LOGGED = "tollgate.failure_logged"
 
 
 class _HeaderGetter(Getter[Scope]):
@@ -85,6 +91,11 @@ class LoggerMiddleware:
         ) as span:
             try:
                 await self.app(scope, receive, status_send)
+            except Exception:
+                # Logged here, inside the request's span, so the line carries its trace_id.
+                log.exception("request_failed", method=method, path=scope["path"])
+                scope[FAILURE_LOGGED] = True
+                raise
             finally:
                 elapsed = time.perf_counter() - started
                 span.set_attribute("http.response.status_code", status)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.asgi import send_error
+from gateway.middleware.logger import FAILURE_LOGGED
 from tollgate_kit.logs import get_logger
 
 log = get_logger(__name__)
@@ -33,7 +34,8 @@ class RecoverMiddleware:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception:
-            log.exception("request_failed", method=scope["method"], path=scope["path"])
+            if not scope.get(FAILURE_LOGGED):  # the logger middleware did not see it
+                log.exception("request_failed", method=scope["method"], path=scope["path"])
             if started:
                 # Headers are out; the server closes the connection on a broken response.
                 raise
