@@ -125,6 +125,12 @@ async def test_metrics_show_red_series_after_a_call() -> None:
     )
     # The health checks _wait_serving made are probes, not traffic.
     assert "grpc.health" not in body
+    # Buckets fine enough around the 1-3 ms where these calls sit.
+    for bound in ("0.001", "0.0015", "0.002", "0.003"):
+        assert (
+            f'grpc_server_handling_seconds_bucket{{grpc_method="Sleep",grpc_service="test.Slow",le="{bound}"}}'
+            in body
+        )
 
 
 async def test_status_error_reaches_the_client_with_its_reason_and_crashes_stay_private() -> None:
