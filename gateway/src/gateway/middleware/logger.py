@@ -75,11 +75,13 @@ class LoggerMiddleware:
             await send(message)
 
         if target.template in self._quiet:
-            # Probes and scrapes: no span, no RED series (they would pass the alerts'
-            # traffic guards alone, and a failing /readyz is not a failed user request).
+            # Probes and scrapes: counted (the recording rules leave them out of the traffic
+            # the alerts judge), but no span and only a debug line.
             try:
                 await self.app(scope, receive, status_send)
             finally:
+                elapsed = time.perf_counter() - started
+                self._metrics.observe_http(target.template, method, status, elapsed)
                 self._log.debug("http_request", method=method, route=target.template, status=status)
             return
 

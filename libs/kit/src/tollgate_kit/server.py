@@ -29,9 +29,8 @@ _INFRASTRUCTURE = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
 
 class _SkipInfrastructure(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
-    """Applies ``inner`` to the service's own RPCs only. Health probes would flood the traces
-    and the RED metrics, and OpenTelemetry's interceptor mishandles the health service's
-    streaming Watch."""
+    """Applies ``inner`` to the service's own RPCs only. Health probes would flood the traces,
+    and OpenTelemetry's interceptor mishandles the health service's streaming Watch."""
 
     def __init__(self, inner: grpc.aio.ServerInterceptor) -> None:  # type: ignore[type-arg]
         self._inner = inner
@@ -86,9 +85,9 @@ async def serve(app: GrpcApp, stop: asyncio.Event | None = None) -> None:
     interceptors: list[grpc.aio.ServerInterceptor] = []  # type: ignore[type-arg]
     if not tracing_disabled():
         interceptors.append(_SkipInfrastructure(aio_server_interceptor()))  # type: ignore[no-untyped-call]
-    # Health checks and reflection stay out of the RED series too: probes alone would pass
-    # the alerts' traffic guards and dilute (or make) the error ratios.
-    interceptors.append(_SkipInfrastructure(ServerInterceptor(RpcMetrics(app.registry))))
+    # Every RPC is counted, health checks included; the recording rules leave probes out of
+    # the traffic the alerts judge (deploy/prometheus/rules/recording.yml).
+    interceptors.append(ServerInterceptor(RpcMetrics(app.registry)))
     server = grpc.aio.server(
         interceptors=interceptors,
         options=[
