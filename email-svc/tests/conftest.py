@@ -203,13 +203,20 @@ class _Refusing:
 @asynccontextmanager
 async def refusing_smtp_server(reply: str) -> AsyncIterator[int]:
     """An SMTP server that refuses every recipient with ``reply``; yields its port."""
+    async with smtp_server(lambda: SMTP(_Refusing(reply), hostname="refusing.test")) as port:
+        yield port
+
+
+@asynccontextmanager
+async def smtp_server(session: Callable[[], SMTP]) -> AsyncIterator[int]:
+    """An aiosmtpd server in this event loop, one ``session()`` per connection; yields its
+    port and closes every connection on exit."""
     loop = asyncio.get_running_loop()
     sessions: list[SMTP] = []
 
     def protocol() -> SMTP:
-        session = SMTP(_Refusing(reply), hostname="refusing.test")
-        sessions.append(session)
-        return session
+        sessions.append(session())
+        return sessions[-1]
 
     server = await loop.create_server(protocol, "127.0.0.1", 0)
     try:
@@ -244,6 +251,11 @@ async def silent_smtp_server() -> AsyncIterator[int]:
 @pytest.fixture
 def refusing_smtp() -> Callable[[str], AbstractAsyncContextManager[int]]:
     return refusing_smtp_server
+
+
+@pytest.fixture
+def serve_smtp() -> Callable[[Callable[[], SMTP]], AbstractAsyncContextManager[int]]:
+    return smtp_server
 
 
 @pytest.fixture

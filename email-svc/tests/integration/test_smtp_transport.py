@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from email.message import EmailMessage
 from typing import Any
 
@@ -34,33 +32,12 @@ class _SlowQuit(SMTP):
         await super().smtp_QUIT(arg)
 
 
-@asynccontextmanager
-async def slow_quit_server(handler: Any) -> AsyncIterator[int]:
-    sessions: list[SMTP] = []
-
-    def protocol() -> SMTP:
-        session = _SlowQuit(handler, hostname="slow.test")
-        sessions.append(session)
-        return session
-
-    server = await asyncio.get_running_loop().create_server(protocol, "127.0.0.1", 0)
-    try:
-        yield server.sockets[0].getsockname()[1]
-    finally:
-        server.close()
-        for session in sessions:
-            if session.transport is not None:
-                session.transport.close()
-        await server.wait_closed()
-        await asyncio.sleep(0)
-
-
-async def test_a_mail_the_server_accepted_is_delivered_even_if_quit_hangs() -> None:
+async def test_a_mail_the_server_accepted_is_delivered_even_if_quit_hangs(serve_smtp: Any) -> None:
     handler = _Keeping()
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = "a@example.com", "b@example.com", "x"
     message.set_content("hello")
-    async with slow_quit_server(handler) as port:
+    async with serve_smtp(lambda: _SlowQuit(handler, hostname="slow.test")) as port:
         transport = SmtpTransport("127.0.0.1", port, timeout_seconds=0.5)
         started = asyncio.get_running_loop().time()
         await transport.deliver(message)  # no DeliveryUnavailable: no retry, no duplicate
