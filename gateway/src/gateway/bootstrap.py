@@ -34,7 +34,7 @@ from gateway.middleware import (
     RecoverMiddleware,
 )
 from gateway.ops import InternalOnly, MetricsEndpoint, Readiness, ReadyEndpoint, healthz
-from gateway.ratelimit import Rate, RateLimiter
+from gateway.ratelimit import LoginRates, Rate, RateLimiter
 from gateway.rest import RestHandler
 from gateway.routing import Access, Endpoint, Limit, Router, dispatch
 from gateway.runtime import Runtime
@@ -89,9 +89,11 @@ def build_app(
     access_log = AccessLog()
     runtime = Runtime()
     user_rate = Rate(settings.rate_limit_per_minute, settings.rate_limit_burst)
-    login_rate = Rate(settings.login_rate_limit_per_minute, settings.login_rate_limit_burst)
-    login_address_rate = Rate(
-        settings.login_address_rate_limit_per_minute, settings.login_address_rate_limit_burst
+    login_rates = LoginRates(
+        per_address=Rate(
+            settings.login_address_rate_limit_per_minute, settings.login_address_rate_limit_burst
+        ),
+        per_email=Rate(settings.login_rate_limit_per_minute, settings.login_rate_limit_burst),
     )
     openapi = build_openapi(
         table, title="Tollgate API", version=API_VERSION, public_methods=public_methods
@@ -101,8 +103,7 @@ def build_app(
         runtime,
         body_limit=settings.body_limit_bytes,
         default_deadline=settings.default_deadline_seconds,
-        login_rate=login_rate,
-        login_address_rate=login_address_rate,
+        login_rates=login_rates,
         max_root_fields=settings.graphql_max_root_fields,
     )
     app_files = Endpoint("/app/*", AppFiles(settings.web_dir), _READ)
@@ -180,8 +181,7 @@ def build_app(
                 RateLimitMiddleware,
                 runtime=runtime,
                 user_rate=user_rate,
-                login_rate=login_rate,
-                login_address_rate=login_address_rate,
+                login_rates=login_rates,
                 trusted_proxies=proxies,
                 body_limit=settings.body_limit_bytes,
             ),

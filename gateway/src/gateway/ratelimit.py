@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -105,6 +106,25 @@ return {1, math.floor((now - allow_at) / interval), 0, new_tat - now}
 GCRA_SHA = hashlib.sha1(GCRA_SCRIPT.encode(), usedforsecurity=False).hexdigest()
 
 
+# A limit to pass: (kind, identity, rate).
+Check = tuple[str, str, Rate]
+
+
+@dataclass(frozen=True, slots=True)
+class LoginRates:
+    """The limits of login and registration: per client address over all emails (so
+    rotating emails cannot spray passwords) and per address + email."""
+
+    per_address: Rate
+    per_email: Rate
+
+    def checks(self, client_address: str, email: str) -> list[Check]:
+        return [
+            ("login-addr", client_address, self.per_address),
+            ("login", login_identity(client_address, email), self.per_email),
+        ]
+
+
 class RateLimiter:
     """GCRA over Redis; one round trip (EVALSHA) per decision."""
 
@@ -114,6 +134,16 @@ class RateLimiter:
 
     async def hit(self, kind: str, identity: str, rate: Rate) -> Decision:
         _, decision = await self._run(None, kind, identity, rate)
+        return decision
+
+    async def hit_all(self, checks: Sequence[Check]) -> Decision:
+        """Each limit in turn: the first refusal, else the last decision."""
+        if not checks:
+            raise ValueError("no limit to check")
+        for kind, identity, rate in checks:
+            decision = await self.hit(kind, identity, rate)
+            if not decision.allowed:
+                break
         return decision
 
     async def hit_with_session(

@@ -4,9 +4,9 @@ connection."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -42,7 +42,17 @@ _UNREACHABLE = (
     # A primary that became a standby during a failover.
     asyncpg.exceptions.ReadOnlySQLTransactionError,
 )
-_RETRY = "the ledger is unreachable; retry (with the same idempotency key)"
+
+
+@contextmanager
+def _reachable() -> Iterator[None]:
+    """Turn the database being out of reach into :class:`LedgerUnavailable`."""
+    try:
+        yield
+    except _UNREACHABLE as err:
+        raise LedgerUnavailable(
+            "the ledger is unreachable; retry (with the same idempotency key)"
+        ) from err
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,57 +109,48 @@ class Ledger:
         idempotency_key: str,
         fingerprint: bytes,
     ) -> LedgerResult:
-        row = await self._fetchrow(
-            _CHARGE, user_id, currency, amount, description, idempotency_key, fingerprint
-        )
+        with _reachable():
+            row = await self._pool.fetchrow(
+                _CHARGE, user_id, currency, amount, description, idempotency_key, fingerprint
+            )
         return _result(row)
 
     async def top_up(
         self, user_id: str, currency: str, amount: int, idempotency_key: str, fingerprint: bytes
     ) -> LedgerResult:
-        row = await self._fetchrow(_TOP_UP, user_id, currency, amount, idempotency_key, fingerprint)
+        with _reachable():
+            row = await self._pool.fetchrow(
+                _TOP_UP, user_id, currency, amount, idempotency_key, fingerprint
+            )
         return _result(row)
 
     async def refund(
         self, user_id: str, charge_id: UUID, amount: int, idempotency_key: str, fingerprint: bytes
     ) -> LedgerResult:
-        row = await self._fetchrow(
-            _REFUND, user_id, charge_id, amount, idempotency_key, fingerprint
-        )
+        with _reachable():
+            row = await self._pool.fetchrow(
+                _REFUND, user_id, charge_id, amount, idempotency_key, fingerprint
+            )
         return _result(row)
 
     async def balance(self, user_id: str, currency: str) -> int:
         """The wallet's balance; a user without a wallet has 0."""
-        balance: int | None = await self._fetchval(_BALANCE, user_id, currency)
+        with _reachable():
+            balance: int | None = await self._pool.fetchval(_BALANCE, user_id, currency)
         return balance or 0
 
     async def transactions(
         self, user_id: str, limit: int, after: Cursor | None
     ) -> Sequence[Transaction]:
         """Up to ``limit`` of the user's transactions, newest first, after ``after``."""
-        if after is None:
-            rows = await self._fetch(_FIRST_PAGE, user_id, limit)
-        else:
-            rows = await self._fetch(_NEXT_PAGE, user_id, limit, after.created_at, after.id)
+        with _reachable():
+            if after is None:
+                rows = await self._pool.fetch(_FIRST_PAGE, user_id, limit)
+            else:
+                rows = await self._pool.fetch(
+                    _NEXT_PAGE, user_id, limit, after.created_at, after.id
+                )
         return [_transaction(row) for row in rows]
-
-    async def _fetchrow(self, query: str, *args: object) -> asyncpg.Record | None:
-        try:
-            return await self._pool.fetchrow(query, *args)
-        except _UNREACHABLE as err:
-            raise LedgerUnavailable(_RETRY) from err
-
-    async def _fetchval(self, query: str, *args: object) -> Any:
-        try:
-            return await self._pool.fetchval(query, *args)
-        except _UNREACHABLE as err:
-            raise LedgerUnavailable(_RETRY) from err
-
-    async def _fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
-        try:
-            return await self._pool.fetch(query, *args)
-        except _UNREACHABLE as err:
-            raise LedgerUnavailable(_RETRY) from err
 
     async def ping(self) -> bool:
         try:

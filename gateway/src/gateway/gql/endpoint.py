@@ -36,7 +36,7 @@ from gateway.asgi import (
 from gateway.errors import JSON_HEADERS
 from gateway.gql.resolvers import GraphQLContext
 from gateway.headers import InvalidHeaderError, check_metadata, forwarded_for
-from gateway.ratelimit import Rate
+from gateway.ratelimit import LoginRates
 from gateway.runtime import Runtime
 from tollgate_kit.caller import CLIENT_ADDRESS_METADATA
 from tollgate_kit.logs import get_logger
@@ -61,16 +61,14 @@ class GraphQLEndpoint:
         *,
         body_limit: int,
         default_deadline: float,
-        login_rate: Rate,
-        login_address_rate: Rate,
+        login_rates: LoginRates,
         max_root_fields: int,
     ) -> None:
         self.schema = schema
         self._runtime = runtime
         self._body_limit = body_limit
         self._deadline = default_deadline
-        self._login_rate = login_rate
-        self._login_address_rate = login_address_rate
+        self._login_rates = login_rates
         # Every root field is a backend call; the request pays one rate-limit token.
         self._max_root_fields = max_root_fields
         # Parsed and validated documents by query text.
@@ -122,8 +120,7 @@ class GraphQLEndpoint:
             claims=state.claims,
             auth_error=state.auth_error,
             limiter=self._runtime.limiter,
-            login_rate=self._login_rate,
-            login_address_rate=self._login_address_rate,
+            login_rates=self._login_rates,
             metadata=metadata,
         )
         outcome = execute(

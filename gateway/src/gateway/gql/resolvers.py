@@ -18,7 +18,7 @@ from redis.exceptions import RedisError
 
 from gateway.backends import BackendPool
 from gateway.errors import error_reason, safe_message, status_of
-from gateway.ratelimit import Rate, RateLimiter, login_identity
+from gateway.ratelimit import LoginRates, RateLimiter
 from tollgate.auth.v1 import auth_pb2
 from tollgate.billing.v1 import billing_pb2
 from tollgate_kit.logs import get_logger
@@ -40,8 +40,7 @@ class GraphQLContext:
     claims: TokenClaims | None = None
     auth_error: tuple[str, str] | None = None
     limiter: RateLimiter | None = None
-    login_rate: Rate | None = None
-    login_address_rate: Rate | None = None
+    login_rates: LoginRates | None = None
     metadata: list[tuple[str, str | bytes]] = field(default_factory=list)
 
 
@@ -76,21 +75,18 @@ async def _call(
 
 async def _login_limit(info: Info, email: str) -> None:
     context: GraphQLContext = info.context
-    if context.limiter is None or context.login_rate is None:
+    if context.limiter is None or context.login_rates is None:
         return
-    # Per client address over all emails, then per address + email, as on the REST routes.
-    limits = [("login", login_identity(context.client_address, email), context.login_rate)]
-    if context.login_address_rate is not None:
-        limits.insert(0, ("login-addr", context.client_address, context.login_address_rate))
-    for kind, identity, rate in limits:
-        try:
-            decision = await context.limiter.hit(kind, identity, rate)
-        except RedisError as error:
-            # The limit protects the backends, it does not gate access.
-            log.warning("rate_limiter_unavailable", error=type(error).__name__)
-            return
-        if not decision.allowed:
-            raise _error("rate limit exceeded", "RESOURCE_EXHAUSTED", "RATE_LIMITED")
+    try:
+        decision = await context.limiter.hit_all(
+            context.login_rates.checks(context.client_address, email)
+        )
+    except RedisError as error:
+        # As on the REST routes: the limit protects the backends, it does not gate access.
+        log.warning("rate_limiter_unavailable", error=type(error).__name__)
+        return
+    if not decision.allowed:
+        raise _error("rate limit exceeded", "RESOURCE_EXHAUSTED", "RATE_LIMITED")
 
 
 def _time(value: Timestamp, present: bool) -> str | None:

@@ -21,7 +21,7 @@ from gateway.asgi import (
     send_error,
 )
 from gateway.headers import TrustedProxies
-from gateway.ratelimit import Decision, Rate, login_identity
+from gateway.ratelimit import Decision, LoginRates, Rate
 from gateway.routing import Limit
 from gateway.runtime import Runtime
 from tollgate_kit.logs import get_logger
@@ -36,16 +36,14 @@ class RateLimitMiddleware:
         *,
         runtime: Runtime,
         user_rate: Rate,
-        login_rate: Rate,
-        login_address_rate: Rate,
+        login_rates: LoginRates,
         trusted_proxies: TrustedProxies,
         body_limit: int,
     ) -> None:
         self.app = app
         self._runtime = runtime
         self._user_rate = user_rate
-        self._login_rate = login_rate
-        self._login_address_rate = login_address_rate
+        self._login_rates = login_rates
         self._proxies = trusted_proxies
         self._body_limit = body_limit
 
@@ -68,42 +66,28 @@ class RateLimitMiddleware:
             except BodyTooLargeError:
                 await send_error(send, 413, 3, "request body too large")
                 return
-            # Per address over all emails first, then per address + email.
-            checks = [
-                ("login-addr", state.client_address, self._login_address_rate),
-                (
-                    "login",
-                    login_identity(state.client_address, _email(state.body)),
-                    self._login_rate,
-                ),
-            ]
+            checks = self._login_rates.checks(state.client_address, _email(state.body))
         elif state.claims is not None:
             checks = [("user", state.claims.subject, self._user_rate)]
         else:
             checks = [("addr", state.client_address, self._user_rate)]
         try:
-            decision = state.rate_decision
-            if decision is None:
-                for kind, identity, rate in checks:
-                    decision = await limiter.hit(kind, identity, rate)
-                    if not decision.allowed:
-                        break
+            decision = state.rate_decision or await limiter.hit_all(checks)
         except RedisError as error:
             log.warning("rate_limiter_unavailable", error=type(error).__name__)
             await self.app(scope, receive, send)
             return
-        if decision is None:
-            raise RuntimeError("no rate limit was checked")
         if not decision.allowed:
-            await _refuse(send, decision)
+            await send_error(
+                send,
+                429,
+                8,
+                "rate limit exceeded",
+                reason="RATE_LIMITED",
+                headers=decision.headers(),
+            )
             return
         await self.app(scope, receive, _with_headers(send, decision))
-
-
-async def _refuse(send: Send, decision: Decision) -> None:
-    await send_error(
-        send, 429, 8, "rate limit exceeded", reason="RATE_LIMITED", headers=decision.headers()
-    )
 
 
 def _with_headers(send: Send, decision: Decision) -> Send:

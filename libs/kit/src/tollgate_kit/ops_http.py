@@ -48,21 +48,16 @@ def build_ops_app(registry: CollectorRegistry, ready: ReadinessCheck) -> Starlet
 def bind_http_socket(host: str, port: int) -> socket.socket:
     """A listening TCP socket for the ops port; raises RuntimeError when it cannot bind."""
     try:
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[
-            0
-        ][0]
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock = socket.create_server((host, port), family=_family(host), backlog=128)
     except OSError as err:
         raise RuntimeError(f"cannot serve HTTP on {host}:{port}: {err}") from err
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(128)
-        sock.setblocking(False)
-    except OSError as err:
-        sock.close()
-        raise RuntimeError(f"cannot serve HTTP on {host}:{port}: {err}") from err
+    sock.setblocking(False)
     return sock
+
+
+def _family(host: str) -> socket.AddressFamily:
+    """IPv6 for an IPv6 host ("::", "::1"), else IPv4, as the resolver says."""
+    return socket.getaddrinfo(host, None, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
 
 
 def ops_server(
