@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
@@ -122,8 +123,50 @@ def running_suite(
 
 
 def free_port() -> int:
-    """A TCP port that was free a moment ago on 127.0.0.1."""
+    """A TCP port on 127.0.0.1 that was free a moment ago and that this process has not handed
+    out before.
+
+    It comes from below the kernel's ephemeral range: a port from ``bind(0)`` lies inside that
+    range, so any outgoing connection (a database pool, a gRPC channel) may take it before the
+    server under test binds it. That race failed a CI run once; ports below the range are only
+    ever taken by listeners, and the bind check below sees those.
+    """
+    low, high = _PORT_POOL
+    for _ in range(max(high - low, 0)):
+        port = _random.randrange(low, high)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    # No room outside the ephemeral range (or none of it free): let the kernel choose.
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+        chosen: int = sock.getsockname()[1]
+    _handed_out.add(chosen)
+    return chosen
+
+
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
+def _port_pool(range_file: Path = _EPHEMERAL_RANGE) -> tuple[int, int]:
+    """[low, high): up to 16384 ports outside the ephemeral range, above 10000 (the well-known
+    servers'); below the range when there is room, else above it."""
+    try:
+        ephemeral_low, ephemeral_high = (int(n) for n in range_file.read_text().split())
+    except (OSError, ValueError):
+        ephemeral_low, ephemeral_high = 32768, 60999  # Linux's default
+    if ephemeral_low - 10000 >= 1024:
+        return (max(ephemeral_low - 16384, 10000), ephemeral_low)
+    low = max(ephemeral_high + 1, 10000)
+    return (low, min(low + 16384, 65536))
+
+
+_PORT_POOL = _port_pool()
+_random = random.Random()  # noqa: S311 - spreads test ports, guards nothing
+_handed_out: set[int] = set()

@@ -1,0 +1,60 @@
+"""free_port hands out ports that outgoing connections cannot take in the meantime."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from tollgate_devstack import testing
+from tollgate_devstack.testing import free_port
+
+
+def ephemeral_range() -> tuple[int, int]:
+    low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+    return int(low), int(high)
+
+
+def test_ports_lie_outside_the_ephemeral_range_and_are_never_handed_out_twice() -> None:
+    low, high = ephemeral_range()
+    ports = [free_port() for _ in range(200)]
+    assert len(set(ports)) == len(ports)
+    assert all(not low <= port <= high for port in ports)
+    assert all(port >= 10000 for port in ports)
+
+
+def test_a_port_with_a_listener_is_skipped() -> None:
+    listeners = []
+    try:
+        low, high = testing._PORT_POOL
+        # Occupy most of a small pool: every port handed out must still be bindable.
+        for port in range(low, min(low + 64, high)):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                sock.bind(("127.0.0.1", port))
+                sock.listen()
+                listeners.append(sock)
+            except OSError:
+                sock.close()
+        taken = {sock.getsockname()[1] for sock in listeners}
+        for _ in range(50):
+            port = free_port()
+            assert port not in taken
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                probe.bind(("127.0.0.1", port))
+    finally:
+        for sock in listeners:
+            sock.close()
+
+
+def test_the_pool_sits_below_the_range_when_there_is_room_and_above_it_otherwise(
+    tmp_path: Path,
+) -> None:
+    def pool(text: str) -> tuple[int, int]:
+        (tmp_path / "range").write_text(text)
+        return testing._port_pool(tmp_path / "range")
+
+    assert pool("32768\t60999\n") == (16384, 32768)
+    assert pool("20000 60999") == (10000, 20000)
+    assert pool("1024 40000") == (40001, 56385)
+    assert pool("1024 65535") == (65536, 65536)  # no room: free_port lets the kernel choose
+    assert pool("garbage") == (16384, 32768)
