@@ -18,6 +18,7 @@ import grpc
 import httpx
 import pytest
 import structlog
+from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client.parser import text_string_to_metric_families
 
 from auth_svc.bootstrap import build
@@ -92,6 +93,7 @@ class RecordingEmailService(email_pb2_grpc.EmailServiceServicer):
 
     def __init__(self) -> None:
         self.attempts: list[email_pb2.SendEmailRequest] = []
+        self.metadata: list[dict[str, str]] = []
         self.sent: list[email_pb2.SendEmailRequest] = []
         self.failures: list[grpc.StatusCode] = []
         self.delay = 0.0
@@ -100,6 +102,7 @@ class RecordingEmailService(email_pb2_grpc.EmailServiceServicer):
         self, request: email_pb2.SendEmailRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> email_pb2.SendEmailResponse:
         self.attempts.append(request)
+        self.metadata.append({k: str(v) for k, v in context.invocation_metadata() or ()})
         if self.failures:
             await context.abort(self.failures.pop(0), "simulated failure")
         if self.delay:
@@ -204,9 +207,11 @@ def make_settings(database_url: str, redis_prefix: str, **overrides: Any) -> Aut
 
 
 @contextlib.asynccontextmanager
-async def running(settings: AuthSettings) -> AsyncIterator[RunningAuth]:
+async def running(
+    settings: AuthSettings, tracer_provider: TracerProvider | None = None
+) -> AsyncIterator[RunningAuth]:
     """auth-svc built by its real bootstrap and served by the kit's runner, in-process."""
-    app = await build(settings)
+    app = await build(settings, tracer_provider=tracer_provider)
     stop = asyncio.Event()
     task = asyncio.create_task(serve(app, stop))
     metrics_url = f"http://127.0.0.1:{settings.http_port}/metrics"

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Mapping, Sequence
 
 import grpc
+from opentelemetry import trace
 from prometheus_client import CollectorRegistry
 
 from auth_svc.api.servicer import AuthServicer
@@ -42,7 +43,13 @@ def local_jwks_cache(keys: KeySet) -> JwksCache:
     return JwksCache(fetch)
 
 
-async def build(settings: AuthSettings) -> GrpcApp:
+async def build(
+    settings: AuthSettings, *, tracer_provider: trace.TracerProvider | None = None
+) -> GrpcApp:
+    """Wire auth-svc's adapters and use cases into the app to serve.
+
+    ``tracer_provider`` defaults to the global one (tests pass their own to capture spans).
+    """
     keys = await asyncio.to_thread(load_or_create_keys, settings.keys_dir)
     hasher = await PasswordHasher.create(settings.bcrypt_cost)
     pool = await create_pool(settings.database_url, max_size=settings.database_pool_size)
@@ -102,6 +109,7 @@ async def build(settings: AuthSettings) -> GrpcApp:
             retention=settings.outbox_retention,
         ),
         listen_dsn=settings.database_url,
+        tracer=(tracer_provider or trace.get_tracer_provider()).get_tracer("auth_svc"),
     )
 
     def register(server: grpc.aio.Server) -> None:

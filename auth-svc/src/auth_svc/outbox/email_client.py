@@ -4,6 +4,7 @@ into retryable and permanent."""
 from __future__ import annotations
 
 import grpc
+from opentelemetry import propagate
 
 from auth_svc.domain.outbox import DeliveryOutcome, OutboxMessage
 from tollgate.email.v1 import email_pb2, email_pb2_grpc
@@ -37,8 +38,13 @@ class GrpcEmailSender:
             template=message.template,
             params=dict(message.params),
         )
+        # The current span (the relay's delivery span) continues in email-svc.
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
         try:
-            await self._stub.SendEmail(request, timeout=self._timeout)
+            await self._stub.SendEmail(
+                request, timeout=self._timeout, metadata=tuple(carrier.items())
+            )
         except grpc.aio.AioRpcError as err:
             reason = f"{err.code().name}: {err.details() or ''}"[:500]
             if err.code() in PERMANENT:

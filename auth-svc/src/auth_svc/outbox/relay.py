@@ -6,6 +6,11 @@ claim the same row), sends each to email-svc, and records the outcome: delivered
 later with exponential backoff and jitter, or dead-lettered when email-svc rejects the
 message as invalid. A crash between sending and recording means one more send of the same
 message id, which email-svc ignores, so mail is delayed at worst, never lost or doubled.
+
+Tracing: each delivery is a client span in the trace of the transaction that wrote the
+message (its context is stored with the row) and carries that trace on to email-svc. The
+relay's own polling (claims, depth, purge, LISTEN) is left out of traces: it would start a
+new trace every poll interval on every replica, and its metrics already tell its story.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 import asyncpg
+from opentelemetry import propagate, trace
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from auth_svc.domain.outbox import DeliveryOutcome, OutboxMessage, retry_delay
 from auth_svc.metrics import AuthMetrics
@@ -27,6 +35,7 @@ from tollgate_kit.logs import get_logger
 log = get_logger(__name__)
 
 PURGE_EVERY_SECONDS = 3600.0
+SEND_EMAIL = "tollgate.email.v1.EmailService/SendEmail"
 
 
 class EmailSender(Protocol):
@@ -54,12 +63,14 @@ class OutboxRelay:
         policy: RelayPolicy,
         *,
         listen_dsn: str | None = None,
+        tracer: trace.Tracer | None = None,
     ) -> None:
         self._store = store
         self._sender = sender
         self._metrics = metrics
         self._policy = policy
         self._listen_dsn = listen_dsn
+        self._tracer = tracer or trace.get_tracer(__name__)
         self._wake = asyncio.Event()
         self._listener: asyncpg.Connection | None = None
         self._last_purge = float("-inf")
@@ -69,11 +80,13 @@ class OutboxRelay:
         try:
             while True:
                 _stop_if_cancelled()
-                await self._ensure_listener()
+                with suppress_instrumentation():
+                    await self._ensure_listener()
                 self._wake.clear()
                 try:
                     await self.drain()
-                    await self._housekeeping()
+                    with suppress_instrumentation():
+                        await self._housekeeping()
                 except Exception:
                     self._metrics.outbox_relay_errors.inc()
                     log.exception("outbox_relay_failed")
@@ -90,7 +103,8 @@ class OutboxRelay:
         """Deliver due messages until none is left; how many were attempted."""
         attempted = 0
         while True:
-            claimed = await self._store.claim(self._policy.batch_size, self._policy.lease)
+            with suppress_instrumentation():
+                claimed = await self._store.claim(self._policy.batch_size, self._policy.lease)
             if not claimed:
                 return attempted
             attempted += len(claimed)
@@ -99,6 +113,24 @@ class OutboxRelay:
                 return attempted
 
     async def _deliver(self, item: ClaimedMessage) -> None:
+        with self._tracer.start_as_current_span(
+            SEND_EMAIL,
+            context=propagate.extract(item.trace_context),
+            kind=SpanKind.CLIENT,
+            attributes={
+                "rpc.system": "grpc",
+                "rpc.service": SEND_EMAIL.split("/")[0],
+                "rpc.method": SEND_EMAIL.split("/")[1],
+                "tollgate.outbox.message_id": item.id,
+                "tollgate.outbox.attempt": item.attempts,
+            },
+        ) as span:
+            outcome = await self._deliver_in_span(item)
+            span.set_attribute("tollgate.outbox.outcome", outcome.value)
+            if outcome is not DeliveryOutcome.DELIVERED:
+                span.set_status(Status(StatusCode.ERROR, f"outbox delivery: {outcome.value}"))
+
+    async def _deliver_in_span(self, item: ClaimedMessage) -> DeliveryOutcome:
         outcome, error = await self._sender.send(item.id, item.message)
         self._metrics.outbox_attempts.labels(outcome.value).inc()
         if outcome is DeliveryOutcome.DELIVERED:
@@ -125,6 +157,7 @@ class OutboxRelay:
                 retry_in_seconds=round(delay, 3),
                 error=error,
             )
+        return outcome
 
     async def _housekeeping(self) -> None:
         self._metrics.outbox_depth.set(await self._store.depth())

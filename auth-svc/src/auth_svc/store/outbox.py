@@ -4,17 +4,23 @@ Claiming is a lease: one statement picks due rows with ``FOR UPDATE SKIP LOCKED`
 concurrent relays never pick the same row), counts the attempt and pushes
 ``next_attempt_at`` past the lease. A relay that dies mid-send leaves the row to be picked
 up again when the lease ends; email-svc deduplicates on the message id.
+
+Each row also keeps the trace context of the transaction that wrote it (``traceparent`` and
+``tracestate``, as the configured propagator writes them), so its delivery continues that
+trace.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
+from opentelemetry import propagate
 
 from auth_svc.domain.outbox import OutboxMessage
 
@@ -26,6 +32,8 @@ class ClaimedMessage:
     id: str
     message: OutboxMessage
     attempts: int
+    # The writer's trace context: a carrier for the propagator, empty when it had none.
+    trace_context: Mapping[str, str] = field(default_factory=dict)
 
 
 async def enqueue(
@@ -35,12 +43,16 @@ async def enqueue(
     """Insert ``message`` on ``conn`` (inside the caller's transaction) and wake relays at
     commit (NOTIFY is transactional). Returns the message id."""
     message_id = uuid.uuid4()
+    trace_context: dict[str, str] = {}
+    propagate.inject(trace_context)
     await conn.execute(
-        "INSERT INTO outbox (id, template, recipient, params) VALUES ($1, $2, $3, $4::jsonb)",
+        "INSERT INTO outbox (id, template, recipient, params, trace_context)"
+        " VALUES ($1, $2, $3, $4::jsonb, $5::jsonb)",
         message_id,
         message.template,
         message.recipient,
         json.dumps(dict(message.params)),
+        json.dumps(trace_context),
     )
     await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
     return str(message_id)
@@ -64,7 +76,7 @@ class OutboxStore:
             SET attempts = o.attempts + 1,
                 next_attempt_at = now() + make_interval(secs => $2)
             FROM due WHERE o.id = due.id
-            RETURNING o.id, o.template, o.recipient, o.params, o.attempts
+            RETURNING o.id, o.template, o.recipient, o.params, o.attempts, o.trace_context
             """,
             limit,
             lease_seconds,
@@ -78,6 +90,7 @@ class OutboxStore:
                     params=json.loads(row["params"]),
                 ),
                 attempts=row["attempts"],
+                trace_context=_carrier(row["trace_context"]),
             )
             for row in rows
         ]
@@ -122,3 +135,15 @@ class OutboxStore:
             older_than,
         )
         return int(status.rsplit(" ", 1)[-1])
+
+
+def _carrier(stored: str) -> dict[str, str]:
+    """The stored trace context as a propagator carrier; anything malformed is dropped (a
+    delivery without its trace is better than no delivery)."""
+    try:
+        value = json.loads(stored)
+    except ValueError:
+        return {}
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
