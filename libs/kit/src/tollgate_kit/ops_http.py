@@ -7,6 +7,7 @@ import socket
 from collections.abc import Awaitable, Callable, Generator
 
 import uvicorn
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -29,7 +30,11 @@ def build_ops_app(registry: CollectorRegistry, ready: ReadinessCheck) -> Starlet
         return JSONResponse({"status": "ok"})
 
     async def readyz(_: Request) -> Response:
-        if await ready():
+        # Probes come every few seconds from every kubelet: their database and Redis pings
+        # would each start a trace of their own.
+        with suppress_instrumentation():
+            is_ready = await ready()
+        if is_ready:
             return JSONResponse({"status": "ready"})
         return JSONResponse({"status": "not ready"}, status_code=503)
 

@@ -1,0 +1,28 @@
+"""The ops port's readiness probe: answered from the service's own check, never traced."""
+
+from __future__ import annotations
+
+import httpx
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from prometheus_client import CollectorRegistry
+
+from tollgate_kit.ops_http import build_ops_app
+
+
+async def test_readiness_checks_run_with_client_instrumentation_suppressed() -> None:
+    seen: list[bool] = []
+    answer = [True, False]
+
+    async def ready() -> bool:
+        # The probe's database and Redis pings would otherwise start a trace each.
+        seen.append(is_instrumentation_enabled())
+        return answer.pop(0)
+
+    transport = httpx.ASGITransport(app=build_ops_app(CollectorRegistry(), ready))
+    async with httpx.AsyncClient(transport=transport, base_url="http://ops") as client:
+        first = await client.get("/readyz")
+        second = await client.get("/readyz")
+    assert (first.status_code, first.json()) == (200, {"status": "ready"})
+    assert (second.status_code, second.json()) == (503, {"status": "not ready"})
+    assert seen == [False, False]
+    assert is_instrumentation_enabled()
