@@ -39,4 +39,34 @@ class PasswordHasher:
         if hashed is None:
             await asyncio.to_thread(bcrypt.checkpw, password, self._dummy_hash)
             return False
-        return await asyncio.to_thread(bcrypt.checkpw, password, hashed)
+        return await asyncio.to_thread(self._check_at_current_cost, password, hashed)
+
+    def needs_rehash(self, hashed: bytes) -> bool:
+        """True when ``hashed`` was made at another cost than the configured one: rehash it
+        on the next successful login, so stored hashes follow a cost change."""
+        return cost_of(hashed) != self._cost
+
+    def _check_at_current_cost(self, password: bytes, hashed: bytes) -> bool:
+        """``checkpw``, and when a hash made at a lower cost than today's does not match, the
+        time a check at today's cost would have taken.
+
+        Unknown emails are checked against a dummy at today's cost; without this, after a
+        cost increase a wrong password for an existing account would answer measurably
+        faster, and timing would tell which accounts exist. Each cost step doubles the work,
+        so 2^(today - stored) - 1 more checks at the stored cost make up the difference.
+        """
+        if bcrypt.checkpw(password, hashed):
+            return True
+        stored = cost_of(hashed)
+        if stored is not None and stored < self._cost:
+            for _ in range(2 ** (self._cost - stored) - 1):
+                bcrypt.checkpw(password, hashed)
+        return False
+
+
+def cost_of(hashed: bytes) -> int | None:
+    """The cost factor of a modular-crypt bcrypt hash (``$2b$12$…`` → 12), None if unreadable."""
+    parts = hashed.split(b"$")
+    if len(parts) < 4 or not parts[2].isdigit():
+        return None
+    return int(parts[2])

@@ -142,11 +142,16 @@ async def test_a_rejected_message_is_dead_lettered_not_retried(
         return await db.fetchval("SELECT failed_at IS NOT NULL FROM outbox") is True
 
     await eventually(dead, what="dead letter")
-    row = await db.fetchrow("SELECT attempts, last_error, delivered_at FROM outbox")
+    row = await db.fetchrow(
+        "SELECT attempts, last_error, delivered_at, template, recipient, params FROM outbox"
+    )
     assert row is not None
     assert row["attempts"] == 1
     assert row["delivered_at"] is None
     assert row["last_error"].startswith("INVALID_ARGUMENT")
+    assert (row["template"], row["recipient"]) == ("welcome", "ann@example.com")
+    # The verification link does not outlive the attempt in a dead row either.
+    assert json.loads(row["params"]) == {}
     assert await auth.metric("auth_outbox_delivery_attempts_total", {"result": "rejected"}) == 1
     # Nothing is due any more, so a relay finds no work.
     pool = await create_pool(auth.settings.database_url, min_size=1, max_size=1)

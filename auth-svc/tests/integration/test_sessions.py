@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import urlsplit
 
+import asyncpg
 import grpc
 import jwt
 import pytest
@@ -176,21 +178,25 @@ async def test_wrong_password_and_unknown_email_get_the_same_answer(auth: Any) -
     assert await auth.metric("auth_login_total", {"result": "invalid_credentials"}) == 3
 
 
-async def test_unknown_email_costs_a_bcrypt_check_like_a_wrong_password(
-    settings_for: Any, start_auth: Any
-) -> None:
+async def wrong_login_time(auth: Any, email: str) -> float:
+    """Seconds a refused login of ``email`` with a wrong password took (median of 5)."""
     loop = asyncio.get_running_loop()
-
-    async def timed(auth: Any, email: str) -> float:
+    times = []
+    for _ in range(5):
         started = loop.time()
         with pytest.raises(grpc.aio.AioRpcError):
             await auth.login(email, "not the password")
-        return loop.time() - started
+        times.append(loop.time() - started)
+    return sorted(times)[2]
 
+
+async def test_unknown_email_costs_a_bcrypt_check_like_a_wrong_password(
+    settings_for: Any, start_auth: Any
+) -> None:
     async with start_auth(settings_for(bcrypt_cost=10)) as auth:
         await auth.register("ann@example.com")
-        wrong = sorted([await timed(auth, "ann@example.com") for _ in range(5)])[2]
-        unknown = sorted([await timed(auth, "nobody@example.com") for _ in range(5)])[2]
+        wrong = await wrong_login_time(auth, "ann@example.com")
+        unknown = await wrong_login_time(auth, "nobody@example.com")
     # A cost-10 check takes tens of ms; skipping it would make "unknown" ~1 ms.
     assert unknown > 0.5 * wrong
     assert wrong > 0.5 * unknown
@@ -231,3 +237,80 @@ async def test_login_is_rate_limited_per_email_and_client(
                 ),
             )
         assert await auth.metric("auth_login_total", {"result": "rate_limited"}) == 2
+
+
+async def test_every_spelling_that_reaches_an_account_shares_its_login_budget(
+    settings_for: Any, start_auth: Any, db: asyncpg.Connection[asyncpg.Record]
+) -> None:
+    # The database decides which spellings are one account (lower() in its locale), and it
+    # folds "İ" (U+0130) to "i" where Python's lower() makes "i̇": counting attempts per
+    # spelling gave every "i" of an address a budget of its own.
+    if await db.fetchval("SELECT lower('İnfo')") != "info":
+        pytest.skip("this database's locale keeps İ apart from i")
+    async with start_auth(settings_for(login_rate_limit=3)) as auth:
+        await auth.register("info@example.com")
+        await auth.login("İnfo@example.com")  # the same account
+        for spelling in ("info@example.com", "İnfo@example.com"):
+            assert await refused(auth.login(spelling, "wrong password")) == (
+                grpc.StatusCode.UNAUTHENTICATED,
+                "INVALID_CREDENTIALS",
+            )
+        for spelling in ("info@example.com", "İnfo@example.com", "INFO@example.com"):
+            assert await refused(auth.login(spelling)) == (
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                "TOO_MANY_LOGIN_ATTEMPTS",
+            )
+
+
+async def test_a_raised_bcrypt_cost_reveals_no_account_and_stored_hashes_catch_up(
+    settings_for: Any, start_auth: Any, db: asyncpg.Connection[asyncpg.Record]
+) -> None:
+    async with start_auth(settings_for(bcrypt_cost=4)) as auth:
+        await auth.register("ann@example.com")
+    stored = "SELECT password_hash FROM users"
+    async with start_auth(settings_for(bcrypt_cost=9)) as auth:
+        wrong = await wrong_login_time(auth, "ann@example.com")
+        unknown = await wrong_login_time(auth, "nobody@example.com")
+        # Unknown emails are checked at cost 9 (~30 ms); ann's cost-4 hash alone takes ~1 ms.
+        assert unknown > 0.5 * wrong
+        assert wrong > 0.5 * unknown
+        assert (await db.fetchval(stored)).startswith("$2b$04$")  # wrong passwords change nothing
+        await auth.login("ann@example.com")
+        assert (await db.fetchval(stored)).startswith("$2b$09$")
+        await auth.login("ann@example.com")  # the new hash holds the same password
+
+
+async def test_redis_out_of_reach_answers_unavailable(settings_for: Any, start_auth: Any) -> None:
+    dead_redis = f"redis://127.0.0.1:{devstack.free_port()}/0"
+    async with start_auth(settings_for(redis_url=dead_redis)) as auth:
+        await auth.register("ann@example.com")  # PostgreSQL only
+        assert await refused(auth.login("ann@example.com")) == (
+            grpc.StatusCode.UNAVAILABLE,
+            "AUTH_UNAVAILABLE",
+        )
+        assert await refused(refresh(auth, "not-even-a-token")) == (
+            grpc.StatusCode.UNAUTHENTICATED,
+            "TOKEN_INVALID",
+        )
+
+
+async def test_database_out_of_reach_answers_unavailable_then_recovers(
+    settings_for: Any, start_auth: Any, database_url: str
+) -> None:
+    target = urlsplit(database_url)
+    proxy = devstack.TcpProxy(target.hostname or "127.0.0.1", target.port or 5432)
+    await proxy.start()
+    try:
+        settings = settings_for(database_url=devstack.through_port(database_url, proxy.port))
+        async with start_auth(settings) as auth:
+            await auth.register("ann@example.com")
+            auth.relay_errors_expected = True
+            await proxy.cut()
+            unavailable = (grpc.StatusCode.UNAVAILABLE, "AUTH_UNAVAILABLE")
+            assert await refused(auth.login("ann@example.com")) == unavailable
+            assert await refused(auth.register("bob@example.com")) == unavailable
+            await proxy.start()
+            await auth.login("ann@example.com")
+            await auth.register("bob@example.com")
+    finally:
+        await proxy.cut()

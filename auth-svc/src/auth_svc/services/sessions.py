@@ -59,18 +59,22 @@ class SessionService:
         except InvalidEmail:
             address = None
         try:
-            # Counted per account, not per spelling: fullwidth or punycode variants of one
-            # address share one budget.
-            if not await self._limiter.allow(address or email, client):
+            user = await self._users.by_email(address) if address else None
+            # Counted per account, not per spelling: every spelling the database resolves to
+            # this user (case, fullwidth, punycode, "İ" for "i", a final "ς") shares one
+            # budget. An address with no account is counted as written.
+            account = f"user:{user.id}" if user else f"email:{address or email}"
+            if not await self._limiter.allow(account, client):
                 result = "rate_limited"
                 raise TooManyAttempts("too many login attempts; try again later")
-            user = await self._users.by_email(address) if address else None
             ok = await self._hasher.verify(
                 password_bytes(password), user.password_hash if user else None
             )
             if user is None or not ok:
                 result = "invalid_credentials"
                 raise InvalidCredentials("invalid email or password")
+            if self._hasher.needs_rehash(user.password_hash):
+                await self._rehash(user.id, user.password_hash, password_bytes(password))
             now = time.time()
             session_id, refresh_jti = new_id(), new_id()
             await self._sessions.create(
@@ -94,6 +98,14 @@ class SessionService:
             self._metrics.login.labels(result).inc()
         log.info("login_succeeded", user_id=user.id, session_id=session_id)
         return pair
+
+    async def _rehash(self, user_id: str, stored: bytes, password: bytes) -> None:
+        """Bring a hash made at another bcrypt cost to the configured one, now that the
+        password is known to be right."""
+        if await self._users.replace_password_hash(
+            user_id, stored, await self._hasher.hash(password)
+        ):
+            log.info("password_rehashed", user_id=user_id)
 
     async def refresh(self, refresh_token: str) -> TokenPair:
         result = "error"

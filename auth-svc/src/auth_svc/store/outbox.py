@@ -113,9 +113,10 @@ class OutboxStore:
         )
 
     async def mark_rejected(self, message_id: str, error: str) -> None:
-        """Dead-letter: the row stays for inspection and is never tried again."""
+        """Dead-letter: the row stays for inspection (template, recipient, error) and is never
+        tried again. Its params go, as on delivery: they hold a live verification link."""
         await self._pool.execute(
-            "UPDATE outbox SET failed_at = now(), last_error = $2 "
+            "UPDATE outbox SET failed_at = now(), last_error = $2, params = '{}' "
             "WHERE id = $1 AND delivered_at IS NULL",
             uuid.UUID(message_id),
             error,

@@ -1,4 +1,4 @@
-"""Login attempts per (email, client address) in a fixed window, counted in Redis."""
+"""Login attempts per (account, client address) in a fixed window, counted in Redis."""
 
 from __future__ import annotations
 
@@ -15,14 +15,15 @@ class LoginRateLimiter:
         self._limit = limit
         self._window = max(1, int(window.total_seconds()))
 
-    def _key(self, email: str, client: str) -> str:
+    def _key(self, account: str, client: str) -> str:
         # Hashed: keys are visible to anyone with Redis access and emails are personal data.
-        digest = hashlib.sha256(f"{email.strip().lower()}\x00{client}".encode()).hexdigest()
+        digest = hashlib.sha256(f"{account.strip().lower()}\x00{client}".encode()).hexdigest()
         return f"{self._prefix}auth:login_attempts:{digest}"
 
-    async def allow(self, email: str, client: str) -> bool:
-        """Count one attempt; False once the window's limit is passed."""
-        key = self._key(email, client)
+    async def allow(self, account: str, client: str) -> bool:
+        """Count one attempt at ``account`` from ``client``; False once the window's limit is
+        passed."""
+        key = self._key(account, client)
         # SET NX EX opens the window; INCR keeps its TTL. (EXPIRE … NX would need Redis 7,
         # and the embedded Redis of `make run` is 6.2.)
         async with self._redis.pipeline(transaction=True) as pipe:

@@ -84,6 +84,17 @@ class UserStore:
         )
         return None if row is None else _user(row)
 
+    async def replace_password_hash(self, user_id: str, old: bytes, new: bytes) -> bool:
+        """Store ``new`` for the user if the stored hash is still ``old`` (a password change
+        in between wins); whether it was stored."""
+        status = await self._pool.execute(
+            "UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2",
+            uuid.UUID(user_id),
+            old.decode("ascii"),
+            new.decode("ascii"),
+        )
+        return bool(status == "UPDATE 1")
+
     async def by_id(self, user_id: str) -> User | None:
         try:
             key = uuid.UUID(user_id)

@@ -14,6 +14,7 @@ import asyncpg
 from billing_svc.domain.errors import LedgerUnavailable
 from billing_svc.domain.model import Kind, Transaction
 from billing_svc.domain.pagination import Cursor
+from tollgate_kit.db import DATABASE_UNREACHABLE
 
 _CHARGE = "SELECT * FROM billing_charge($1, $2, $3, $4, $5, $6)"
 _TOP_UP = "SELECT * FROM billing_top_up($1, $2, $3, $4, $5)"
@@ -33,23 +34,12 @@ SELECT id, kind, amount, description, refund_of, ts, currency FROM transactions
 """
 
 
-# The database is down, restarting, full or dropped the connection: worth a retry.
-_UNREACHABLE = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.exceptions.TooManyConnectionsError,
-    # A primary that became a standby during a failover.
-    asyncpg.exceptions.ReadOnlySQLTransactionError,
-)
-
-
 @contextmanager
 def _reachable() -> Iterator[None]:
     """Turn the database being out of reach into :class:`LedgerUnavailable`."""
     try:
         yield
-    except _UNREACHABLE as err:
+    except DATABASE_UNREACHABLE as err:
         raise LedgerUnavailable(
             "the ledger is unreachable; retry (with the same idempotency key)"
         ) from err

@@ -11,6 +11,18 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+# The database is down, restarting, full or dropped the connection: a caller may retry, so
+# these answer UNAVAILABLE rather than INTERNAL. (TimeoutError is an OSError: a pool that
+# hands out no connection in time counts too.)
+DATABASE_UNREACHABLE: tuple[type[Exception], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    # A primary that became a standby during a failover.
+    asyncpg.exceptions.ReadOnlySQLTransactionError,
+)
+
 # The alembic config option that carries the service's own (asyncpg / libpq) DSN to env.py.
 DSN_OPTION = "tollgate.dsn"
 

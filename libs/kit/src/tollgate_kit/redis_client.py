@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+from redis import exceptions
 from redis.asyncio import BlockingConnectionPool, Redis
+
+# Redis is down, loading, failing over or too slow: worth a retry (UNAVAILABLE). Other
+# Redis errors (a wrong command, a wrong type) are bugs and stay INTERNAL.
+REDIS_UNREACHABLE: tuple[type[Exception], ...] = (
+    OSError,
+    exceptions.ConnectionError,
+    exceptions.TimeoutError,
+    exceptions.ReadOnlyError,
+)
 
 
 def create_redis(url: str, *, max_connections: int = 50, pool_timeout: float = 5.0) -> Redis:
