@@ -102,8 +102,12 @@ def check_metadata(metadata: Metadata) -> None:
     """Raise :class:`InvalidHeaderError` unless every text value is printable ASCII, which
     gRPC requires (it would otherwise fail the call as an internal error)."""
     for key, value in metadata:
-        if isinstance(value, str) and _METADATA_VALUE.fullmatch(value) is None:
+        if isinstance(value, str) and not printable_ascii(value):
             raise InvalidHeaderError(f"the {key} header must be printable ASCII")
+
+
+def printable_ascii(value: str) -> bool:
+    return _METADATA_VALUE.fullmatch(value) is not None
 
 
 def response_headers(*metadata: Iterable[Any] | None) -> list[tuple[bytes, bytes]]:

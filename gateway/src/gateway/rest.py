@@ -30,6 +30,7 @@ from gateway.headers import (
     forwarded_for,
     metadata_from_headers,
     parse_grpc_timeout,
+    printable_ascii,
     response_headers,
 )
 from gateway.middleware.auth import REALM
@@ -44,6 +45,7 @@ IDEMPOTENCY_FIELD = "idempotency_key"
 class _RequestHeaders:
     authorization: str | None = None
     idempotency_key: str | None = None
+    idempotency_keys_differ: bool = False
     grpc_timeout: str | None = None
     forwarded_for: str | None = None
     has_metadata: bool = False
@@ -58,7 +60,10 @@ def _scan(scope: Scope) -> _RequestHeaders:
             if found.authorization is None:
                 found.authorization = value.decode("latin-1")
         elif key == b"idempotency-key":
-            found.idempotency_key = value.decode("latin-1")
+            text = value.decode("latin-1")
+            if found.idempotency_key is not None and text != found.idempotency_key:
+                found.idempotency_keys_differ = True
+            found.idempotency_key = text
         elif key == b"grpc-timeout":
             found.grpc_timeout = value.decode("latin-1")
         elif key == b"x-forwarded-for":
@@ -67,6 +72,18 @@ def _scan(scope: Scope) -> _RequestHeaders:
         elif key.startswith(METADATA_PREFIX):
             found.has_metadata = True
     return found
+
+
+def _idempotency_key_error(headers: _RequestHeaders) -> str | None:
+    """Why the Idempotency-Key header cannot be used, if it cannot: two different keys, or
+    bytes that are not printable ASCII (HTTP carries no charset for them, so "clé" would
+    arrive as "clÃ©" and differ from the same key sent in the body)."""
+    if headers.idempotency_keys_differ:
+        return "more than one Idempotency-Key header, with different values"
+    key = headers.idempotency_key
+    if key is not None and not printable_ascii(key):
+        return "the Idempotency-Key header must be printable ASCII"
+    return None
 
 
 class RestHandler:
@@ -112,6 +129,10 @@ class RestHandler:
             metadata = metadata_from_headers(scope["headers"]) if headers.has_metadata else []
         except InvalidHeaderError as error:
             await send_error(send, 400, 3, str(error))
+            return
+        key_error = _idempotency_key_error(headers)
+        if key_error is not None:
+            await send_error(send, 400, 3, key_error)
             return
         overrides = (
             {IDEMPOTENCY_FIELD: headers.idempotency_key} if headers.idempotency_key else None

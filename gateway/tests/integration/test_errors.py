@@ -214,3 +214,49 @@ async def test_metrics_and_readiness_stay_inside_the_cluster(gateway_factory: An
     assert scraped.status_code == 200
     async with gateway_factory(trusted_proxies=["203.0.113.9"], ops_through_proxies=True) as open_:
         assert (await open_.get("/metrics", headers=forwarded)).status_code == 200
+
+
+async def test_an_unpaired_surrogate_escape_is_a_bad_request_not_a_crash(
+    gateway: httpx.AsyncClient, open_session: Any, backends: Any
+) -> None:
+    session = await open_session()
+    before = len(backends.recorded.requests.get("Charge", []))
+    for body in (b'{"amount": 5, "x\\udfff": 1}', b'{"amount": 5, "description": "\\ud800"}'):
+        response = await gateway.post(
+            "/v1/wallet/charges",
+            content=body,
+            headers={**session.headers, "Idempotency-Key": "k", "Content-Type": "application/json"},
+        )
+        assert response.status_code == 400, response.text
+        assert response.json()["code"] == 3
+        assert "unpaired surrogate" in response.json()["message"]
+    # Anyone can send these, before any login: no 500, no stack trace in the log.
+    response = await gateway.post(
+        "/v1/auth/login",
+        content=b'{"email": "a@example.com", "password": "x", "\\udc00": 1}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert len(backends.recorded.requests.get("Charge", [])) == before
+
+
+async def test_the_idempotency_key_header_must_be_one_printable_ascii_value(
+    gateway: httpx.AsyncClient, open_session: Any, backends: Any
+) -> None:
+    session = await open_session()
+    auth = list(session.headers.items())
+    charge = {"amount": "5", "description": "coffee"}
+    cases = [
+        ([("Idempotency-Key", "clé".encode())], "printable ASCII"),
+        ([("Idempotency-Key", b"a"), ("Idempotency-Key", b"b")], "more than one"),
+    ]
+    for headers, message in cases:
+        response = await gateway.post("/v1/wallet/charges", json=charge, headers=auth + headers)
+        assert response.status_code == 400, response.text
+        assert response.json()["code"] == 3
+        assert message in response.json()["message"]
+    # The same key twice is one key.
+    same = [("Idempotency-Key", b"k-1"), ("Idempotency-Key", b"k-1")]
+    response = await gateway.post("/v1/wallet/charges", json=charge, headers=auth + same)
+    assert response.status_code == 200, response.text
+    assert backends.recorded.requests["Charge"][-1].idempotency_key == "k-1"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -18,9 +19,12 @@ from gateway.transcoding._routes import Route
 
 # grpc-gateway accepts `field[key]=value` for map fields.
 _MAP_KEY = re.compile(r"(.*)\[(.*)\]")
-# An integer in a JSON string, as protojson reads it (a JSON number without fraction or
-# exponent): no sign "+", no spaces, no "_" and only ASCII digits, which Python's int() allows.
-_JSON_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
+# A number in a JSON string, as protojson reads an integer field's string: the JSON number
+# grammar (so no "+", spaces, "_" or non-ASCII digits, which Python's int() would allow),
+# fraction and exponent included as long as the value is a whole number ("1e2" is 100).
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+# Past any 64-bit field's range: refused by the parser's own range check, never expanded.
+_INTEGER_LIMIT = 2**64
 _INTEGER_TYPES = frozenset(
     {
         FieldDescriptor.TYPE_INT32,
@@ -82,6 +86,7 @@ def _merge_body(route: Route, message: Message, body: bytes, discard_unknown: bo
             object_pairs_hook=_reject_duplicates,
             parse_constant=_reject_constant,
         )
+        _reject_unpaired_surrogates(document)
     except (ValueError, RecursionError) as error:
         raise TranscodeError(f"malformed JSON body: {error}") from None
     if route.body_field is not None:
@@ -90,35 +95,84 @@ def _merge_body(route: Route, message: Message, body: bytes, discard_unknown: bo
         "google.protobuf."
     ):
         raise TranscodeError("the request body must be a JSON object")
-    _check_integer_strings(document, message.DESCRIPTOR)
+    _check_fields(document, message.DESCRIPTOR)
     try:
         json_format.ParseDict(document, message, ignore_unknown_fields=discard_unknown)
     except (json_format.ParseError, ValueError, TypeError) as error:
         raise TranscodeError(str(error)) from None
 
 
-def _check_integer_strings(document: Any, descriptor: Any) -> None:
-    """Refuse integers in strings that protojson (grpc-gateway) refuses but protobuf-python's
-    parser, built on int(), would take: ``"1_000"``, ``" 5"``, ``"+5"``, or non-ASCII digits."""
+def _check_fields(document: Any, descriptor: Any) -> None:
+    """Hold the JSON ``document`` to protojson's (grpc-gateway's) rules where protobuf-python's
+    parser is laxer, in place: one field given twice under its JSON and its proto name is
+    refused, and integers in strings are read as JSON numbers (``"1e2"`` is 100; ``"1_000"``,
+    ``" 5"``, ``"+5"`` and non-ASCII digits, which int() would take, are refused)."""
     if not isinstance(document, dict) or descriptor.full_name.startswith("google.protobuf."):
         return
+    seen: set[int] = set()
     for name, value in document.items():
         field = descriptor.fields_by_camelcase_name.get(name) or descriptor.fields_by_name.get(name)
-        if field is None or value is None:
+        if field is None:
             continue
+        if field.number in seen:
+            raise TranscodeError(f"field {field.name} is given more than once")
+        seen.add(field.number)
+        if value is None:
+            continue
+        # Where the field's values sit: a map's values, a list's items, or the field itself.
+        container: dict[Any, Any] | list[Any]
         if field.message_type is not None and field.message_type.GetOptions().map_entry:
-            values = list(value.values()) if isinstance(value, dict) else []
+            container = value if isinstance(value, dict) else {}
+            keys = list(container)
             field = field.message_type.fields_by_name["value"]
         elif field.is_repeated:
-            values = value if isinstance(value, list) else []
+            container = value if isinstance(value, list) else []
+            keys = list(range(len(container)))
         else:
-            values = [value]
-        for item in values:
+            container, keys = document, [name]
+        for key in keys:
+            item = container[key]
             if field.type in _INTEGER_TYPES:
-                if isinstance(item, str) and _JSON_INTEGER.fullmatch(item) is None:
-                    raise TranscodeError(f"invalid value for integer field {name}: {item[:32]!r}")
+                if isinstance(item, str):
+                    container[key] = _integer_string(name, item)
             elif field.message_type is not None:
-                _check_integer_strings(item, field.message_type)
+                _check_fields(item, field.message_type)
+
+
+def _integer_string(name: str, text: str) -> str:
+    """``text`` (an integer field's JSON string) as plain digits, as protojson reads it."""
+    if _JSON_NUMBER.fullmatch(text) is None:
+        raise TranscodeError(f"invalid value for integer field {name}: {text[:32]!r}")
+    if text.lstrip("-").isdigit():
+        return text
+    try:
+        number = Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the pattern admits only valid numbers
+        raise TranscodeError(f"invalid value for integer field {name}: {text[:32]!r}") from None
+    if number.copy_abs() >= _INTEGER_LIMIT:
+        raise TranscodeError(f"value out of range for integer field {name}: {text[:32]!r}")
+    if number != number.to_integral_value():
+        raise TranscodeError(f"invalid value for integer field {name}: {text[:32]!r}")
+    return str(int(number))
+
+
+def _reject_unpaired_surrogates(document: Any) -> None:
+    """Refuse a ``\\uD800``-``\\uDFFF`` escape without its pair, as protojson does: Python's
+    json keeps it as a lone surrogate, which no protobuf string can hold."""
+    pending = [document]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise ValueError("a string holds an unpaired surrogate escape") from None
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
 
 
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

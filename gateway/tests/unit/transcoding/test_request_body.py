@@ -174,3 +174,73 @@ def test_plain_integer_strings_and_numbers_are_accepted(echo_table: RouteTable) 
     assert (request.big, request.ubig, list(request.ids)) == (-(2**63), 2**64 - 1, [0, 7])
     assert dict(request.counts) == {"k": 30}
     assert request.inner_list[0].count == 5
+
+
+# protojson reads an integer field's string as a JSON number that must be whole.
+WHOLE_NUMBERS = (
+    b'{"big": "1e2", "ubig": "1.0", "ids": ["2E1", "-0.0"], "counts": {"k": "3.0e0"},'
+    b' "inner": {"count": "0.5e1"}}'
+)
+
+
+def test_whole_numbers_in_strings_may_have_a_fraction_or_an_exponent(
+    echo_table: RouteTable,
+) -> None:
+    request = transcode(echo_table, "PATCH", "/v1/echoes/e1", WHOLE_NUMBERS)
+    assert (request.big, request.ubig, list(request.ids)) == (100, 1, [20, 0])
+    assert dict(request.counts) == {"k": 3}
+    assert request.inner.count == 5
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (b'{"big": "1.5"}', "invalid value for integer field"),
+        (b'{"big": "1e-1"}', "invalid value for integer field"),
+        (b'{"big": "1e30"}', "out of range"),
+        (b'{"ubig": "1e999999999"}', "out of range"),
+        (b'{"small": "3e9"}', "out of range|Couldn't parse"),
+    ],
+)
+def test_fractions_and_huge_exponents_in_integer_strings_are_refused(
+    echo_table: RouteTable, body: bytes, error: str
+) -> None:
+    with pytest.raises(TranscodeError, match=error):
+        transcode(echo_table, "PATCH", "/v1/echoes/e1", body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"innerList": [], "inner_list": [{"count": 1}]}',
+        b'{"customName": "a", "renamed": "b"}',
+        b'{"maybeBig": "1", "maybe_big": "2"}',
+        b'{"idempotencyKey": "a", "inner": {"id": "x"}, "idempotency_key": "b"}',
+        b'{"inners": {"k": {"count": 1, "count": 2}}}',
+    ],
+)
+def test_one_field_given_twice_is_refused_whatever_its_spelling(
+    echo_table: RouteTable, body: bytes
+) -> None:
+    with pytest.raises(TranscodeError, match=r"more than once|duplicate field"):
+        transcode(echo_table, "PATCH", "/v1/echoes/e1", body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"\\udc00id": "x"}',  # a key
+        b'{"id": "x\\ud800"}',  # a value
+        b'{"tags": ["ok", "\\udfff"]}',  # in a list
+        b'{"inner": {"id": "\\ud83d"}}',  # in a nested message
+        b'{"color": "\\ud800"}',  # where an enum name is expected
+    ],
+)
+def test_unpaired_surrogate_escapes_are_malformed_json(echo_table: RouteTable, body: bytes) -> None:
+    with pytest.raises(TranscodeError, match="unpaired surrogate"):
+        transcode(echo_table, "PATCH", "/v1/echoes/e1", body)
+
+
+def test_paired_surrogate_escapes_are_one_character(echo_table: RouteTable) -> None:
+    request = transcode(echo_table, "PATCH", "/v1/echoes/e1", b'{"tags": ["\\ud83d\\ude00"]}')
+    assert list(request.tags) == ["\U0001f600"]
