@@ -31,6 +31,7 @@ async def build(
         settings.database_url,
         min_size=settings.db_pool_min_size,
         max_size=settings.db_pool_max_size,
+        statement_timeout=settings.db_statement_timeout_seconds,
     )
     redis = create_redis(settings.redis_url) if settings.session_check else None
     auth_channel = grpc.aio.insecure_channel(settings.auth_addr)

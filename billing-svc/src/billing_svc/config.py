@@ -23,6 +23,10 @@ class BillingSettings(ServiceSettings):
     migrations_dir: Path | None = None
     db_pool_min_size: int = Field(default=2, ge=1)
     db_pool_max_size: int = Field(default=20, ge=1)
+    # A ledger statement running (or waiting on a wallet's lock) longer is cancelled and the
+    # call answers UNAVAILABLE: an admin's lock or a stuck transaction cannot hold every
+    # pooled connection, whatever deadline (or none) callers set.
+    db_statement_timeout_seconds: float = Field(default=10.0, gt=0)
 
     # The session check: a token is accepted only while its session key exists in Redis.
     redis_url: str = "redis://127.0.0.1:6379/0"

@@ -36,7 +36,18 @@ def test_amounts_up_to_the_maximum_are_accepted(amount):
 
 @pytest.mark.parametrize(
     "text",
-    ["two\nlines", "cr\r", "tab\t", "\x1b[31mred", "bell\x07", "\u202egnp.exe", "a\u2066b", "\x85"],
+    [
+        "two\nlines",
+        "cr\r",
+        "tab\t",
+        "\x1b[31mred",
+        "bell\x07",
+        "\u202egnp.exe",
+        "a\u2066b",
+        "\x85",
+        "line\u2028separator",
+        "paragraph\u2029separator",
+    ],
 )
 def test_descriptions_refuse_control_characters(text):
     with pytest.raises(InvalidDescription, match="control characters"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from prometheus_client import CollectorRegistry
@@ -26,3 +28,18 @@ async def test_readiness_checks_run_with_client_instrumentation_suppressed() -> 
     assert (second.status_code, second.json()) == (503, {"status": "not ready"})
     assert seen == [False, False]
     assert is_instrumentation_enabled()
+
+
+async def test_a_readiness_check_that_hangs_answers_not_ready_in_time() -> None:
+    async def hung() -> bool:
+        await asyncio.sleep(30)
+        return True
+
+    app = build_ops_app(CollectorRegistry(), hung, ready_timeout=0.2)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://ops") as client:
+        started = asyncio.get_running_loop().time()
+        response = await client.get("/readyz")
+        waited = asyncio.get_running_loop().time() - started
+    assert (response.status_code, response.json()) == (503, {"status": "not ready"})
+    assert waited < 2

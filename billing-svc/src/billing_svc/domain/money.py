@@ -27,16 +27,20 @@ def validate_amount(amount: int, max_amount: int) -> int:
 # differently from what it stores ("Trojan Source"). Other format characters (the zero-width
 # joiner of emoji sequences) stay allowed.
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Control characters (NUL, CR/LF, escape sequences) and the Unicode line and paragraph
+# separators (U+2028, U+2029), which break a line as surely as "\n" does.
+_LINE_BREAKING = frozenset({"Cc", "Zl", "Zp"})
 
 
 def validate_description(description: str) -> str:
     """One line of text for statements: no control characters (NUL, newlines, escape
-    sequences) and no bidirectional overrides."""
+    sequences), no line or paragraph separators and no bidirectional overrides."""
     if len(description) > MAX_DESCRIPTION_LENGTH:
         raise InvalidDescription(f"description must be at most {MAX_DESCRIPTION_LENGTH} characters")
     for char in description:
-        if unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS:
+        if unicodedata.category(char) in _LINE_BREAKING or char in _BIDI_CONTROLS:
             raise InvalidDescription(
-                f"description must not contain control characters (found U+{ord(char):04X})"
+                "description must not contain control characters or line breaks"
+                f" (found U+{ord(char):04X})"
             )
     return description

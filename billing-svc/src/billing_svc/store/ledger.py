@@ -36,9 +36,14 @@ SELECT id, kind, amount, description, refund_of, ts, currency FROM transactions
 
 @contextmanager
 def _reachable() -> Iterator[None]:
-    """Turn the database being out of reach into :class:`LedgerUnavailable`."""
+    """Turn the database being out of reach, or a statement it cancelled for running past
+    the pool's ``statement_timeout``, into :class:`LedgerUnavailable`."""
     try:
         yield
+    except asyncpg.QueryCanceledError as err:  # statement_timeout: nothing was committed
+        raise LedgerUnavailable(
+            "the ledger did not answer in time; retry (with the same idempotency key)"
+        ) from err
     except DATABASE_UNREACHABLE as err:
         raise LedgerUnavailable(
             "the ledger is unreachable; retry (with the same idempotency key)"

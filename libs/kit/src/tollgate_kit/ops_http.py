@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 from collections.abc import Awaitable, Callable, Generator
@@ -15,6 +16,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
+# A readiness check that has not answered by then answers "not ready": a saturated pool or a
+# hung connection must not hold the probe (and one of uvicorn's connections) open.
+READY_TIMEOUT_SECONDS = 2.0
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -25,15 +29,23 @@ class _EmbeddedServer(uvicorn.Server):
         yield
 
 
-def build_ops_app(registry: CollectorRegistry, ready: ReadinessCheck) -> Starlette:
+def build_ops_app(
+    registry: CollectorRegistry,
+    ready: ReadinessCheck,
+    ready_timeout: float = READY_TIMEOUT_SECONDS,
+) -> Starlette:
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     async def readyz(_: Request) -> Response:
         # Probes come every few seconds from every kubelet: their database and Redis pings
         # would each start a trace of their own.
-        with suppress_instrumentation():
-            is_ready = await ready()
+        try:
+            with suppress_instrumentation():
+                async with asyncio.timeout(ready_timeout):
+                    is_ready = await ready()
+        except TimeoutError:
+            is_ready = False
         if is_ready:
             return JSONResponse({"status": "ready"})
         return JSONResponse({"status": "not ready"}, status_code=503)
