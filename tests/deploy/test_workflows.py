@@ -50,6 +50,21 @@ def test_test_job(ci: dict[Any, Any]) -> None:
     node = next(s for s in steps if s.get("uses", "").startswith("actions/setup-node@"))
     assert str(node["with"]["node-version"]) == "20"
     assert any(s.get("run", "").strip() == "bash .ci/run" for s in steps)
+    # buf breaking needs a base to compare with: a checkout has no local "main" branch.
+    assert "github.base_ref" in job["env"]["BUF_AGAINST_REF"]
+    assert "github.event.before" in job["env"]["BUF_AGAINST_REF"]
+    # The browser test runs on the runner's Chrome: apt's chromium is a snap on Ubuntu.
+    assert job["env"]["CHROMIUM_PATH"] == "/usr/bin/google-chrome"
+
+
+def test_ci_run_uses_sudo_only_when_not_root() -> None:
+    script = (REPO / ".ci" / "run").read_text()
+    assert 'sudo=()\n[ "$(id -u)" -eq 0 ] || sudo=(sudo)' in script
+    privileged = [
+        line for line in script.splitlines() if "apt-get " in line or "pg_ctlcluster" in line
+    ]
+    assert privileged
+    assert all('"${sudo[@]}"' in line for line in privileged)
 
 
 def test_images_job_builds_every_service_and_pushes_only_from_main(ci: dict[Any, Any]) -> None:
