@@ -184,10 +184,17 @@ def test_backend_addresses_point_at_the_services(
     docs: list[dict[str, Any]], client: str, variable: str, backend: str
 ) -> None:
     data = of_kind(docs, "ConfigMap")[f"tollgate-{client}"]["data"]
-    host, port = data[variable].split(":")
-    assert host == f"tollgate-{backend}"
-    ports = {p["name"]: p["port"] for p in of_kind(docs, "Service")[host]["spec"]["ports"]}
+    # gRPC's DNS resolver on a headless Service: every ready pod, balanced per call.
+    scheme, target = data[variable].split(":///")
+    host, port = target.split(":")
+    assert (scheme, host) == ("dns", f"tollgate-{backend}-grpc")
+    service = of_kind(docs, "Service")[host]
+    assert service["spec"]["clusterIP"] == "None"
+    ports = {p["name"]: p["port"] for p in service["spec"]["ports"]}
     assert ports["grpc"] == int(port)
+    # It selects the same pods as the ClusterIP Service.
+    ordinary = of_kind(docs, "Service")[f"tollgate-{backend}"]
+    assert service["spec"]["selector"] == ordinary["spec"]["selector"]
 
 
 def test_migrations_run_as_a_pre_install_and_pre_upgrade_hook(docs: list[dict[str, Any]]) -> None:

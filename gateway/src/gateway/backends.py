@@ -49,11 +49,14 @@ class CallResult:
 
 
 def service_config(idempotent_methods: Iterable[tuple[str, str]]) -> str:
-    """A gRPC service config that retries UNAVAILABLE for the given (service, method)s."""
+    """A gRPC service config: calls spread round-robin over every address the backend's name
+    resolves to (a headless Service's pods; one address is one subchannel, as before), and
+    UNAVAILABLE is retried for the given (service, method)s."""
+    config: dict[str, Any] = {"loadBalancingConfig": [{"round_robin": {}}]}
     names = [{"service": service, "method": method} for service, method in idempotent_methods]
-    if not names:
-        return json.dumps({})
-    return json.dumps({"methodConfig": [{"name": names, "retryPolicy": _RETRY_POLICY}]})
+    if names:
+        config["methodConfig"] = [{"name": names, "retryPolicy": _RETRY_POLICY}]
+    return json.dumps(config)
 
 
 class BackendPool:

@@ -1,5 +1,6 @@
-"""A tiny service for the runner's shutdown tests: `/test.Slow/Sleep` sleeps for the number of
-milliseconds in its request body, then echoes it."""
+"""A tiny service for the runner's tests: `/test.Slow/Sleep` sleeps for the number of
+milliseconds in its request body, then echoes it; `/test.Slow/Peer` answers the caller's
+address as the server sees it (a new client port means a new connection)."""
 
 from __future__ import annotations
 
@@ -22,14 +23,24 @@ async def sleep(request: bytes, _: Any) -> bytes:
     return request
 
 
+async def peer(_: bytes, context: Any) -> bytes:
+    return str(context.peer()).encode()
+
+
 def register(server: grpc.aio.Server) -> None:
     handler = grpc.method_handlers_generic_handler(
-        SERVICE, {"Sleep": grpc.unary_unary_rpc_method_handler(sleep)}
+        SERVICE,
+        {
+            "Sleep": grpc.unary_unary_rpc_method_handler(sleep),
+            "Peer": grpc.unary_unary_rpc_method_handler(peer),
+        },
     )
     server.add_generic_rpc_handlers((handler,))
 
 
-def build(grpc_port: int, http_port: int, grace: float = 5.0) -> GrpcApp:
+def build(
+    grpc_port: int, http_port: int, grace: float = 5.0, max_connection_age: float = 300.0
+) -> GrpcApp:
     settings = ServiceSettings(
         service_name="slow",
         grpc_host="127.0.0.1",
@@ -37,6 +48,7 @@ def build(grpc_port: int, http_port: int, grace: float = 5.0) -> GrpcApp:
         http_host="127.0.0.1",
         http_port=http_port,
         shutdown_grace_seconds=grace,
+        grpc_max_connection_age_seconds=max_connection_age,
     )
     return GrpcApp(
         settings=settings, register=register, service_names=[SERVICE], registry=CollectorRegistry()

@@ -100,6 +100,27 @@ async def test_new_rpcs_are_refused_once_shutdown_starts() -> None:
     await task
 
 
+async def test_connections_are_recycled_after_their_max_age_without_failing_calls() -> None:
+    grpc_port, http_port = free_port(), free_port()
+    stop = asyncio.Event()
+    app = slow_service.build(grpc_port, http_port, max_connection_age=0.5)
+    task = asyncio.create_task(serve(app, stop))
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+            await _wait_serving(channel)
+            peer = channel.unary_unary(f"/{slow_service.SERVICE}/Peer")
+            sleep = channel.unary_unary(f"/{slow_service.SERVICE}/Sleep")
+            first = await peer(b"", timeout=5)
+            # Outlives the connection's age: GOAWAY lets it finish on the old connection.
+            assert await sleep(b"1200", timeout=10) == b"1200"
+            later = await peer(b"", timeout=5)
+    finally:
+        stop.set()
+        await task
+    # The client reconnected (a new source port): it would re-resolve the service's name.
+    assert first != later
+
+
 async def test_metrics_show_red_series_after_a_call() -> None:
     grpc_port, http_port = free_port(), free_port()
     stop = asyncio.Event()

@@ -57,9 +57,15 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 {{- end -}}
 
 {{/* host:port of a backend's gRPC port, by its key in .Values.services. */}}
+{{/*
+A gRPC backend's address: its headless Service through gRPC's DNS resolver, so a client sees
+every ready pod (the gateway spreads calls round-robin over them) rather than one ClusterIP
+that balances per long-lived connection; servers recycle connections (max connection age)
+so clients pick up pods added later.
+*/}}
 {{- define "tollgate.grpcAddr" -}}
 {{- $svc := index .root.Values.services .key -}}
-{{- printf "%s:%v" (include "tollgate.svcName" (dict "root" .root "svc" $svc)) $svc.grpcPort -}}
+{{- printf "dns:///%s-grpc:%v" (include "tollgate.svcName" (dict "root" .root "svc" $svc)) $svc.grpcPort -}}
 {{- end -}}
 
 {{/* The DSN of a service's own database, from the PostgreSQL Secret. */}}

@@ -94,6 +94,8 @@ async def serve(app: GrpcApp, stop: asyncio.Event | None = None) -> None:
             ("grpc.so_reuseport", 0),
             ("grpc.keepalive_permit_without_calls", 1),
             ("grpc.http2.min_ping_interval_without_data_ms", 5000),
+            ("grpc.max_connection_age_ms", int(settings.grpc_max_connection_age_seconds * 1000)),
+            ("grpc.max_connection_age_grace_ms", 30_000),
         ],
     )
     app.register(server)

@@ -21,3 +21,7 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     # How long in-flight RPCs may run on after SIGTERM before they are cancelled.
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+    # A client connection is asked to go (GOAWAY; calls in flight get 30 s more) after this
+    # long, so clients re-resolve the service's name and spread over replicas added since
+    # (HPA): a long-lived HTTP/2 connection otherwise stays on the pods it first found.
+    grpc_max_connection_age_seconds: float = Field(default=300.0, gt=0)
