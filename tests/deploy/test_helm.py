@@ -26,10 +26,12 @@ PREFIXES = {
 KUBE_VERSIONS = ("1.27.0", kubernetes_validate.latest_version())
 
 
-def render(values: dict[str, Any], *, upgrade: bool = False) -> list[dict[str, Any]]:
+def render(
+    values: dict[str, Any], *, upgrade: bool = False, release: str = "tollgate"
+) -> list[dict[str, Any]]:
     with helm.Chart.load(str(CHART)) as chart:
         manifests = chart.render(
-            values, name="tollgate", namespace="prod", is_install=not upgrade, is_upgrade=upgrade
+            values, name=release, namespace="prod", is_install=not upgrade, is_upgrade=upgrade
         )
     docs = []
     for path, text in manifests.items():
@@ -195,6 +197,19 @@ def test_backend_addresses_point_at_the_services(
     # It selects the same pods as the ClusterIP Service.
     ordinary = of_kind(docs, "Service")[f"tollgate-{backend}"]
     assert service["spec"]["selector"] == ordinary["spec"]["selector"]
+
+
+def test_names_fit_kubernetes_limits_for_a_long_release_name() -> None:
+    docs = render(TEST_VALUES, release="acme-payments-production-eu-west-primary")
+    names = [d["metadata"]["name"] for d in docs]
+    assert max(len(name) for name in names) <= 63, max(names, key=len)
+    # The addresses still name Services that exist.
+    services = of_kind(docs, "Service")
+    for config in of_kind(docs, "ConfigMap").values():
+        for key, value in config.get("data", {}).items():
+            if key.endswith("_ADDR"):
+                host = value.removeprefix("dns:///").rsplit(":", 1)[0]
+                assert host in services, (key, value)
 
 
 def test_migrations_run_as_a_pre_install_and_pre_upgrade_hook(docs: list[dict[str, Any]]) -> None:

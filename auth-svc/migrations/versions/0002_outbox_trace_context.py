@@ -19,6 +19,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # The ALTER waits for an exclusive lock, and registrations queue behind it meanwhile: give
+    # up after 10 s (the migration job fails and is retried) rather than stall sign-ups.
+    op.execute("SET LOCAL lock_timeout = '10s'")
     op.execute("ALTER TABLE outbox ADD COLUMN trace_context jsonb NOT NULL DEFAULT '{}'::jsonb")
 
 

@@ -5,6 +5,7 @@ relay's own polling stays out of traces."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -67,6 +69,7 @@ async def test_delivery_continues_the_registration_trace_into_email_svc(
     start_auth: Any,
     email_double: Any,
     eventually: Any,
+    db: asyncpg.Connection[asyncpg.Record],
     spans: tuple[TracerProvider, InMemorySpanExporter],
 ) -> None:
     provider, exporter = spans
@@ -79,8 +82,13 @@ async def test_delivery_continues_the_registration_trace_into_email_svc(
         traceparent = f"00-{TRACE_ID}-{CALLER_SPAN_ID}-01"
         await auth.stub.Register(
             auth_pb2.RegisterRequest(email="ann@example.com", password="correct horse"),
-            metadata=(("traceparent", traceparent),),
+            metadata=(("traceparent", traceparent), ("baggage", "customer=ann%40example.com")),
         )
+        # The row keeps the trace context, nothing of the caller's baggage.
+        with suppress_instrumentation():  # the test's own query is no part of the trace
+            stored = json.loads(await db.fetchval("SELECT trace_context FROM outbox"))
+        assert set(stored) == {"traceparent"}
+        assert stored["traceparent"].split("-")[1] == TRACE_ID
 
         def delivery_spans() -> list[ReadableSpan]:
             return [s for s in exporter.get_finished_spans() if s.name == SEND_EMAIL]

@@ -260,6 +260,13 @@ async def test_every_spelling_that_reaches_an_account_shares_its_login_budget(
                 grpc.StatusCode.RESOURCE_EXHAUSTED,
                 "TOO_MANY_LOGIN_ATTEMPTS",
             )
+        # The same without an account: the budget must not tell which addresses have one.
+        for _ in range(3):
+            await refused(auth.login("İnone@example.com", "wrong password"))
+        assert await refused(auth.login("inone@example.com")) == (
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            "TOO_MANY_LOGIN_ATTEMPTS",
+        )
 
 
 async def test_a_raised_bcrypt_cost_reveals_no_account_and_stored_hashes_catch_up(

@@ -1,6 +1,6 @@
 import pytest
 
-from auth_svc.domain.emails import normalise_email
+from auth_svc.domain.emails import login_budget_key, normalise_email
 from auth_svc.domain.errors import InvalidEmail
 
 
@@ -38,3 +38,19 @@ def test_garbage_is_rejected_with_a_reason(raw: str) -> None:
         normalise_email(raw)
     assert str(caught.value)
     assert caught.value.reason == "INVALID_EMAIL"
+
+
+@pytest.mark.parametrize(
+    "spellings",
+    [
+        ("info@example.com", "INFO@example.com", "İnfo@example.com", " Info@Example.com "),
+        ("οδοσ@x.gr", "ΟΔΟΣ@x.gr", "οδος@x.gr"),  # PostgreSQL's lower() has no final sigma
+        ("straße@x.de", "STRASSE@x.de"),  # folded further than lower(): a shared budget only
+    ],
+)
+def test_spellings_one_account_can_have_share_one_login_budget(spellings: tuple[str, ...]) -> None:
+    assert len({login_budget_key(spelling) for spelling in spellings}) == 1
+
+
+def test_different_addresses_keep_their_own_budgets() -> None:
+    assert login_budget_key("ann@example.com") != login_budget_key("anne@example.com")

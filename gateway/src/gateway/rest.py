@@ -77,7 +77,8 @@ def _scan(scope: Scope) -> _RequestHeaders:
 def _idempotency_key_error(headers: _RequestHeaders) -> str | None:
     """Why the Idempotency-Key header cannot be used, if it cannot: two different keys, or
     bytes that are not printable ASCII (HTTP carries no charset for them, so "clé" would
-    arrive as "clÃ©" and differ from the same key sent in the body)."""
+    arrive as "clÃ©" and differ from the same key sent in the body). Checked only on routes
+    whose request has an idempotency key; elsewhere the header is ignored, as before."""
     if headers.idempotency_keys_differ:
         return "more than one Idempotency-Key header, with different values"
     key = headers.idempotency_key
@@ -130,7 +131,8 @@ class RestHandler:
         except InvalidHeaderError as error:
             await send_error(send, 400, 3, str(error))
             return
-        key_error = _idempotency_key_error(headers)
+        takes_key = IDEMPOTENCY_FIELD in route.request_class.DESCRIPTOR.fields_by_name
+        key_error = _idempotency_key_error(headers) if takes_key else None
         if key_error is not None:
             await send_error(send, 400, 3, key_error)
             return

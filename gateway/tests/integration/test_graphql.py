@@ -153,21 +153,29 @@ async def test_a_forwarded_for_grpc_cannot_carry_is_a_400(gateway: httpx.AsyncCl
     }
 
 
+async def _charge_amount(gateway: httpx.AsyncClient, session: Any, amount: str) -> httpx.Response:
+    """A GraphQL charge whose amount is the literal ``amount``."""
+    query = f'mutation {{ charge(amount: {amount}, idempotencyKey: "k") {{ balance }} }}'
+    return await gateway.post("/graphql", json={"query": query}, headers=session.headers)
+
+
 @pytest.mark.parametrize("amount", ['"1_0"', '" 10"', '"+10"', '"010"', '"\\u0661\\u0660"'])
 async def test_int64_strings_are_read_as_the_rest_api_reads_them(
     gateway: httpx.AsyncClient, open_session: Any, backends: Any, amount: str
 ) -> None:
-    session = await open_session()
-    response = await gateway.post(
-        "/graphql",
-        json={
-            "query": f'mutation {{ charge(amount: {amount}, idempotencyKey: "k") {{ balance }} }}'
-        },
-        headers=session.headers,
-    )
+    response = await _charge_amount(gateway, await open_session(), amount)
     assert response.status_code == 400
     assert "Int64 must be an integer or a decimal string" in response.json()["errors"][0]["message"]
     assert "Charge" not in backends.recorded.requests
+
+
+@pytest.mark.parametrize(("amount", "charged"), [('"1e2"', 100), ('"25.0"', 25), ("7", 7)])
+async def test_int64_strings_take_whole_json_numbers_as_the_rest_api_does(
+    gateway: httpx.AsyncClient, open_session: Any, backends: Any, amount: str, charged: int
+) -> None:
+    response = await _charge_amount(gateway, await open_session(), amount)
+    assert response.status_code == 200, response.text
+    assert backends.recorded.requests["Charge"][-1].amount == charged
 
 
 async def test_nested_fragments_are_counted_in_linear_time(gateway_factory: Any) -> None:

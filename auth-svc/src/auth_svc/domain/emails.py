@@ -26,3 +26,18 @@ def normalise_email(raw: str) -> str:
     if len(result.local_part.encode("utf-8")) > MAX_LOCAL_PART_BYTES:
         raise InvalidEmail("invalid email: the part before the @-sign is too long")
     return str(result.normalized)
+
+
+def login_budget_key(address: str) -> str:
+    """The key login attempts at ``address`` are counted under: one for every spelling the
+    database could resolve to one account, computed without asking it, so the budget says
+    nothing about whether the account exists.
+
+    The database matches ``lower(email)``, a per-character simple lower-casing; Python's
+    ``str.lower()`` differs from it ("İ" becomes "i̇", a word-final "Σ" becomes "ς"). So each
+    character is lower-cased on its own, "İ" to "i" as the simple mapping has it, and the
+    result is case-folded, which only merges more spellings ("ß" and "ss"): sharing a budget
+    with a spelling no account can have costs nothing.
+    """
+    simple = "".join("i" if char == "\u0130" else char.lower() for char in address.strip())
+    return simple.casefold()

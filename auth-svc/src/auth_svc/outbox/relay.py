@@ -23,13 +23,13 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 import asyncpg
-from opentelemetry import propagate, trace
+from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from auth_svc.domain.outbox import DeliveryOutcome, OutboxMessage, retry_delay
 from auth_svc.metrics import AuthMetrics
-from auth_svc.store.outbox import NOTIFY_CHANNEL, ClaimedMessage, OutboxStore
+from auth_svc.store.outbox import NOTIFY_CHANNEL, TRACE_CONTEXT, ClaimedMessage, OutboxStore
 from tollgate_kit.logs import get_logger
 
 log = get_logger(__name__)
@@ -115,7 +115,7 @@ class OutboxRelay:
     async def _deliver(self, item: ClaimedMessage) -> None:
         with self._tracer.start_as_current_span(
             SEND_EMAIL,
-            context=propagate.extract(item.trace_context),
+            context=TRACE_CONTEXT.extract(item.trace_context),
             kind=SpanKind.CLIENT,
             attributes={
                 "rpc.system": "grpc",

@@ -6,7 +6,7 @@ import time
 from datetime import UTC, datetime
 
 from auth_svc.domain.claims import new_id
-from auth_svc.domain.emails import normalise_email
+from auth_svc.domain.emails import login_budget_key, normalise_email
 from auth_svc.domain.errors import (
     InvalidCredentials,
     InvalidEmail,
@@ -24,6 +24,7 @@ from auth_svc.signing.issuer import TokenIssuer, TokenPair
 from auth_svc.store.rate_limit import LoginRateLimiter
 from auth_svc.store.sessions import SessionStore
 from auth_svc.store.users import UserStore
+from tollgate_kit.db import DATABASE_UNREACHABLE
 from tollgate_kit.logs import get_logger
 from tollgate_kit.tokens import REFRESH, TokenClaims, TokenError, TokenVerifier
 
@@ -59,14 +60,12 @@ class SessionService:
         except InvalidEmail:
             address = None
         try:
-            user = await self._users.by_email(address) if address else None
-            # Counted per account, not per spelling: every spelling the database resolves to
-            # this user (case, fullwidth, punycode, "İ" for "i", a final "ς") shares one
-            # budget. An address with no account is counted as written.
-            account = f"user:{user.id}" if user else f"email:{address or email}"
-            if not await self._limiter.allow(account, client):
+            # Counted per account, not per spelling, and the same whether the account exists
+            # (a budget keyed on the user id would tell): see login_budget_key.
+            if not await self._limiter.allow(login_budget_key(address or email), client):
                 result = "rate_limited"
                 raise TooManyAttempts("too many login attempts; try again later")
+            user = await self._users.by_email(address) if address else None
             ok = await self._hasher.verify(
                 password_bytes(password), user.password_hash if user else None
             )
@@ -101,10 +100,15 @@ class SessionService:
 
     async def _rehash(self, user_id: str, stored: bytes, password: bytes) -> None:
         """Bring a hash made at another bcrypt cost to the configured one, now that the
-        password is known to be right."""
-        if await self._users.replace_password_hash(
-            user_id, stored, await self._hasher.hash(password)
-        ):
+        password is known to be right. Opportunistic: if the database refuses the write (a
+        standby during a failover), the login still succeeds and a later one retries."""
+        new_hash = await self._hasher.hash(password)
+        try:
+            stored_new = await self._users.replace_password_hash(user_id, stored, new_hash)
+        except DATABASE_UNREACHABLE as err:
+            log.warning("password_rehash_failed", user_id=user_id, error=type(err).__name__)
+            return
+        if stored_new:
             log.info("password_rehashed", user_id=user_id)
 
     async def refresh(self, refresh_token: str) -> TokenPair:

@@ -5,9 +5,9 @@ concurrent relays never pick the same row), counts the attempt and pushes
 ``next_attempt_at`` past the lease. A relay that dies mid-send leaves the row to be picked
 up again when the lease ends; email-svc deduplicates on the message id.
 
-Each row also keeps the trace context of the transaction that wrote it (``traceparent`` and
-``tracestate``, as the configured propagator writes them), so its delivery continues that
-trace.
+Each row also keeps the W3C trace context of the transaction that wrote it (``traceparent``
+and ``tracestate`` only: no baggage a caller sent, which would be stored and passed on), so
+its delivery continues that trace.
 """
 
 from __future__ import annotations
@@ -20,11 +20,13 @@ from datetime import timedelta
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
-from opentelemetry import propagate
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from auth_svc.domain.outbox import OutboxMessage
 
 NOTIFY_CHANNEL = "auth_outbox"
+# What a row keeps of its writer's context, and how the relay reads it back.
+TRACE_CONTEXT = TraceContextTextMapPropagator()
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +46,7 @@ async def enqueue(
     commit (NOTIFY is transactional). Returns the message id."""
     message_id = uuid.uuid4()
     trace_context: dict[str, str] = {}
-    propagate.inject(trace_context)
+    TRACE_CONTEXT.inject(trace_context)
     await conn.execute(
         "INSERT INTO outbox (id, template, recipient, params, trace_context)"
         " VALUES ($1, $2, $3, $4::jsonb, $5::jsonb)",

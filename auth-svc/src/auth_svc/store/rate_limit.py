@@ -17,7 +17,7 @@ class LoginRateLimiter:
 
     def _key(self, account: str, client: str) -> str:
         # Hashed: keys are visible to anyone with Redis access and emails are personal data.
-        digest = hashlib.sha256(f"{account.strip().lower()}\x00{client}".encode()).hexdigest()
+        digest = hashlib.sha256(f"{account}\x00{client}".encode()).hexdigest()
         return f"{self._prefix}auth:login_attempts:{digest}"
 
     async def allow(self, account: str, client: str) -> bool:

@@ -56,16 +56,20 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 {{- end -}}
 {{- end -}}
 
-{{/* host:port of a backend's gRPC port, by its key in .Values.services. */}}
+{{/* The headless Service of a gRPC service: its name with "-grpc", within 63 characters. */}}
+{{- define "tollgate.grpcSvcName" -}}
+{{- printf "%s-grpc" (include "tollgate.svcName" . | trunc 58 | trimSuffix "-") -}}
+{{- end -}}
+
 {{/*
-A gRPC backend's address: its headless Service through gRPC's DNS resolver, so a client sees
-every ready pod (the gateway spreads calls round-robin over them) rather than one ClusterIP
-that balances per long-lived connection; servers recycle connections (max connection age)
-so clients pick up pods added later.
+A gRPC backend's address, by its key in .Values.services: its headless Service through
+gRPC's DNS resolver, so a client sees every ready pod (the gateway spreads calls round-robin
+over them) rather than one ClusterIP that balances per long-lived connection; servers recycle
+connections (max connection age) so clients pick up pods added later.
 */}}
 {{- define "tollgate.grpcAddr" -}}
 {{- $svc := index .root.Values.services .key -}}
-{{- printf "dns:///%s-grpc:%v" (include "tollgate.svcName" (dict "root" .root "svc" $svc)) $svc.grpcPort -}}
+{{- printf "dns:///%s:%v" (include "tollgate.grpcSvcName" (dict "root" .root "svc" $svc)) $svc.grpcPort -}}
 {{- end -}}
 
 {{/* The DSN of a service's own database, from the PostgreSQL Secret. */}}

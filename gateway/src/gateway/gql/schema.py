@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from graphql import GraphQLError, GraphQLScalarType, GraphQLSchema, build_schema
 from graphql.language import IntValueNode, StringValueNode, ValueNode
 
 from gateway.gql import resolvers
+from gateway.transcoding import integer_from_json_string
 
 SDL = """
 "A 64-bit integer as a decimal string (money in minor units), like int64 in the REST API."
@@ -53,16 +53,16 @@ type Mutation {
 """
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)")
 
 
 def _parse_int64(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise GraphQLError("Int64 must be an integer or a decimal string")
-    # As the REST API (protojson) reads it: ASCII digits only, no "_", "+" or spaces.
-    if isinstance(value, str) and _DECIMAL.fullmatch(value) is None:
-        raise GraphQLError("Int64 must be an integer or a decimal string")
-    number = int(value)
+    # A string as the REST API (protojson) reads it: "1e2" is 100, "1_000" or " 5" nothing.
+    try:
+        number = value if isinstance(value, int) else integer_from_json_string(value)
+    except ValueError:
+        raise GraphQLError("Int64 must be an integer or a decimal string") from None
     if not _INT64_MIN <= number <= _INT64_MAX:
         raise GraphQLError("Int64 out of range")
     return number

@@ -14,7 +14,7 @@ Self-contained: depends only on ``protobuf``, ``googleapis-common-protos`` and
 
 from gateway.transcoding._errors import InvalidHttpRuleError, TranscodeError
 from gateway.transcoding._escaping import UnescapingMode
-from gateway.transcoding._request import build_request
+from gateway.transcoding._request import build_request, integer_from_json_string
 from gateway.transcoding._response import message_json, render_response
 from gateway.transcoding._routes import Match, MethodNotAllowed, NotFound, Route, RouteTable
 from gateway.transcoding._template import PathTemplate
@@ -34,6 +34,7 @@ __all__ = [
     "build_openapi",
     "build_request",
     "expand",
+    "integer_from_json_string",
     "message_json",
     "parse_template",
     "render_response",

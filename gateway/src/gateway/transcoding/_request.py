@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -141,19 +141,27 @@ def _check_fields(document: Any, descriptor: Any) -> None:
 
 def _integer_string(name: str, text: str) -> str:
     """``text`` (an integer field's JSON string) as plain digits, as protojson reads it."""
-    if _JSON_NUMBER.fullmatch(text) is None:
-        raise TranscodeError(f"invalid value for integer field {name}: {text[:32]!r}")
-    if text.lstrip("-").isdigit():
-        return text
     try:
-        number = Decimal(text)
-    except InvalidOperation:  # pragma: no cover - the pattern admits only valid numbers
-        raise TranscodeError(f"invalid value for integer field {name}: {text[:32]!r}") from None
+        return str(integer_from_json_string(text))
+    except ValueError as error:
+        raise TranscodeError(f"{error} for integer field {name}: {text[:32]!r}") from None
+
+
+def integer_from_json_string(text: str) -> int:
+    """The integer a JSON string holds, read as protojson reads an integer field's string: a
+    JSON number (no "+", spaces, "_" or non-ASCII digits, which int() would take) that is
+    whole, fraction and exponent allowed (``"1e2"`` is 100). Raises ValueError ("invalid
+    value" / "value out of range"); values past 64 bits are never expanded."""
+    if _JSON_NUMBER.fullmatch(text) is None:
+        raise ValueError("invalid value")
+    if text.lstrip("-").isdigit():
+        return int(text)
+    number = Decimal(text)
     if number.copy_abs() >= _INTEGER_LIMIT:
-        raise TranscodeError(f"value out of range for integer field {name}: {text[:32]!r}")
+        raise ValueError("value out of range")
     if number != number.to_integral_value():
-        raise TranscodeError(f"invalid value for integer field {name}: {text[:32]!r}")
-    return str(int(number))
+        raise ValueError("invalid value")
+    return int(number)
 
 
 def _reject_unpaired_surrogates(document: Any) -> None:
