@@ -54,3 +54,11 @@ def test_spellings_one_account_can_have_share_one_login_budget(spellings: tuple[
 
 def test_different_addresses_keep_their_own_budgets() -> None:
     assert login_budget_key("ann@example.com") != login_budget_key("anne@example.com")
+
+
+@pytest.mark.parametrize(
+    "address", ["=?us-ascii?q?me?=@example.com", "a=?b@example.com", "=?utf-8?q?x?=@x.org"]
+)
+def test_encoded_word_markers_before_the_at_sign_are_refused(address: str) -> None:
+    with pytest.raises(InvalidEmail, match="may not appear"):
+        normalise_email(address)

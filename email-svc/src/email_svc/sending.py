@@ -33,6 +33,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.utils import parseaddr
 from typing import Protocol
 
 from email_svc.domain import EmailRequest, SendInProgress, build_mime, prepare
@@ -65,8 +66,9 @@ class SendLog(Protocol):
 
 
 class Transport(Protocol):
-    async def deliver(self, message: EmailMessage) -> None:
-        """Hand ``message`` to the mail server; raises a DeliveryError subclass."""
+    async def deliver(self, message: EmailMessage, *, sender: str, recipient: str) -> None:
+        """Hand ``message`` to the mail server for ``recipient`` (envelope addresses);
+        raises a DeliveryError subclass."""
         ...
 
 
@@ -89,6 +91,8 @@ class EmailSender:
         self._log = send_log
         self._transport = transport
         self._sender = sender
+        # The envelope's MAIL FROM: the bare address of the From header.
+        self._envelope_sender = parseaddr(sender)[1]
         self._busy_wait = busy_wait_seconds
         self._poll = poll_seconds
         self._running: set[asyncio.Task[SendOutcome]] = set()
@@ -104,7 +108,9 @@ class EmailSender:
         message = build_mime(email, self._sender)
 
         async def deliver() -> None:
-            await self._transport.deliver(message)
+            await self._transport.deliver(
+                message, sender=self._envelope_sender, recipient=email.recipient
+            )
 
         budget = self._busy_wait if time_left is None else min(self._busy_wait, time_left)
         give_up = time.monotonic() + budget

@@ -50,13 +50,16 @@ class SmtpTransport:
         self._username = username
         self._password = password
 
-    async def deliver(self, message: EmailMessage) -> None:
-        """One connection per message: transactional mail is sparse, and a fresh connection
-        never inherits a half-broken session.
+    async def deliver(self, message: EmailMessage, *, sender: str, recipient: str) -> None:
+        """Send ``message`` from ``sender`` to ``recipient`` (the envelope: given, never read
+        back from the headers, where mail software may decode what the checked address did
+        not say). One connection per message: transactional mail is sparse, and a fresh
+        connection never inherits a half-broken session.
 
-        Once the server has answered 250 to the message, the mail is delivered whatever
-        becomes of the QUIT that follows: a slow or failed QUIT must not turn into a retry,
-        which would send the mail twice.
+        The whole exchange, QUIT included, fits in one timeout, so it ends before the send's
+        lease (which must outlast it) can. Once the server has answered 250 to the message,
+        the mail is delivered whatever becomes of the QUIT that follows: a slow or failed QUIT
+        must not turn into a retry, which would send the mail twice.
         """
         smtp = aiosmtplib.SMTP(
             hostname=self._host,
@@ -67,11 +70,12 @@ class SmtpTransport:
             username=self._username,
             password=self._password,
         )
+        # aiosmtplib's timeout is per command; this deadline bounds the whole exchange.
+        deadline = asyncio.get_running_loop().time() + self._timeout
         try:
-            # aiosmtplib's timeout is per command; this bounds the whole exchange.
-            async with asyncio.timeout(self._timeout):
+            async with asyncio.timeout_at(deadline):
                 await smtp.connect()
-                await smtp.send_message(message)
+                await smtp.send_message(message, sender=sender, recipients=[recipient])
         except BaseException as exc:
             smtp.close()
             translated = self._translate(exc)
@@ -79,7 +83,7 @@ class SmtpTransport:
                 raise
             raise translated from None
         try:
-            async with asyncio.timeout(self._timeout):
+            async with asyncio.timeout_at(deadline):
                 await smtp.quit()
         except (TimeoutError, aiosmtplib.SMTPException, OSError):
             smtp.close()

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import grpc
@@ -17,6 +18,7 @@ import pytest
 from tollgate.email.v1 import email_pb2
 from tollgate_devstack.mailcatcher import MailCatcher
 from tollgate_devstack.mailcatcher.client import MailpitClient
+from tollgate_devstack.testing import TcpProxy, through_port
 from tollgate_kit.errors import error_reason
 
 pytestmark = pytest.mark.integration
@@ -164,6 +166,10 @@ async def test_smtp_down_is_unavailable_and_the_id_sends_once_after_restart(
         "alice@localhost",
         "alice@example.com\r\nBcc: x@y.z",
         "",
+        # Encoded words: mail software would read these as eve@example.com or worse.
+        "=?us-ascii?q?eve?=@example.com",
+        "=?utf-8?q?eve=40evil.com?=@example.com",
+        "=?utf-8?q?x=0D=0ABcc=3A_eve=40evil.com?=@example.com",
     ],
 )
 async def test_bad_address_is_invalid_argument_and_nothing_is_recorded(
@@ -185,6 +191,7 @@ async def test_bad_address_is_invalid_argument_and_nothing_is_recorded(
         ("nope", {}, "UNKNOWN_TEMPLATE"),
         ("welcome", {"name": "Alice"}, "MISSING_TEMPLATE_PARAMS"),
         ("welcome", {"verification_url": "javascript:alert(1)"}, "INVALID_TEMPLATE_PARAM"),
+        ("welcome", {"verification_url": "https://[tollgate.test/x"}, "INVALID_TEMPLATE_PARAM"),
         (
             "charge_receipt",
             {"charge_id": "c", "amount": "1.5", "currency": "EUR"},
@@ -304,3 +311,27 @@ async def test_a_refusal_reports_codes_not_the_address_the_server_echoed(
     assert to not in (err.details() or "")
     captured = capsys.readouterr()
     assert to not in captured.out + captured.err
+
+
+async def test_a_lost_send_log_is_unavailable_and_the_retry_sends_once(
+    email_service_factory: Any, email_dsn: str, catcher: MailCatcher
+) -> None:
+    target = urlsplit(email_dsn)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 5432)
+    await proxy.start()
+    try:
+        async with email_service_factory(
+            catcher.smtp_port, database_url=through_port(email_dsn, proxy.port)
+        ) as service:
+            await proxy.cut()
+            message_id = _new_id()
+            err = await _expect_error(service.stub.SendEmail(_welcome(message_id), timeout=10))
+            assert err.code() == grpc.StatusCode.UNAVAILABLE
+            assert error_reason(err) == "SEND_LOG_UNAVAILABLE"
+            assert catcher.messages() == []
+            await proxy.start()
+            await service.stub.SendEmail(_welcome(message_id), timeout=10)
+            await service.stub.SendEmail(_welcome(message_id), timeout=10)
+        assert len(catcher.messages()) == 1
+    finally:
+        await proxy.cut()

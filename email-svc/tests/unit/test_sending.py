@@ -56,15 +56,17 @@ class MemorySendLog:
 class FakeTransport:
     def __init__(self) -> None:
         self.delivered: list[EmailMessage] = []
+        self.envelopes: list[tuple[str, str]] = []
         self.failures: list[Exception] = []
         self.gate: asyncio.Event | None = None
 
-    async def deliver(self, message: EmailMessage) -> None:
+    async def deliver(self, message: EmailMessage, *, sender: str, recipient: str) -> None:
         if self.gate is not None:
             await self.gate.wait()
         if self.failures:
             raise self.failures.pop(0)
         self.delivered.append(message)
+        self.envelopes.append((sender, recipient))
 
 
 def _sender(log: MemorySendLog, transport: FakeTransport, busy_wait: float = 5.0) -> EmailSender:
@@ -155,9 +157,9 @@ async def test_every_attempt_of_an_id_carries_the_same_message_id_header() -> No
 
     original = transport.deliver
 
-    async def spy(message: EmailMessage) -> None:
+    async def spy(message: EmailMessage, *, sender: str, recipient: str) -> None:
         headers.append(message["Message-ID"])
-        await original(message)
+        await original(message, sender=sender, recipient=recipient)
 
     transport.deliver = spy  # type: ignore[method-assign]
     with pytest.raises(DeliveryUnavailable):

@@ -25,6 +25,11 @@ def normalise_email(raw: str) -> str:
         raise InvalidEmail(f"invalid email: {err}") from err
     if len(result.local_part.encode("utf-8")) > MAX_LOCAL_PART_BYTES:
         raise InvalidEmail("invalid email: the part before the @-sign is too long")
+    if "=?" in result.local_part:
+        # Mail software decodes "=?charset?q?...?=" in a header as an RFC 2047 encoded word:
+        # "=?us-ascii?q?me?=@example.com" reads as me@example.com, so one mailbox could
+        # verify any number of accounts. email-svc refuses such recipients too.
+        raise InvalidEmail("invalid email: '=?' may not appear before the @-sign")
     return str(result.normalized)
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, localtime
 
-from email_svc.domain.errors import InvalidMessageId
+from email_svc.domain.errors import InvalidMessageId, InvalidRecipient
 from email_svc.domain.recipients import normalize_recipient
 from email_svc.domain.templates import RenderedEmail, render
 
@@ -84,7 +84,14 @@ def build_mime(email: OutgoingEmail, sender: str) -> EmailMessage:
     """The multipart/alternative (text + HTML) message for ``email`` from ``sender``."""
     message = EmailMessage()
     message["From"] = sender
-    message["To"] = email.recipient
+    try:
+        message["To"] = email.recipient
+        addresses = message["To"].addresses
+    except (ValueError, TypeError, AttributeError):
+        raise InvalidRecipient("invalid recipient address") from None
+    # The header, as any mail software will read it, must name the address that was checked.
+    if [a.addr_spec for a in addresses] != [email.recipient]:
+        raise InvalidRecipient("invalid recipient address")
     message["Subject"] = email.content.subject
     message["Date"] = format_datetime(localtime())
     message["Message-ID"] = message_id_header(email.message_id, sender_domain(sender))

@@ -6,6 +6,9 @@ from email_validator import EmailNotValidError, validate_email
 
 from email_svc.domain.errors import InvalidRecipient
 
+# What opens an RFC 2047 encoded word.
+ENCODED_WORD_MARK = "=?"
+
 
 def normalize_recipient(address: str) -> str:
     """The form of ``address`` to put on the envelope and in ``To``.
@@ -28,4 +31,9 @@ def normalize_recipient(address: str) -> str:
         )
     except EmailNotValidError as exc:
         raise InvalidRecipient(f"invalid recipient address: {exc}") from None
+    if ENCODED_WORD_MARK in result.local_part:
+        # Valid in an address, but mail software decodes "=?charset?q?...?=" in a header as
+        # an RFC 2047 encoded word: "=?us-ascii?q?eve?=@example.com" would be read as
+        # eve@example.com, another mailbox than the one registered.
+        raise InvalidRecipient("invalid recipient address: '=?' may not appear before the @")
     return result.ascii_email or f"{result.local_part}@{result.ascii_domain}"

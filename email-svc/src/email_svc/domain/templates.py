@@ -54,7 +54,10 @@ def _text_param(params: Mapping[str, str], name: str) -> str | None:
 
 def _url_param(params: Mapping[str, str], name: str) -> str:
     value = params[name]
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. "https://[host/": an unclosed IPv6 bracket
+        raise InvalidTemplateParam(name, "must be an absolute http(s) URL") from None
     if (
         len(value) > MAX_URL
         or parts.scheme not in {"http", "https"}
