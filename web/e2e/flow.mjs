@@ -160,6 +160,21 @@ try {
   await page.getByRole("button", { name: "Cancel" }).click();
   const focusedAction = await page.evaluate(() => document.activeElement?.textContent?.trim());
   if (focusedAction !== "Refund") throw new Error(`focus fell to ${focusedAction ?? "nothing"}, not the Refund button`);
+  // The first refund reaches the server but its answer is lost on the way back.
+  let answerLost = false;
+  await page.route("**/v1/wallet/charges/*/refunds", async (route) => {
+    if (answerLost) return route.continue();
+    answerLost = true;
+    await route.fetch(); // the server applies it
+    await route.abort("connectionreset");
+  });
+  await chargeRow.getByRole("button", { name: "Refund", exact: true }).click();
+  await refundAmount.fill("1.00");
+  await page.getByRole("button", { name: "Confirm refund" }).click();
+  await waitForText(page.getByRole("alert"), /Can't reach Tollgate/, "lost refund answer");
+  // The user gives up on the form, opens it again and refunds the same amount: the app must
+  // send the pending key again, so the server replays instead of refunding twice.
+  await page.getByRole("button", { name: "Cancel" }).click();
   await chargeRow.getByRole("button", { name: "Refund", exact: true }).click();
   await refundAmount.fill("1.00");
   await page.getByRole("button", { name: "Confirm refund" }).dblclick();

@@ -27,6 +27,18 @@ interface Props {
 export function TransactionList({ transactions, currency, onRefunded }: Props) {
   // The charge whose refund form is open (one at a time).
   const [refunding, setRefunding] = useState<string | null>(null);
+  // One submission key per charge, outliving its refund form: after a refund whose outcome is
+  // unknown (a lost answer), closing the form and refunding again must reuse the pending key,
+  // or the server would apply the refund twice.
+  const refundKeys = useRef(new Map<string, SubmissionKey>());
+  const refundKeyFor = (chargeId: string): SubmissionKey => {
+    let key = refundKeys.current.get(chargeId);
+    if (key === undefined) {
+      key = new SubmissionKey();
+      refundKeys.current.set(chargeId, key);
+    }
+    return key;
+  };
   if (transactions.length === 0) {
     return <p className="muted">No transactions yet. Top up to get started.</p>;
   }
@@ -66,6 +78,7 @@ export function TransactionList({ transactions, currency, onRefunded }: Props) {
               original={t.refundOf ? byId.get(t.refundOf) : undefined}
               remaining={t.kind === "CHARGE" ? -toMinor(t.amount) - (refunded.get(t.id) ?? 0n) : 0n}
               refunding={refunding === t.id}
+              refundKey={refundKeyFor}
               onRefundOpen={(open) => setRefunding(open ? t.id : null)}
               onRefunded={(result) => {
                 setRefunding(null);
@@ -87,11 +100,22 @@ interface RowProps {
   /** For a charge, what is left to refund. */
   remaining: bigint;
   refunding: boolean;
+  /** The submission key of a charge's refunds (kept by the list, not the form). */
+  refundKey: (chargeId: string) => SubmissionKey;
   onRefundOpen: (open: boolean) => void;
   onRefunded: (result: MoneyResponse) => void;
 }
 
-function TransactionRow({ transaction: t, currency, original, remaining, refunding, onRefundOpen, onRefunded }: RowProps) {
+function TransactionRow({
+  transaction: t,
+  currency,
+  original,
+  remaining,
+  refunding,
+  refundKey,
+  onRefundOpen,
+  onRefunded,
+}: RowProps) {
   const amount = toMinor(t.amount);
   const label =
     t.description ||
@@ -137,6 +161,7 @@ function TransactionRow({ transaction: t, currency, original, remaining, refundi
           <td colSpan={5}>
             <RefundForm
               charge={t}
+              submission={refundKey(t.id)}
               remaining={remaining}
               currency={currency}
               onClose={() => onRefundOpen(false)}
@@ -151,20 +176,20 @@ function TransactionRow({ transaction: t, currency, original, remaining, refundi
 
 interface RefundProps {
   charge: Transaction;
+  submission: SubmissionKey;
   remaining: bigint;
   currency: string;
   onClose: () => void;
   onRefunded: (result: MoneyResponse) => void;
 }
 
-function RefundForm({ charge, remaining, currency, onClose, onRefunded }: RefundProps) {
+function RefundForm({ charge, submission, remaining, currency, onClose, onRefunded }: RefundProps) {
   const api = useApi();
   const id = useId();
   const [amount, setAmount] = useState(() => minorToInput(remaining, currency));
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const inFlight = useRef(false);
-  const submission = useRef(new SubmissionKey());
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -176,16 +201,16 @@ function RefundForm({ charge, remaining, currency, onClose, onRefunded }: Refund
       setError(err instanceof AmountInputError ? err.message : friendlyError(err));
       return;
     }
-    const key = submission.current.forRequest(String(minor));
+    const key = submission.forRequest(String(minor));
     inFlight.current = true;
     setBusy(true);
     setError(null);
     try {
       const result = await api.refund(charge.id, minor, key);
-      submission.current.settle();
+      submission.settle();
       onRefunded(result);
     } catch (err) {
-      submission.current.settle(err);
+      submission.settle(err);
       setError(friendlyError(err));
     } finally {
       inFlight.current = false;
