@@ -9,6 +9,8 @@ import { WalletScreen } from "./screens/WalletScreen";
 
 export function App() {
   const [notice, setNotice] = useState<string | null>(null);
+  // The address just registered, for the sign-in screen's notice (never from the URL).
+  const [registered, setRegistered] = useState<string | null>(null);
   const { store, client } = useMemo(() => {
     const store = createTokenStore(browserSessionStorage());
     const client = new ApiClient({
@@ -57,16 +59,29 @@ export function App() {
         key="sign-in"
         mode="sign-in"
         notice={notice}
-        email={search.get("email") ?? ""}
-        justRegistered={search.get("registered") === "1"}
+        email={registered ?? ""}
+        justRegistered={registered !== null}
         onSignedIn={() => {
           setNotice(null);
+          setRegistered(null);
           navigate("/");
         }}
       />
     );
   else if (route === "register" && !signedIn)
-    screen = <AuthScreen key="register" mode="register" notice={null} email="" onSignedIn={() => navigate("/")} />;
+    screen = (
+      <AuthScreen
+        key="register"
+        mode="register"
+        notice={null}
+        email=""
+        onSignedIn={() => navigate("/")}
+        onRegistered={(email) => {
+          setRegistered(email);
+          navigate("/sign-in");
+        }}
+      />
+    );
   else if (route === "not-found")
     screen = (
       <main className="card narrow">

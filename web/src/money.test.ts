@@ -1,11 +1,14 @@
 import { describe, expect, it } from "vitest";
+import { ApiError, friendlyError } from "./api/errors";
 import {
   AmountInputError,
   currencyDigits,
   formatMoney,
   minorToDecimal,
   minorToInput,
+  moneyError,
   parseAmount,
+  parseWalletAmount,
   toMinor,
 } from "./money";
 
@@ -109,5 +112,35 @@ describe("parseAmount", () => {
     for (const minor of [1n, 99n, 100n, 12345n, 9007199254740993n]) {
       expect(parseAmount(minorToDecimal(minor, currencyDigits("USD")), "USD")).toBe(minor);
     }
+  });
+});
+
+describe("amount limits", () => {
+  it("refuses amounts past the largest a wallet can hold before sending them", () => {
+    expect(parseWalletAmount("90071992547409.91", "USD", "en-US")).toBe(2n ** 53n - 1n);
+    expect(() => parseWalletAmount("90071992547409.92", "USD", "en-US")).toThrow("That amount is too large.");
+    expect(() => parseWalletAmount("99999999999999999999", "USD", "en-US")).toThrow("That amount is too large.");
+    expect(() => parseWalletAmount("0", "USD", "en-US")).toThrow("greater than zero");
+  });
+
+  it("names the server's maximum in the wallet's currency", () => {
+    const refused = new ApiError(400, {
+      code: 3,
+      message: "amount must not exceed 100000000",
+      details: [
+        {
+          "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+          reason: "INVALID_AMOUNT",
+          metadata: { max_amount: "100000000" },
+        },
+      ],
+    });
+    expect(moneyError(refused, "USD", "en-US")).toBe("The most one payment can move is $1,000,000.00.");
+    const other = new ApiError(400, {
+      code: 3,
+      message: "amount must be positive",
+      details: [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "INVALID_AMOUNT" }],
+    });
+    expect(moneyError(other, "USD", "en-US")).toBe(friendlyError(other));
   });
 });

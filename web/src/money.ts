@@ -2,7 +2,13 @@
 // currency. Nothing here goes through a JavaScript float: amounts are BigInt, and
 // Intl.NumberFormat receives an exact decimal string.
 
+import { ApiError, friendlyError } from "./api/errors";
+
 export type MinorUnits = bigint;
+
+/** The most minor units any amount may have: a wallet's limit (2^53 − 1, the largest integer
+ * a JSON number holds exactly), so no single movement can be larger either. */
+export const MAX_MINOR_UNITS: MinorUnits = 2n ** 53n - 1n;
 
 /** Number of minor-unit digits of a currency (USD 2, JPY 0, BHD 3), as Intl knows it. */
 export function currencyDigits(currency: string): number {
@@ -136,4 +142,24 @@ export function parseAmount(input: string, currency: string, locale?: string): M
   const minor = BigInt((whole || "0") + fraction.padEnd(digits, "0"));
   if (minor <= 0n) throw new AmountInputError("The amount must be greater than zero.");
   return minor;
+}
+
+/** parseAmount for a money form: also refuses what no wallet can hold, before it is sent
+ * (the gateway would answer with a parser's message about a number the user never typed). */
+export function parseWalletAmount(input: string, currency: string, locale?: string): MinorUnits {
+  const minor = parseAmount(input, currency, locale);
+  if (minor > MAX_MINOR_UNITS) throw new AmountInputError("That amount is too large.");
+  return minor;
+}
+
+/** The sentence for a failed money request: a refused amount names the largest allowed, in
+ * the wallet's currency; anything else as friendlyError says it. */
+export function moneyError(error: unknown, currency: string, locale?: string): string {
+  if (error instanceof ApiError && error.reason === "INVALID_AMOUNT") {
+    const max = error.details.find((d) => d.reason === "INVALID_AMOUNT")?.metadata?.max_amount;
+    if (max !== undefined && /^\d+$/.test(max)) {
+      return `The most one payment can move is ${formatMoney(BigInt(max), currency, { locale })}.`;
+    }
+  }
+  return friendlyError(error);
 }

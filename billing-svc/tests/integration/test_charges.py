@@ -6,9 +6,10 @@ import uuid
 import asyncpg
 import grpc
 import pytest
+from google.rpc import error_details_pb2
 
 from tollgate.billing.v1 import billing_pb2
-from tollgate_kit.errors import error_reason
+from tollgate_kit.errors import error_reason, status_from_metadata
 
 pytestmark = pytest.mark.integration
 
@@ -163,3 +164,21 @@ async def test_invalid_charges_are_rejected(billing, request_, reason):
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error_reason(err.value) == reason
     assert await billing.metric("billing_charge_total", result="invalid") == 1
+
+
+async def test_an_amount_over_the_maximum_says_what_the_maximum_is(billing):
+    # The web app shows the limit in the user's currency instead of a bare refusal.
+    md = await billing.funded(100)
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await billing.stub.Charge(
+            billing_pb2.ChargeRequest(amount=billing.settings.max_amount + 1, idempotency_key="k"),
+            metadata=md,
+        )
+    assert error_reason(err.value) == "INVALID_AMOUNT"
+    status = status_from_metadata(
+        err.value.code(), err.value.details() or "", err.value.trailing_metadata()
+    )
+    [detail] = status.details
+    info = error_details_pb2.ErrorInfo()
+    detail.Unpack(info)
+    assert dict(info.metadata) == {"max_amount": str(billing.settings.max_amount)}

@@ -1,7 +1,7 @@
 import { useId, useRef, useState, type FormEvent } from "react";
 import { friendlyError } from "../api/errors";
 import { useApi } from "../context";
-import { href, link, navigate } from "../router";
+import { href, link } from "../router";
 
 interface Props {
   mode: "sign-in" | "register";
@@ -9,9 +9,19 @@ interface Props {
   email: string;
   justRegistered?: boolean;
   onSignedIn: () => void;
+  /** After a registration: the app (not the URL, which anyone can write) carries the
+   * address on to the sign-in screen's notice. */
+  onRegistered?: (email: string) => void;
 }
 
-export function AuthScreen({ mode, notice, email: initialEmail, justRegistered = false, onSignedIn }: Props) {
+export function AuthScreen({
+  mode,
+  notice,
+  email: initialEmail,
+  justRegistered = false,
+  onSignedIn,
+  onRegistered,
+}: Props) {
   const api = useApi();
   const id = useId();
   const [email, setEmail] = useState(initialEmail);
@@ -30,7 +40,7 @@ export function AuthScreen({ mode, notice, email: initialEmail, justRegistered =
     try {
       if (registering) {
         await api.register(email.trim(), password);
-        navigate(`/sign-in?registered=1&email=${encodeURIComponent(email.trim())}`);
+        onRegistered?.(email.trim());
         return;
       }
       await api.login(email.trim(), password);
@@ -60,7 +70,10 @@ export function AuthScreen({ mode, notice, email: initialEmail, justRegistered =
         <label htmlFor={`${id}-email`}>Email</label>
         <input
           id={`${id}-email`}
-          type="email"
+          type="text" // type="email" refuses non-ASCII before the @, which accounts may have
+          inputMode="email"
+          autoCapitalize="none"
+          spellCheck={false}
           autoComplete="email"
           required
           value={email}

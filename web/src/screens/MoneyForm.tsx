@@ -2,7 +2,7 @@ import { useId, useRef, useState, type FormEvent } from "react";
 import { friendlyError } from "../api/errors";
 import type { MoneyResponse } from "../api/types";
 import { SubmissionKey } from "../idempotency";
-import { AmountInputError, minorToInput, parseAmount } from "../money";
+import { AmountInputError, minorToInput, moneyError, parseWalletAmount } from "../money";
 
 interface Props {
   title: string;
@@ -33,7 +33,7 @@ export function MoneyForm(props: Props) {
     if (inFlight.current) return; // a double click while the first request is on its way
     let minor: bigint;
     try {
-      minor = parseAmount(amount, currency);
+      minor = parseWalletAmount(amount, currency);
     } catch (err) {
       setDone(null);
       setError(err instanceof AmountInputError ? err.message : friendlyError(err));
@@ -54,7 +54,7 @@ export function MoneyForm(props: Props) {
       setDescription("");
     } catch (err) {
       submission.current.settle(err);
-      setError(friendlyError(err));
+      setError(moneyError(err, currency));
     } finally {
       inFlight.current = false;
       setBusy(false);

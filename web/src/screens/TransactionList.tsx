@@ -3,7 +3,7 @@ import { friendlyError } from "../api/errors";
 import type { MoneyResponse, Transaction } from "../api/types";
 import { useApi } from "../context";
 import { SubmissionKey } from "../idempotency";
-import { AmountInputError, formatMoney, minorToInput, parseAmount, toMinor } from "../money";
+import { AmountInputError, formatMoney, minorToInput, moneyError, parseWalletAmount, toMinor } from "../money";
 
 const KIND_LABEL: Record<string, string> = {
   TOP_UP: "Top-up",
@@ -196,7 +196,7 @@ function RefundForm({ charge, submission, remaining, currency, onClose, onRefund
     if (inFlight.current) return;
     let minor: bigint;
     try {
-      minor = parseAmount(amount, currency);
+      minor = parseWalletAmount(amount, currency);
     } catch (err) {
       setError(err instanceof AmountInputError ? err.message : friendlyError(err));
       return;
@@ -211,7 +211,7 @@ function RefundForm({ charge, submission, remaining, currency, onClose, onRefund
       onRefunded(result);
     } catch (err) {
       submission.settle(err);
-      setError(friendlyError(err));
+      setError(moneyError(err, currency));
     } finally {
       inFlight.current = false;
       setBusy(false);

@@ -33,4 +33,6 @@ def to_status(err: domain.BillingError) -> StatusError:
     metadata = {}
     if isinstance(err, domain.RefundExceedsCharge):
         metadata["refundable"] = str(err.refundable)
+    if isinstance(err, domain.InvalidAmount) and err.max_amount is not None:
+        metadata["max_amount"] = str(err.max_amount)
     return StatusError(code, err.message, reason=err.reason, metadata=metadata)

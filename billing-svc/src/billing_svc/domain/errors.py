@@ -21,6 +21,11 @@ class InvalidRequest(BillingError):
 class InvalidAmount(InvalidRequest):
     reason = "INVALID_AMOUNT"
 
+    def __init__(self, message: str, max_amount: int | None = None) -> None:
+        super().__init__(message)
+        # Set when the amount was too large: the most one movement may be (minor units).
+        self.max_amount = max_amount
+
 
 class InvalidIdempotencyKey(InvalidRequest):
     reason = "INVALID_IDEMPOTENCY_KEY"

@@ -19,7 +19,7 @@ def validate_amount(amount: int, max_amount: int) -> int:
     if amount <= 0:
         raise InvalidAmount("amount must be positive")
     if amount > max_amount:
-        raise InvalidAmount(f"amount must not exceed {max_amount}")
+        raise InvalidAmount(f"amount must not exceed {max_amount}", max_amount=max_amount)
     return amount
 
 
