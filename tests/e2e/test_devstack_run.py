@@ -118,7 +118,19 @@ def test_embedded_suite_starts_healthy_stops_cleanly_and_keeps_data(tmp_path: Pa
         dsn = re.search(r"postgres\s+(\S+)", banner)
         assert dsn is not None
         assert asyncio.run(_marker(dsn.group(1), None)) == ["kept"]
-        _stop(proc, second_log)
+        # A service that dies takes the launcher down with a message, instead of a banner
+        # that goes on saying the suite is running.
+        found = subprocess.run(
+            ["pgrep", "-P", str(proc.pid), "-f", "python.* -m email_svc"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        os.kill(int(found.stdout.split()[0]), signal.SIGKILL)
+        assert proc.wait(timeout=60) == 1
+        output = second_log.read_text(errors="replace")
+        assert "tollgate: email exited with code -9; stopping" in output
+        assert "tollgate: stopped" in output
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -44,20 +44,32 @@ def _run(data_dir: Path, free_ports: bool) -> int:
             f"  mail         {stack.http_url('mailcatcher')}/api/v1/messages  "
             f"(SMTP 127.0.0.1:{stack.smtp_port})"
         )
-    embedded = "embedded" if not config.database_url else "external"
+    where = (
+        f"embedded PostgreSQL/Redis and signing keys under {data_dir}"
+        if not config.database_url
+        else f"your PostgreSQL/Redis below; signing keys under {data_dir}"
+    )
     lines += [
-        f"  data         {embedded} PostgreSQL/Redis under {data_dir}",
+        f"  data         {where}",
         f"  postgres     {stack.database_url}",
         f"  redis        {stack.redis_url}",
         "Ctrl-C stops it.",
         "",
     ]
     print("\n".join(lines), flush=True)
-    stopping.wait()
+    code = 0
+    while not stopping.wait(1.0):
+        # A service that dies is not restarted: say so and stop, rather than look running.
+        dead = stack.exited()
+        if dead:
+            name, returncode = dead[0]
+            print(f"tollgate: {name} exited with code {returncode}; stopping", flush=True)
+            code = 1
+            break
     print("tollgate: stopping…", flush=True)
     stack.stop()
     print("tollgate: stopped", flush=True)
-    return 0
+    return code
 
 
 def main() -> int:

@@ -11,6 +11,7 @@ import asyncio
 import importlib.util
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -109,6 +110,9 @@ class Stack:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
+        # Before anything starts: another `make run` (or any server) on one of the ports
+        # would answer this stack's readiness checks while its own processes fail to bind.
+        self._check_ports_free()
         try:
             self._start_infra()
             self._build_processes()
@@ -183,6 +187,41 @@ class Stack:
         if popen is None:
             raise StackError(f"{name} was never started")
         return popen
+
+    def exited(self) -> list[tuple[str, int]]:
+        """The processes that have ended on their own, with their exit codes."""
+        return [
+            (name, proc.popen.returncode)
+            for name, proc in self._procs.items()
+            if proc.popen is not None and proc.popen.poll() is not None
+        ]
+
+    def listen_ports(self) -> dict[str, int]:
+        """Every port this stack's processes will listen on, by ``StackConfig.ports`` key."""
+        ports = {}
+        if self.config.start_mailcatcher:
+            ports["mailcatcher.smtp"] = self.smtp_port
+            ports["mailcatcher.http"] = self.port("mailcatcher.http", 8025)
+        for spec in self.specs:
+            ports[spec.name + ".http"] = self.port(spec.name + ".http", spec.default_http_port)
+            if spec.default_grpc_port is not None:
+                ports[spec.name + ".grpc"] = self.port(spec.name + ".grpc", spec.default_grpc_port)
+        return ports
+
+    def _check_ports_free(self) -> None:
+        busy = []
+        for key, port in self.listen_ports().items():
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    sock.bind((self.config.host, port))
+                except OSError:
+                    busy.append(f"{port} ({key})")
+        if busy:
+            raise StackError(
+                f"port {', '.join(busy)} already in use on {self.config.host}: is another "
+                "`make run` running? (`--free-ports` picks other ports)"
+            )
 
     def wait_ready(self, name: str) -> None:
         proc = self._procs[name]
