@@ -26,8 +26,8 @@ from auth_svc.store.sessions import SessionStore
 from auth_svc.store.users import UserStore
 from tollgate.auth.v1 import auth_pb2, auth_pb2_grpc
 from tollgate_kit.caller import CallerAuthenticator
-from tollgate_kit.db import create_pool
-from tollgate_kit.redis_client import create_redis
+from tollgate_kit.db import DatabaseProbe, create_pool
+from tollgate_kit.redis_client import REDIS_UNREACHABLE, create_redis
 from tollgate_kit.server import GrpcApp
 from tollgate_kit.tokens import JwksCache, TokenVerifier
 
@@ -115,11 +115,14 @@ async def build(
     def register(server: grpc.aio.Server) -> None:
         auth_pb2_grpc.add_AuthServiceServicer_to_server(servicer, server)
 
+    database_ready = DatabaseProbe(settings.database_url)
+
     async def ready() -> bool:
+        if not await database_ready():
+            return False
         try:
-            await pool.fetchval("SELECT 1", timeout=2)
             await redis.ping()
-        except Exception:
+        except REDIS_UNREACHABLE:
             return False
         return True
 
@@ -127,6 +130,7 @@ async def build(
         await channel.close(grace=None)
         await pool.close()
         await redis.aclose()
+        await database_ready.close()
 
     return GrpcApp(
         settings=settings,

@@ -12,6 +12,7 @@ from billing_svc.service import Wallets
 from billing_svc.store import Ledger, create_ledger_pool
 from tollgate.billing.v1 import billing_pb2, billing_pb2_grpc
 from tollgate_kit.caller import CallerAuthenticator
+from tollgate_kit.db import DatabaseProbe
 from tollgate_kit.jwks_client import grpc_jwks_fetcher
 from tollgate_kit.redis_client import create_redis
 from tollgate_kit.server import GrpcApp
@@ -53,8 +54,12 @@ async def build(
     def register(server: grpc.aio.Server) -> None:
         billing_pb2_grpc.add_BillingServiceServicer_to_server(servicer, server)
 
+    # Not through the pool: a busy pool (charges queued on a locked wallet) is no outage.
+    database_ready = DatabaseProbe(settings.database_url)
+
     async def on_stop() -> None:
         await pool.close()
+        await database_ready.close()
         if redis is not None:
             await redis.aclose()
         await auth_channel.close(None)
@@ -64,6 +69,6 @@ async def build(
         register=register,
         service_names=[SERVICE_NAME],
         registry=registry,
-        ready=ledger.ping,
+        ready=database_ready,
         on_stop=on_stop,
     )

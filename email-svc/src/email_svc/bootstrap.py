@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
-import asyncpg
 import grpc
 from prometheus_client import CollectorRegistry
 
@@ -15,7 +12,7 @@ from email_svc.sending import EmailSender
 from email_svc.smtp import SmtpTransport
 from email_svc.store import PgSendLog
 from tollgate.email.v1 import email_pb2, email_pb2_grpc
-from tollgate_kit.db import create_pool
+from tollgate_kit.db import DatabaseProbe, create_pool
 from tollgate_kit.server import GrpcApp
 
 SERVICE_NAME = email_pb2.DESCRIPTOR.services_by_name["EmailService"].full_name
@@ -49,23 +46,19 @@ async def build(settings: EmailSettings) -> GrpcApp:
     def register(server: grpc.aio.Server) -> None:
         email_pb2_grpc.add_EmailServiceServicer_to_server(servicer, server)
 
-    async def ready() -> bool:
-        try:
-            async with asyncio.timeout(2):
-                await pool.fetchval("SELECT 1")
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            return False
-        return True
+    # Not through the pool: sends hold its connections for a whole SMTP exchange.
+    database_ready = DatabaseProbe(settings.database_url)
 
     async def on_stop() -> None:
         await sender.drain()
         await pool.close()
+        await database_ready.close()
 
     return GrpcApp(
         settings=settings,
         register=register,
         service_names=[SERVICE_NAME],
         registry=registry,
-        ready=ready,
+        ready=database_ready,
         on_stop=on_stop,
     )

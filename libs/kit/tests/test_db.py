@@ -7,8 +7,10 @@ import asyncio
 import asyncpg
 import pytest
 
-from tollgate_devstack.testing import postgres_server_url, unique_name
+from tollgate_devstack.testing import free_port, postgres_server_url, unique_name
 from tollgate_kit.db import (
+    DatabaseProbe,
+    create_pool,
     downgrade,
     drop_database,
     ensure_database,
@@ -48,3 +50,30 @@ def test_a_dsn_that_is_not_postgresql_is_refused_without_echoing_it() -> None:
     with pytest.raises(ValueError, match="not a PostgreSQL DSN") as err:
         asyncio.run(downgrade("mysql://root:secret@db/x", migrations_dir("billing_svc"), "base"))
     assert "secret" not in str(err.value)
+
+
+async def test_the_readiness_probe_ignores_a_busy_pool_and_heals_a_lost_connection() -> None:
+    dsn = postgres_server_url()
+    probe = DatabaseProbe(dsn, timeout=1)
+    pool = await create_pool(dsn, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as held:  # every pooled connection busy with slow work
+            assert await probe()
+            # The server ends the probe's session (a restart, an idle timeout): the next
+            # check opens a new connection instead of failing for good.
+            pid = await probe._conn.fetchval("SELECT pg_backend_pid()")  # type: ignore[union-attr]
+            await held.execute("SELECT pg_terminate_backend($1)", pid)
+            await asyncio.sleep(0.2)
+            await probe()  # may meet the dead connection, and drop it
+            assert await probe()
+    finally:
+        await pool.close()
+        await probe.close()
+
+
+async def test_the_readiness_probe_answers_false_in_time_when_the_database_is_gone() -> None:
+    probe = DatabaseProbe(f"postgresql://postgres@127.0.0.1:{free_port()}/postgres", timeout=1)
+    started = asyncio.get_running_loop().time()
+    assert not await probe()
+    assert asyncio.get_running_loop().time() - started < 2
+    await probe.close()

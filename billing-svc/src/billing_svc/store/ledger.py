@@ -146,9 +146,3 @@ class Ledger:
                     _NEXT_PAGE, user_id, limit, after.created_at, after.id
                 )
         return [_transaction(row) for row in rows]
-
-    async def ping(self) -> bool:
-        try:
-            return bool(await self._pool.fetchval("SELECT 1"))
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            return False

@@ -76,6 +76,56 @@ async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asy
     return pool
 
 
+# What a probe's check may meet: the database out of reach, or refusing (shutting down,
+# recovering), or a connection broken under it.
+_PROBE_FAILURES: tuple[type[Exception], ...] = (
+    *DATABASE_UNREACHABLE,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
+
+
+class DatabaseProbe:
+    """The database part of ``/readyz``, on a connection of its own.
+
+    Through the service's pool the check would wait for a free connection, so a pool busy
+    with slow work (sends waiting on an SMTP server, charges on a locked wallet) would mark
+    every replica unready at once although the database is fine. The probe keeps one
+    connection, opens it again when it is lost, and answers within ``timeout`` seconds.
+    """
+
+    def __init__(self, dsn: str, timeout: float = 2.0) -> None:
+        self._dsn = dsn
+        self._timeout = timeout
+        self._conn: asyncpg.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    async def __call__(self) -> bool:
+        async with self._lock:
+            try:
+                async with asyncio.timeout(self._timeout):
+                    if self._conn is None or self._conn.is_closed():
+                        self._conn = await asyncpg.connect(self._dsn)
+                    return bool(await self._conn.fetchval("SELECT 1"))
+            except _PROBE_FAILURES:
+                self._discard()
+                return False
+
+    async def close(self) -> None:
+        async with self._lock:
+            if self._conn is not None and not self._conn.is_closed():
+                try:
+                    await self._conn.close(timeout=2)
+                except _PROBE_FAILURES:
+                    self._conn.terminate()
+            self._conn = None
+
+    def _discard(self) -> None:
+        if self._conn is not None:
+            self._conn.terminate()
+        self._conn = None
+
+
 def _check_dsn(dsn: str) -> None:
     scheme = dsn.split("://", 1)[0]
     if scheme not in {"postgres", "postgresql"}:
