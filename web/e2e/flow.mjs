@@ -184,8 +184,14 @@ try {
   mark("insufficient funds");
   await page.getByLabel("Charge amount").fill("100.00");
   await page.getByLabel("Description").fill("Too much");
-  await page.getByRole("button", { name: "Charge", exact: true }).click();
+  // From the keyboard: the busy button must keep the focus (a disabled one drops it).
+  await page.getByRole("button", { name: "Charge", exact: true }).focus();
+  await page.keyboard.press("Enter");
   result.insufficientFunds = await waitForText(page.getByRole("alert"), /balance is too low/, "insufficient funds message");
+  const focusedAfterCharge = await page.evaluate(() => document.activeElement?.textContent?.trim());
+  if (focusedAfterCharge !== "Charge") {
+    throw new Error(`focus fell to ${focusedAfterCharge || "the page"} while the charge was sent`);
+  }
   await waitForText(balance, "$8.50", "balance after a refused charge");
 
   mark("reload");

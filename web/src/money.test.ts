@@ -144,3 +144,13 @@ describe("amount limits", () => {
     expect(moneyError(other, "USD", "en-US")).toBe(friendlyError(other));
   });
 });
+
+describe("locales with their own digits and decimal sign", () => {
+  it("reads what the form's hint shows and what people type", () => {
+    const hint = minorToInput(1000n, "EGP", "ar-EG");
+    expect(parseAmount(hint, "EGP", "ar-EG")).toBe(1000n);
+    expect(parseAmount("10\u066b50", "EGP", "ar-EG")).toBe(1050n); // 10٫50
+    expect(parseAmount("\u0661\u0660\u066b\u0665\u0660", "EGP", "ar-EG")).toBe(1050n); // ١٠٫٥٠
+    expect(parseAmount("10.50", "EGP", "ar-EG")).toBe(1050n);
+  });
+});

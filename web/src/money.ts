@@ -87,6 +87,14 @@ export function minorToInput(amount: MinorUnits, currency: string, locale?: stri
 
 const SPACES = /[\s\u00a0\u202f_]/g;
 
+/** ``text`` with the locale's native digits (١٢٣ in ar-EG, ১২৩ in bn) as ASCII ones. */
+function asciiDigits(text: string, locale?: string): string {
+  const native = new Intl.NumberFormat(locale, { useGrouping: false }).format(1234567890);
+  if (native === "1234567890") return text;
+  const value = new Map([...native].map((digit, index) => [digit, String((index + 1) % 10)]));
+  return [...text].map((c) => value.get(c) ?? c).join("");
+}
+
 /**
  * Parses what a person typed in major units into minor units, in the conventions of
  * ``locale`` (the one amounts are shown in): "1,000.25" in en-US, "1.000,25" in de-DE.
@@ -99,10 +107,11 @@ export function parseAmount(input: string, currency: string, locale?: string): M
   const digits = currencyDigits(currency);
   const { decimal, group } = separators(locale);
   const groupChar = /\s/.test(group) || group === "\u202f" ? "" : group;
-  let text = input.trim().replace(SPACES, "");
+  let text = asciiDigits(input.trim().replace(SPACES, ""), locale);
   if (groupChar === "\u2019") text = text.replaceAll("'", groupChar); // de-CH: 1'000 or 1’000
   const example = `Enter an amount such as 10${decimal}${"0".repeat(Math.max(digits, 2))}.`;
-  const allowed = [..."0123456789.,", ...groupChar];
+  // The locale's own decimal sign too: ar-EG writes 10٫50, as the form's hint shows.
+  const allowed = [..."0123456789.,", ...groupChar, ...decimal];
   if (!text || ![...text].every((c) => allowed.includes(c))) throw new AmountInputError(example);
 
   let whole = text;

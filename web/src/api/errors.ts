@@ -66,7 +66,7 @@ const FRIENDLY: Record<string, string> = {
   EMAIL_TAKEN: "An account with this email already exists. Sign in instead.",
   INVALID_EMAIL: "Enter a valid email address.",
   INVALID_PASSWORD: "Choose a password of at least 8 characters (at most 72 bytes).",
-  VERIFICATION_TOKEN_EXPIRED: "This verification link has expired. Request a new one.",
+  VERIFICATION_TOKEN_EXPIRED: "This verification link has expired.",
   VERIFICATION_TOKEN_INVALID: "This verification link is not valid.",
   VERIFICATION_TOKEN_USED: "This email address is already verified.",
   SESSION_NOT_FOUND: "Your session has ended. Please sign in again.",

@@ -100,7 +100,7 @@ export function AuthScreen({
             {error}
           </p>
         )}
-        <button type="submit" className="primary" disabled={busy}>
+        <button type="submit" className="primary" aria-disabled={busy}>
           {busy ? "Please wait…" : registering ? "Create account" : "Sign in"}
         </button>
       </form>

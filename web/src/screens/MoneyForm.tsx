@@ -104,7 +104,7 @@ export function MoneyForm(props: Props) {
             {done}
           </p>
         )}
-        <button type="submit" className="primary" disabled={busy}>
+        <button type="submit" className="primary" aria-disabled={busy}>
           {busy ? "Working…" : submitLabel}
         </button>
       </form>

@@ -22,9 +22,11 @@ interface Props {
   transactions: Transaction[];
   currency: string;
   onRefunded: (result: MoneyResponse) => void;
+  /** A row to move the keyboard focus to (the first of a page just loaded). */
+  focusRow?: string | null;
 }
 
-export function TransactionList({ transactions, currency, onRefunded }: Props) {
+export function TransactionList({ transactions, currency, onRefunded, focusRow = null }: Props) {
   // The charge whose refund form is open (one at a time).
   const [refunding, setRefunding] = useState<string | null>(null);
   // One submission key per charge, outliving its refund form: after a refund whose outcome is
@@ -78,6 +80,7 @@ export function TransactionList({ transactions, currency, onRefunded }: Props) {
               original={t.refundOf ? byId.get(t.refundOf) : undefined}
               remaining={t.kind === "CHARGE" ? -toMinor(t.amount) - (refunded.get(t.id) ?? 0n) : 0n}
               refunding={refunding === t.id}
+              focused={focusRow === t.id}
               refundKey={refundKeyFor}
               onRefundOpen={(open) => setRefunding(open ? t.id : null)}
               onRefunded={(result) => {
@@ -100,6 +103,8 @@ interface RowProps {
   /** For a charge, what is left to refund. */
   remaining: bigint;
   refunding: boolean;
+  /** Take the keyboard focus (once, when this becomes true). */
+  focused: boolean;
   /** The submission key of a charge's refunds (kept by the list, not the form). */
   refundKey: (chargeId: string) => SubmissionKey;
   onRefundOpen: (open: boolean) => void;
@@ -112,6 +117,7 @@ function TransactionRow({
   original,
   remaining,
   refunding,
+  focused,
   refundKey,
   onRefundOpen,
   onRefunded,
@@ -129,6 +135,10 @@ function TransactionRow({
     if (wasOpen.current && !open) actionRef.current?.focus();
     wasOpen.current = open;
   }, [open]);
+  const rowRef = useRef<HTMLTableRowElement>(null);
+  useEffect(() => {
+    if (focused) rowRef.current?.focus();
+  }, [focused]);
   let action = null;
   if (t.kind === "CHARGE" && remaining <= 0n) {
     action = (
@@ -145,7 +155,7 @@ function TransactionRow({
   }
   return (
     <>
-      <tr>
+      <tr ref={rowRef} tabIndex={focused ? -1 : undefined}>
         <td className="date">{when(t.createdAt)}</td>
         <td>{label}</td>
         <td>
@@ -244,7 +254,7 @@ function RefundForm({ charge, submission, remaining, currency, onClose, onRefund
         of {formatMoney(remaining, currency)} left on “{what}”
       </span>
       <span className="buttons">
-        <button type="submit" className="primary small" disabled={busy}>
+        <button type="submit" className="primary small" aria-disabled={busy}>
           {busy ? "Refunding…" : "Confirm refund"}
         </button>
         <button type="button" className="secondary small" onClick={onClose} disabled={busy}>

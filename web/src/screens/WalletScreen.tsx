@@ -20,7 +20,12 @@ export function WalletScreen() {
   const [transactions, setTransactions] = useState<Transaction[]>([]);
   const [nextPageToken, setNextPageToken] = useState("");
   const [loadingMore, setLoadingMore] = useState(false);
+  const loadingMoreRef = useRef(false);
+  // The first row of the last page loaded, to take the focus when "Load more" goes away.
+  const [focusRow, setFocusRow] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
+  // Bumped by "Try again" after a failed first load.
+  const [attempt, setAttempt] = useState(0);
 
   useEffect(() => {
     let live = true;
@@ -37,7 +42,7 @@ export function WalletScreen() {
     return () => {
       live = false;
     };
-  }, [api]);
+  }, [api, attempt]);
 
   // The balance in a money response is the one right after that transaction: a replayed
   // request (same idempotency key) returns its original, possibly older, balance, and two
@@ -62,19 +67,26 @@ export function WalletScreen() {
     [api],
   );
 
-  async function loadMore() {
+  async function loadMore(event: React.MouseEvent<HTMLButtonElement>) {
+    if (loadingMoreRef.current) return; // aria-disabled: presses arrive, and are ignored
+    loadingMoreRef.current = true;
     setLoadingMore(true);
+    const hadFocus = document.activeElement === event.currentTarget;
     try {
       const page = await api.transactions(PAGE_SIZE, nextPageToken);
+      const fresh = page.transactions ?? [];
       setTransactions((list) => {
         const seen = new Set(list.map((t) => t.id));
-        return [...list, ...(page.transactions ?? []).filter((t) => !seen.has(t.id))];
+        return [...list, ...fresh.filter((t) => !seen.has(t.id))];
       });
       setNextPageToken(page.nextPageToken ?? "");
+      // The button goes with the last page: its focus moves on to what was loaded.
+      if (hadFocus && !page.nextPageToken && fresh.length > 0) setFocusRow(fresh[0]!.id);
       setError(null);
     } catch (err) {
       setError(friendlyError(err));
     } finally {
+      loadingMoreRef.current = false;
       setLoadingMore(false);
     }
   }
@@ -83,9 +95,19 @@ export function WalletScreen() {
     return (
       <main className="wallet">
         {error ? (
-          <p className="note error" role="alert">
-            {error}
-          </p>
+          <div className="note error" role="alert">
+            <p>{error}</p>
+            <button
+              type="button"
+              className="secondary small"
+              onClick={() => {
+                setError(null);
+                setAttempt((n) => n + 1);
+              }}
+            >
+              Try again
+            </button>
+          </div>
         ) : (
           <p className="loading" role="status">
             Loading your wallet…
@@ -140,9 +162,14 @@ export function WalletScreen() {
             {error}
           </p>
         )}
-        <TransactionList transactions={transactions} currency={currency} onRefunded={applied} />
+        <TransactionList
+          transactions={transactions}
+          currency={currency}
+          onRefunded={applied}
+          focusRow={focusRow}
+        />
         {nextPageToken && (
-          <button type="button" className="secondary more" onClick={loadMore} disabled={loadingMore}>
+          <button type="button" className="secondary more" onClick={loadMore} aria-disabled={loadingMore}>
             {loadingMore ? "Loading…" : "Load more"}
           </button>
         )}
