@@ -199,17 +199,25 @@ def test_backend_addresses_point_at_the_services(
     assert service["spec"]["selector"] == ordinary["spec"]["selector"]
 
 
-def test_names_fit_kubernetes_limits_for_a_long_release_name() -> None:
-    docs = render(TEST_VALUES, release="acme-payments-production-eu-west-primary")
-    names = [d["metadata"]["name"] for d in docs]
-    assert max(len(name) for name in names) <= 63, max(names, key=len)
-    # The addresses still name Services that exist.
+@pytest.mark.parametrize("length", [40, 48, 53, 57, 63])
+def test_names_stay_distinct_and_within_kubernetes_limits_for_long_release_names(
+    length: int,
+) -> None:
+    release = ("acme-payments-production-eu-west-primary-" + "x" * 30)[:length].rstrip("-")
+    docs = render(TEST_VALUES, release=release)
+    names = [(d["kind"], d["metadata"]["name"]) for d in docs]
+    assert max(len(name) for _, name in names) <= 63, max(names, key=lambda n: len(n[1]))
+    assert len(set(names)) == len(names), sorted(n for n in names if names.count(n) > 1)
+    # Each backend address names its own Service.
     services = of_kind(docs, "Service")
+    hosts = {}
     for config in of_kind(docs, "ConfigMap").values():
         for key, value in config.get("data", {}).items():
             if key.endswith("_ADDR"):
                 host = value.removeprefix("dns:///").rsplit(":", 1)[0]
                 assert host in services, (key, value)
+                hosts.setdefault(key.split("_", 1)[1], set()).add(host)
+    assert len({frozenset(h) for h in hosts.values()}) == len(hosts), hosts
 
 
 def test_migrations_run_as_a_pre_install_and_pre_upgrade_hook(docs: list[dict[str, Any]]) -> None:

@@ -21,8 +21,11 @@ export class SubmissionKey {
     return this.key;
   }
 
-  /** Records the outcome: keep the key only when it is unknown whether the server acted. */
-  settle(error?: unknown): void {
+  /** Records the outcome of the request sent with ``sent``: keep the key only when it is
+   * unknown whether the server acted. An answer for a key that is no longer the pending one
+   * (the content changed while it was in flight) leaves the newer key alone. */
+  settle(sent: string, error?: unknown): void {
+    if (sent !== this.key) return;
     if (error === undefined || !outcomeUnknown(error)) this.key = null;
   }
 }

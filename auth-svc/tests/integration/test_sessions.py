@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 
 from tollgate.auth.v1 import auth_pb2
 from tollgate_devstack import testing as devstack
+from tollgate_kit.db import database_name
 from tollgate_kit.errors import error_reason
 from tollgate_kit.tokens import session_key
 
@@ -321,3 +322,20 @@ async def test_database_out_of_reach_answers_unavailable_then_recovers(
             await auth.register("bob@example.com")
     finally:
         await proxy.cut()
+
+
+async def test_a_rehash_the_database_refuses_does_not_fail_the_login(
+    settings_for: Any, start_auth: Any, db: asyncpg.Connection[asyncpg.Record], database_url: str
+) -> None:
+    async with start_auth(settings_for(bcrypt_cost=4)) as auth:
+        await auth.register("ann@example.com")
+    # A standby mid-failover: every write fails as read-only.
+    name = database_name(database_url)
+    await db.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+    try:
+        async with start_auth(settings_for(bcrypt_cost=5)) as auth:
+            auth.relay_errors_expected = True  # the outbox relay cannot claim rows either
+            await auth.login("ann@example.com")
+    finally:
+        await db.execute(f'ALTER DATABASE "{name}" RESET default_transaction_read_only')
+    assert (await db.fetchval("SELECT password_hash FROM users")).startswith("$2b$04$")

@@ -85,6 +85,8 @@ async def test_second_send_of_an_id_is_a_duplicate() -> None:
     assert (await sender.send(REQUEST)).duplicate is False
     assert (await sender.send(REQUEST)).duplicate is True
     assert len(transport.delivered) == 1
+    # The envelope: the sender's bare address (From has a display name), the checked recipient.
+    assert transport.envelopes == [("no-reply@tollgate.local", REQUEST.to)]
 
 
 async def test_concurrent_duplicates_wait_for_the_first_and_report_duplicate() -> None:

@@ -47,13 +47,13 @@ export function MoneyForm(props: Props) {
     setDone(null);
     try {
       const result = await props.onSubmit(minor, text, key);
-      submission.current.settle();
+      submission.current.settle(key);
       props.onDone(result);
       setDone(props.describe(result));
       setAmount("");
       setDescription("");
     } catch (err) {
-      submission.current.settle(err);
+      submission.current.settle(key, err);
       setError(moneyError(err, currency));
     } finally {
       inFlight.current = false;

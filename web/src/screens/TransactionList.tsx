@@ -84,7 +84,8 @@ export function TransactionList({ transactions, currency, onRefunded, focusRow =
               refundKey={refundKeyFor}
               onRefundOpen={(open) => setRefunding(open ? t.id : null)}
               onRefunded={(result) => {
-                setRefunding(null);
+                // Close this charge's form only: a late answer must not close another one.
+                setRefunding((open) => (open === t.id ? null : open));
                 onRefunded(result);
               }}
             />
@@ -217,10 +218,10 @@ function RefundForm({ charge, submission, remaining, currency, onClose, onRefund
     setError(null);
     try {
       const result = await api.refund(charge.id, minor, key);
-      submission.settle();
+      submission.settle(key);
       onRefunded(result);
     } catch (err) {
-      submission.settle(err);
+      submission.settle(key, err);
       setError(moneyError(err, currency));
     } finally {
       inFlight.current = false;

@@ -25,12 +25,21 @@ def normalise_email(raw: str) -> str:
         raise InvalidEmail(f"invalid email: {err}") from err
     if len(result.local_part.encode("utf-8")) > MAX_LOCAL_PART_BYTES:
         raise InvalidEmail("invalid email: the part before the @-sign is too long")
-    if "=?" in result.local_part:
-        # Mail software decodes "=?charset?q?...?=" in a header as an RFC 2047 encoded word:
-        # "=?us-ascii?q?me?=@example.com" reads as me@example.com, so one mailbox could
-        # verify any number of accounts. email-svc refuses such recipients too.
-        raise InvalidEmail("invalid email: '=?' may not appear before the @-sign")
     return str(result.normalized)
+
+
+def registrable_email(raw: str) -> str:
+    """:func:`normalise_email` for a new account, which must also be one mail can reach
+    unambiguously: no "=?" before the @. Mail software decodes "=?charset?q?...?=" in a
+    header as an RFC 2047 encoded word, so "=?us-ascii?q?me?=@example.com" reads as
+    me@example.com and one mailbox could verify any number of accounts (email-svc refuses
+    such recipients too). Only sign-up checks it: an account made before the rule still
+    signs in."""
+    address = normalise_email(raw)
+    local_part = address.rpartition("@")[0]
+    if "=?" in local_part:
+        raise InvalidEmail("invalid email: '=?' may not appear before the @-sign")
+    return address
 
 
 def login_budget_key(address: str) -> str:
@@ -38,11 +47,13 @@ def login_budget_key(address: str) -> str:
     database could resolve to one account, computed without asking it, so the budget says
     nothing about whether the account exists.
 
-    The database matches ``lower(email)``, a per-character simple lower-casing; Python's
-    ``str.lower()`` differs from it ("İ" becomes "i̇", a word-final "Σ" becomes "ς"). So each
-    character is lower-cased on its own, "İ" to "i" as the simple mapping has it, and the
-    result is case-folded, which only merges more spellings ("ß" and "ss"): sharing a budget
-    with a spelling no account can have costs nothing.
+    The database matches ``lower(email)``: with the default (libc) collations a per-character
+    simple lower-casing, with ICU ones a full one, Turkish rules included. Python's
+    ``str.lower()`` is neither ("İ" becomes "i̇", a word-final "Σ" becomes "ς"). So each
+    character is lower-cased on its own, "İ" to "i" as the simple mapping has it, the result
+    is case-folded, and the dotted and dotless i's that ICU may produce (U+0069 U+0307,
+    U+0131) become "i". Every step only merges more spellings ("ß" and "ss"): sharing a
+    budget with a spelling no account can have costs nothing.
     """
     simple = "".join("i" if char == "\u0130" else char.lower() for char in address.strip())
-    return simple.casefold()
+    return simple.casefold().replace("i\u0307", "i").replace("\u0131", "i")

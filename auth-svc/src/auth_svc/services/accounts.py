@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from auth_svc.domain.emails import normalise_email
+from auth_svc.domain.emails import registrable_email
 from auth_svc.domain.errors import (
     EmailTaken,
     InvalidEmail,
@@ -51,7 +51,7 @@ class AccountService:
         result = "error"
         try:
             try:
-                address = normalise_email(email)
+                address = registrable_email(email)
             except InvalidEmail:
                 result = "invalid_email"
                 raise

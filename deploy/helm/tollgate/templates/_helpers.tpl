@@ -16,9 +16,15 @@
 {{- end -}}
 {{- end -}}
 
-{{/* Name of one service's objects. Call with (dict "root" $ "svc" $svc). */}}
+{{/*
+Name of one service's objects. Call with (dict "root" $ "svc" $svc), plus "suffix" for a
+second object of the service ("-grpc", "-migrate"). Within 63 characters, the release part
+is shortened and the service's own part kept whole, so services never share a name.
+*/}}
 {{- define "tollgate.svcName" -}}
-{{- printf "%s-%s" (include "tollgate.fullname" .root) .svc.name | trunc 63 | trimSuffix "-" -}}
+{{- $own := printf "-%s%s" .svc.name (default "" .suffix) -}}
+{{- $release := include "tollgate.fullname" .root | trunc (int (sub 63 (len $own))) | trimSuffix "-" -}}
+{{- printf "%s%s" $release $own -}}
 {{- end -}}
 
 {{- define "tollgate.commonLabels" -}}
@@ -56,9 +62,9 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 {{- end -}}
 {{- end -}}
 
-{{/* The headless Service of a gRPC service: its name with "-grpc", within 63 characters. */}}
+{{/* The headless Service of a gRPC service. */}}
 {{- define "tollgate.grpcSvcName" -}}
-{{- printf "%s-grpc" (include "tollgate.svcName" . | trunc 58 | trimSuffix "-") -}}
+{{- include "tollgate.svcName" (dict "root" .root "svc" .svc "suffix" "-grpc") -}}
 {{- end -}}
 
 {{/*
