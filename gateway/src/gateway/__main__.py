@@ -47,6 +47,7 @@ def main() -> int:
             # X-Forwarded-For handling (on by default, trusting loopback) would let any local
             # peer choose the address the rate limits key on.
             proxy_headers=False,
+            limit_concurrency=settings.max_concurrency,
             timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
         )
     finally:

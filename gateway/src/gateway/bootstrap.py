@@ -105,6 +105,7 @@ def build_app(
         default_deadline=settings.default_deadline_seconds,
         login_rates=login_rates,
         max_root_fields=settings.graphql_max_root_fields,
+        max_fields=settings.graphql_max_fields,
     )
     app_files = Endpoint("/app/*", AppFiles(settings.web_dir), _READ)
     docs = Endpoint("/docs/*", DocsFiles(), _READ)
@@ -121,6 +122,7 @@ def build_app(
             body_limit=settings.body_limit_bytes,
             default_deadline=settings.default_deadline_seconds,
             max_deadline=settings.max_deadline_seconds,
+            min_deadline=settings.min_deadline_seconds,
         ),
         exact={
             "/healthz": Endpoint("/healthz", healthz, _READ),

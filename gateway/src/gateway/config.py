@@ -49,6 +49,14 @@ class GatewaySettings(BaseSettings):
     default_deadline_seconds: float = Field(default=10.0, gt=0)
     # The longest deadline a client's Grpc-Timeout header may ask for.
     max_deadline_seconds: float = Field(default=300.0, gt=0)
+    # The shortest: a deadline of microseconds fails every call as a server-side
+    # DEADLINE_EXCEEDED, so anyone could drive the 5xx share (and the alerts on it) up.
+    min_deadline_seconds: float = Field(default=1.0, gt=0)
+    # Connections (and requests) one worker serves at once; past it, new ones get 503 instead
+    # of memory: connections that send their headers slowly, byte by byte, are otherwise
+    # held without limit. uvicorn (httptools) has no header size limit or header timeout,
+    # so the gateway belongs behind a proxy or ingress that has both (deploy/README.md).
+    max_concurrency: int = Field(default=1000, ge=1)
     # grpc-gateway answers 501 for a known path with the wrong method; RFC 9110 says 405.
     method_not_allowed_status: Literal[405, 501] = 405
     grpc_keepalive_seconds: float = Field(default=60.0, gt=0)
@@ -67,6 +75,10 @@ class GatewaySettings(BaseSettings):
     # Root fields (aliases included) one GraphQL operation may select: each is a backend
     # call, and the whole request pays one rate-limit token.
     graphql_max_root_fields: int = Field(default=10, ge=1)
+    # Fields one GraphQL operation may select in all, fragments expanded (introspection
+    # included): what bounds the work and the size of one answer. The full introspection
+    # query of GraphiQL selects a few hundred.
+    graphql_max_fields: int = Field(default=1000, ge=1)
 
     # The built React app served at /app.
     web_dir: Path = DEFAULT_WEB_DIR

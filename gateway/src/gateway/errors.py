@@ -55,7 +55,9 @@ _SAFE_MESSAGES: dict[int, str] = {
     15: "internal error",
 }
 
-JSON_HEADERS = ((b"content-type", b"application/json"),)
+# API answers carry tokens and account data: no cache (browser, proxy) may keep them
+# (RFC 6749 5.1 asks it of token responses; the rest is personal).
+JSON_HEADERS = ((b"content-type", b"application/json"), (b"cache-control", b"no-store"))
 
 
 def http_status(code: int) -> int:

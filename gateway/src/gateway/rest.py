@@ -95,11 +95,13 @@ class RestHandler:
         body_limit: int,
         default_deadline: float,
         max_deadline: float = 300.0,
+        min_deadline: float = 1.0,
     ) -> None:
         self._runtime = runtime
         self._body_limit = body_limit
         self._default_deadline = default_deadline
         self._max_deadline = max_deadline
+        self._min_deadline = min_deadline
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = request_state(scope)
@@ -122,8 +124,12 @@ class RestHandler:
         try:
             timeout = (
                 # Capped: a client may shorten its calls, not hold backend work for hours
-                # (and a deadline of years overflows into an immediate DEADLINE_EXCEEDED).
-                min(parse_grpc_timeout(headers.grpc_timeout), self._max_deadline)
+                # (and a deadline of years overflows into an immediate DEADLINE_EXCEEDED),
+                # nor make them fail at once as server-side timeouts the alerts count.
+                max(
+                    min(parse_grpc_timeout(headers.grpc_timeout), self._max_deadline),
+                    self._min_deadline,
+                )
                 if headers.grpc_timeout is not None
                 else self._default_deadline
             )

@@ -75,6 +75,19 @@ async def test_grpc_timeout_header_is_the_deadline(
     assert response.json() == {"code": 4, "message": "deadline exceeded", "details": []}
 
 
+async def test_a_grpc_timeout_below_the_minimum_is_raised_to_it(
+    gateway: httpx.AsyncClient, open_session: Any
+) -> None:
+    # A microsecond deadline would fail any call as a server-side DEADLINE_EXCEEDED: a way
+    # for anyone to push the 5xx share over the alerts' threshold.
+    session = await open_session()
+    for timeout in ("1u", "1n", "1m"):
+        response = await gateway.get(
+            "/v1/wallet", headers={**session.headers, "Grpc-Timeout": timeout}
+        )
+        assert response.status_code == 200, (timeout, response.text)
+
+
 async def test_invalid_grpc_timeout_is_400(gateway: httpx.AsyncClient, open_session: Any) -> None:
     session = await open_session()
     response = await gateway.get("/v1/wallet", headers={**session.headers, "Grpc-Timeout": "soon"})

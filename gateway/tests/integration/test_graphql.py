@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from graphql import get_introspection_query
 
 from tollgate_devstack.testing import free_port
 
@@ -195,3 +196,39 @@ async def test_nested_fragments_are_counted_in_linear_time(gateway_factory: Any)
         twice = await gateway.post("/graphql", json={"query": "{ me { userId } me { email } }"})
         assert twice.status_code == 200
     assert elapsed < 2
+
+
+async def test_introspection_fields_count_and_the_whole_answer_is_bounded(
+    gateway_factory: Any,
+) -> None:
+    # Anonymous, one rate-limit token: thousands of aliased __schema once froze a worker for
+    # seconds and built hundreds of MB of JSON.
+    aliased = " ".join(f"s{i}: __schema {{ types {{ name }} }}" for i in range(11))
+    wide = "{ __schema { types { name fields { name args { name type { name kind } } } } } }"
+    async with gateway_factory(graphql_max_root_fields=10, graphql_max_fields=8) as gateway:
+        response = await gateway.post("/graphql", json={"query": "{ " + aliased + " }"})
+        assert response.status_code == 400
+        assert "at most 10 root fields" in response.json()["errors"][0]["message"]
+        response = await gateway.post("/graphql", json={"query": wide})
+        assert response.status_code == 400
+        assert "at most 8 fields in all" in response.json()["errors"][0]["message"]
+        # The same fields selected twice, or spread twice, are one field each.
+        repeated = (
+            "{ __schema { ...T ...T types { name } } } fragment T on __Schema { types { name } }"
+        )
+        response = await gateway.post("/graphql", json={"query": repeated})
+        assert response.status_code == 200, response.text
+        # A document is parsed up to a number of tokens, not to the end of a huge body.
+        huge = "{ me { " + "userId " * 25_000 + "} }"
+        response = await gateway.post("/graphql", json={"query": huge})
+        assert response.status_code == 400
+        assert "tokens" in response.json()["errors"][0]["message"]
+
+
+async def test_the_standard_introspection_query_fits_the_default_limits(
+    gateway: httpx.AsyncClient,
+) -> None:
+    # What GraphiQL and code generators send.
+    response = await gateway.post("/graphql", json={"query": get_introspection_query()})
+    assert response.status_code == 200, response.text[:300]
+    assert response.json()["data"]["__schema"]["queryType"]["name"] == "Query"

@@ -183,3 +183,16 @@ async def test_every_forwarded_for_line_counts(
     metadata = backends.recorded.metadata["GetWallet"][-1]
     assert metadata["x-tollgate-client-address"] == "198.51.100.7"
     assert metadata["x-forwarded-for"] == "6.6.6.6, 198.51.100.7, 203.0.113.9"
+
+
+async def test_api_answers_are_never_cached(gateway: httpx.AsyncClient, open_session: Any) -> None:
+    session = await open_session()
+    answers = [
+        await gateway.get("/v1/wallet", headers=session.headers),  # personal data
+        await gateway.get("/v1/wallet"),  # an error
+        await gateway.post(
+            "/graphql", json={"query": "{ me { userId } }"}, headers=session.headers
+        ),
+    ]
+    for response in answers:
+        assert response.headers["cache-control"] == "no-store", response.request.url

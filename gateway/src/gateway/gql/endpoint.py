@@ -18,6 +18,7 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
+    SelectionSetNode,
     execute,
     parse,
     validate,
@@ -44,6 +45,10 @@ from tollgate_kit.logs import get_logger
 log = get_logger(__name__)
 
 _CACHE_SIZE = 256
+# Only short documents are kept parsed: the cache holds at most 256 of 8 KiB each.
+_CACHEABLE_QUERY_LENGTH = 8192
+# Lexical tokens a document may have: parsing stops there, before building a huge AST.
+_MAX_TOKENS = 20_000
 
 
 class _BadRequestError(Exception):
@@ -63,6 +68,7 @@ class GraphQLEndpoint:
         default_deadline: float,
         login_rates: LoginRates,
         max_root_fields: int,
+        max_fields: int = 1000,
     ) -> None:
         self.schema = schema
         self._runtime = runtime
@@ -71,6 +77,8 @@ class GraphQLEndpoint:
         self._login_rates = login_rates
         # Every root field is a backend call; the request pays one rate-limit token.
         self._max_root_fields = max_root_fields
+        # Fields in all, fragments expanded: the work and size of one answer.
+        self._max_fields = max_fields
         # Parsed and validated documents by query text.
         self._documents: dict[str, DocumentNode] = {}
 
@@ -157,7 +165,7 @@ class GraphQLEndpoint:
         if document is not None:
             return document
         try:
-            document = parse(query)
+            document = parse(query, max_tokens=_MAX_TOKENS)
         except GraphQLError as error:
             raise _BadRequestError(400, error.message) from None
         errors = validate(self.schema, document)
@@ -170,37 +178,82 @@ class GraphQLEndpoint:
                 raise _BadRequestError(
                     400, f"an operation may select at most {self._max_root_fields} root fields"
                 )
-        if len(self._documents) >= _CACHE_SIZE:
-            self._documents.clear()
-        self._documents[query] = document
+            if field_count(document, definition, self._max_fields) > self._max_fields:
+                raise _BadRequestError(
+                    400, f"an operation may select at most {self._max_fields} fields in all"
+                )
+        if len(query) <= _CACHEABLE_QUERY_LENGTH:
+            if len(self._documents) >= _CACHE_SIZE:
+                self._documents.clear()
+            self._documents[query] = document
         return document
 
 
 def root_field_count(document: DocumentNode, operation: OperationDefinitionNode) -> int:
     """How many root fields ``operation`` resolves: its distinct response keys (alias or
     name) through fragments, as graphql-core merges them; each is a resolver, so a backend
-    call. Each fragment is expanded once, so nesting costs linear time, not exponential."""
-    fragments = {
+    call. ``__typename`` is answered on the spot and is free; ``__schema`` and ``__type`` are
+    work like any other field (thousands of aliased ``__schema`` once froze a worker)."""
+    groups = _collect([operation.selection_set], _fragments(document))
+    return sum(1 for names, _ in groups.values() if names != {"__typename"})
+
+
+def field_count(document: DocumentNode, operation: OperationDefinitionNode, limit: int) -> int:
+    """How many fields the answer to ``operation`` has, counted as graphql-core executes it:
+    fields with one response key merge (their sub-selections together), and each fragment is
+    spread once per selection, so repeating a spread adds nothing (and the count stays linear
+    where a naive expansion is exponential). Counting stops past ``limit``."""
+    fragments = _fragments(document)
+    counted = 0
+
+    def count(selection_sets: list[SelectionSetNode]) -> None:
+        nonlocal counted
+        groups = _collect(selection_sets, fragments)
+        counted += len(groups)
+        for _, subsets in groups.values():
+            if counted > limit:
+                return
+            if subsets:
+                count(subsets)
+
+    count([operation.selection_set])
+    return counted
+
+
+def _fragments(document: DocumentNode) -> dict[str, SelectionSetNode]:
+    return {
         definition.name.value: definition.selection_set
         for definition in document.definitions
         if isinstance(definition, FragmentDefinitionNode)
     }
-    keys: set[str] = set()
-    expanded: set[str] = set()
-    pending = [operation.selection_set]
+
+
+def _collect(
+    selection_sets: list[SelectionSetNode], fragments: dict[str, SelectionSetNode]
+) -> dict[str, tuple[set[str], list[SelectionSetNode]]]:
+    """The fields of ``selection_sets`` by response key, as graphql-core collects them: each
+    key with the field names under it and their sub-selections; inline fragments and spreads
+    followed, each fragment once."""
+    groups: dict[str, tuple[set[str], list[SelectionSetNode]]] = {}
+    visited: set[str] = set()
+    pending = list(selection_sets)
     while pending:
         for selection in pending.pop().selections:
             if isinstance(selection, FieldNode):
-                if not selection.name.value.startswith("__"):
-                    keys.add((selection.alias or selection.name).value)
+                names, subsets = groups.setdefault(
+                    (selection.alias or selection.name).value, (set(), [])
+                )
+                names.add(selection.name.value)
+                if selection.selection_set is not None:
+                    subsets.append(selection.selection_set)
             elif isinstance(selection, InlineFragmentNode):
                 pending.append(selection.selection_set)
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
-                if name not in expanded and name in fragments:
-                    expanded.add(name)
+                if name not in visited and name in fragments:
+                    visited.add(name)
                     pending.append(fragments[name])
-    return len(keys)
+    return groups
 
 
 def public_error(error: GraphQLError) -> GraphQLFormattedError:

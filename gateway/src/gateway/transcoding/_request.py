@@ -85,6 +85,7 @@ def _merge_body(route: Route, message: Message, body: bytes, discard_unknown: bo
             body.decode("utf-8"),
             object_pairs_hook=_reject_duplicates,
             parse_constant=_reject_constant,
+            parse_float=_finite_float,
         )
         _reject_unpaired_surrogates(document)
     except (ValueError, RecursionError) as error:
@@ -192,6 +193,15 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    """A JSON number with a fraction or an exponent, refused past a double's range (``1e400``
+    would be infinity; protojson and the gateway's other JSON reader refuse it too)."""
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"number out of range: {text[:32]}")
+    return value
 
 
 def _merge_query(route: Route, message: Message, query: str | bytes) -> None:

@@ -244,3 +244,11 @@ def test_unpaired_surrogate_escapes_are_malformed_json(echo_table: RouteTable, b
 def test_paired_surrogate_escapes_are_one_character(echo_table: RouteTable) -> None:
     request = transcode(echo_table, "PATCH", "/v1/echoes/e1", b'{"tags": ["\\ud83d\\ude00"]}')
     assert list(request.tags) == ["\U0001f600"]
+
+
+@pytest.mark.parametrize("body", [b'{"ratio": 1e400}', b'{"unknownField": -1e999}'])
+def test_numbers_past_a_doubles_range_are_refused(echo_table: RouteTable, body: bytes) -> None:
+    # Also in fields nobody reads: the gateway's login limiter reads the body with a parser
+    # that refuses them, and both must see the same request.
+    with pytest.raises(TranscodeError, match="out of range"):
+        transcode(echo_table, "PATCH", "/v1/echoes/e1", body)
