@@ -9,6 +9,7 @@ Python (unit-tested, and the reference for the script).
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import math
 import unicodedata
 from collections.abc import Sequence
@@ -119,9 +120,10 @@ class LoginRates:
     per_email: Rate
 
     def checks(self, client_address: str, email: str) -> list[Check]:
+        client = address_identity(client_address)
         return [
-            ("login-addr", client_address, self.per_address),
-            ("login", login_identity(client_address, email), self.per_email),
+            ("login-addr", client, self.per_address),
+            ("login", login_identity(client, email), self.per_email),
         ]
 
 
@@ -185,6 +187,21 @@ def _decision(reply: list[int], rate: Rate) -> Decision:
         retry_after=int(retry_us) / MICROS,
         reset_after=int(reset_us) / MICROS,
     )
+
+
+def address_identity(client_address: str) -> str:
+    """Whom a per-address limit counts: an IPv4 address, or an IPv6 address's /64 (one
+    subscriber's usual assignment: counting single IPv6 addresses would give one client
+    2^64 budgets). Anything that is no IP address is counted as it is."""
+    try:
+        address = ipaddress.ip_address(client_address)
+    except ValueError:
+        return client_address
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 def login_identity(client_address: str, email: str) -> str:

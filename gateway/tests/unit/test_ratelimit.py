@@ -6,7 +6,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.ratelimit import MICROS, Decision, Rate, gcra, login_identity
+from gateway.ratelimit import (
+    MICROS,
+    Decision,
+    LoginRates,
+    Rate,
+    address_identity,
+    gcra,
+    login_identity,
+)
 
 
 def _run(rate: Rate, times_us: list[int]) -> list[Decision]:
@@ -73,3 +81,16 @@ def test_login_identity_ignores_email_case_and_hides_the_email() -> None:
     assert login_identity("1.2.3.4", fullwidth) == login_identity("1.2.3.4", "a@example.com")
     assert login_identity("1.2.3.4", "a@example.com") != login_identity("1.2.3.5", "a@example.com")
     assert "example" not in login_identity("1.2.3.4", "a@example.com")
+
+
+def test_ipv6_clients_are_counted_by_their_64_block() -> None:
+    rates = LoginRates(per_address=Rate(60, 20), per_email=Rate(10, 5))
+    a = rates.checks("2001:db8:1:2:aaaa::1", "ann@example.com")
+    b = rates.checks("2001:db8:1:2:ffff:ffff:ffff:ffff", "ann@example.com")
+    other = rates.checks("2001:db8:1:3::1", "ann@example.com")
+    assert a == b  # one subscriber, any address of its /64
+    assert a != other
+    assert address_identity("2001:db8:1:2:aaaa::1") == "2001:db8:1:2::/64"
+    assert address_identity("::ffff:198.51.100.7") == "198.51.100.7"
+    assert address_identity("198.51.100.7") == "198.51.100.7"
+    assert address_identity("not-an-address") == "not-an-address"
