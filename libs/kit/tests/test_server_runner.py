@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import grpc
@@ -40,6 +42,20 @@ async def _wait_serving(channel: grpc.aio.Channel, deadline: float = 15.0) -> No
             if time.monotonic() > end:
                 raise
         await asyncio.sleep(0.05)
+
+
+@asynccontextmanager
+async def serving(app: GrpcApp) -> AsyncIterator[grpc.aio.Channel]:
+    """``app`` served by the runner for the block; a channel to it once it is SERVING."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(app, stop))
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{app.settings.grpc_port}") as channel:
+            await _wait_serving(channel)
+            yield channel
+    finally:
+        stop.set()
+        await task
 
 
 async def test_sigterm_turns_health_not_serving_and_lets_inflight_rpc_finish(
@@ -101,40 +117,25 @@ async def test_new_rpcs_are_refused_once_shutdown_starts() -> None:
 
 
 async def test_connections_are_recycled_after_their_max_age_without_failing_calls() -> None:
-    grpc_port, http_port = free_port(), free_port()
-    stop = asyncio.Event()
-    app = slow_service.build(grpc_port, http_port, max_connection_age=0.5)
-    task = asyncio.create_task(serve(app, stop))
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
-            await _wait_serving(channel)
-            peer = channel.unary_unary(f"/{slow_service.SERVICE}/Peer")
-            sleep = channel.unary_unary(f"/{slow_service.SERVICE}/Sleep")
-            first = await peer(b"", timeout=5)
-            # Outlives the connection's age: GOAWAY lets it finish on the old connection.
-            assert await sleep(b"1200", timeout=10) == b"1200"
-            later = await peer(b"", timeout=5)
-    finally:
-        stop.set()
-        await task
+    app = slow_service.build(free_port(), free_port(), max_connection_age=0.5)
+    async with serving(app) as channel:
+        peer = channel.unary_unary(f"/{slow_service.SERVICE}/Peer")
+        sleep = channel.unary_unary(f"/{slow_service.SERVICE}/Sleep")
+        first = await peer(b"", timeout=5)
+        # Outlives the connection's age: GOAWAY lets it finish on the old connection.
+        assert await sleep(b"1200", timeout=10) == b"1200"
+        later = await peer(b"", timeout=5)
     # The client reconnected (a new source port): it would re-resolve the service's name.
     assert first != later
 
 
 async def test_metrics_show_red_series_after_a_call() -> None:
-    grpc_port, http_port = free_port(), free_port()
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(slow_service.build(grpc_port, http_port), stop))
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
-            await _wait_serving(channel)
-            await channel.unary_unary(f"/{slow_service.SERVICE}/Sleep")(b"5")
+    http_port = free_port()
+    async with serving(slow_service.build(free_port(), http_port)) as channel:
+        await channel.unary_unary(f"/{slow_service.SERVICE}/Sleep")(b"5")
         async with httpx.AsyncClient() as client:
             body = (await client.get(f"http://127.0.0.1:{http_port}/metrics")).text
             ready = await client.get(f"http://127.0.0.1:{http_port}/readyz")
-    finally:
-        stop.set()
-        await task
     assert ready.status_code == 200
     assert (
         'grpc_server_handled_total{grpc_code="OK",grpc_method="Sleep",grpc_service="test.Slow"} 1.0'
@@ -168,27 +169,19 @@ async def test_status_error_reaches_the_client_with_its_reason_and_crashes_stay_
         )
         server.add_generic_rpc_handlers((handler,))
 
-    grpc_port, http_port = free_port(), free_port()
-    base = slow_service.build(grpc_port, http_port)
+    base = slow_service.build(free_port(), free_port())
     app = GrpcApp(
         settings=base.settings,
         register=register,
         service_names=["test.Fail"],
         registry=base.registry,
     )
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(app, stop))
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
-            await _wait_serving(channel)
-            call = channel.unary_unary("/test.Fail/Do")
-            with pytest.raises(grpc.aio.AioRpcError) as declined:
-                await call(b"decline")
-            with pytest.raises(grpc.aio.AioRpcError) as crashed:
-                await call(b"crash")
-    finally:
-        stop.set()
-        await task
+    async with serving(app) as channel:
+        call = channel.unary_unary("/test.Fail/Do")
+        with pytest.raises(grpc.aio.AioRpcError) as declined:
+            await call(b"decline")
+        with pytest.raises(grpc.aio.AioRpcError) as crashed:
+            await call(b"crash")
     assert declined.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert error_reason(declined.value) == "INSUFFICIENT_FUNDS"
     assert crashed.value.code() == grpc.StatusCode.INTERNAL
@@ -196,32 +189,25 @@ async def test_status_error_reaches_the_client_with_its_reason_and_crashes_stay_
 
 
 async def test_a_missed_deadline_is_counted_as_such_and_a_cancel_as_cancelled() -> None:
-    grpc_port, http_port = free_port(), free_port()
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(slow_service.build(grpc_port, http_port), stop))
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
-            await _wait_serving(channel)
-            sleep = channel.unary_unary(f"/{slow_service.SERVICE}/Sleep")
-            with pytest.raises(grpc.aio.AioRpcError) as late:
-                await sleep(b"2000", timeout=0.2)
-            assert late.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-            call = sleep(b"2000", timeout=10)
-            await asyncio.sleep(0.2)
-            call.cancel()
-            series = (
-                'grpc_server_handled_total{grpc_code="%s",grpc_method="Sleep",'
-                'grpc_service="test.Slow"} 1.0'
-            )
-            async with httpx.AsyncClient() as client:
-                for _ in range(100):  # the server learns of both a moment after the client
-                    body = (await client.get(f"http://127.0.0.1:{http_port}/metrics")).text
-                    if series % "CANCELLED" in body and series % "DEADLINE_EXCEEDED" in body:
-                        break
-                    await asyncio.sleep(0.05)
-    finally:
-        stop.set()
-        await task
+    http_port = free_port()
+    async with serving(slow_service.build(free_port(), http_port)) as channel:
+        sleep = channel.unary_unary(f"/{slow_service.SERVICE}/Sleep")
+        with pytest.raises(grpc.aio.AioRpcError) as late:
+            await sleep(b"2000", timeout=0.2)
+        assert late.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        call = sleep(b"2000", timeout=10)
+        await asyncio.sleep(0.2)
+        call.cancel()
+        series = (
+            'grpc_server_handled_total{grpc_code="%s",grpc_method="Sleep",'
+            'grpc_service="test.Slow"} 1.0'
+        )
+        async with httpx.AsyncClient() as client:
+            for _ in range(100):  # the server learns of both a moment after the client
+                body = (await client.get(f"http://127.0.0.1:{http_port}/metrics")).text
+                if series % "CANCELLED" in body and series % "DEADLINE_EXCEEDED" in body:
+                    break
+                await asyncio.sleep(0.05)
     assert series % "DEADLINE_EXCEEDED" in body
     assert series % "CANCELLED" in body
 
