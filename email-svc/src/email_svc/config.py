@@ -36,6 +36,9 @@ class EmailSettings(ServiceSettings):
     smtp_security: SmtpSecurity = "none"
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
+    # Credentials over an unencrypted connection cross the network in clear text: refused
+    # unless this says the network is trusted (a local relay, a dev catcher).
+    smtp_allow_plaintext_auth: bool = False
     sender: str = DEFAULT_SENDER
 
     # How long one send may hold its message id (the lease); longer than the SMTP timeout.
@@ -50,6 +53,21 @@ class EmailSettings(ServiceSettings):
         if "@" not in address or "\n" in value or "\r" in value:
             raise ValueError("sender must be an address like 'Tollgate <no-reply@example.com>'")
         return value
+
+    @model_validator(mode="after")
+    def _credentials_are_complete_and_protected(self) -> EmailSettings:
+        if (self.smtp_username is None) != (self.smtp_password is None):
+            raise ValueError("smtp_username and smtp_password go together")
+        if (
+            self.smtp_username is not None
+            and self.smtp_security == "none"
+            and not self.smtp_allow_plaintext_auth
+        ):
+            raise ValueError(
+                "SMTP credentials would cross the network in clear text: set smtp_security to "
+                "starttls or tls (or smtp_allow_plaintext_auth=true on a trusted network)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _lease_outlasts_smtp(self) -> EmailSettings:

@@ -24,7 +24,9 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_environment_with_email_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EMAIL_SMTP_HOST", "mailpit")
     monkeypatch.setenv("EMAIL_SMTP_PORT", "2525")
+    monkeypatch.setenv("EMAIL_SMTP_USERNAME", "tollgate")
     monkeypatch.setenv("EMAIL_SMTP_PASSWORD", "s3cret")
+    monkeypatch.setenv("EMAIL_SMTP_SECURITY", "starttls")
     monkeypatch.setenv("AUTH_SMTP_PORT", "1")
     settings = EmailSettings()
     assert (settings.smtp_host, settings.smtp_port) == ("mailpit", 2525)
@@ -41,3 +43,19 @@ def test_lease_must_outlast_the_smtp_timeout() -> None:
 def test_sender_must_be_one_address(sender: str) -> None:
     with pytest.raises(ValidationError):
         EmailSettings(sender=sender)
+
+
+def test_credentials_never_cross_an_unencrypted_connection_unless_allowed() -> None:
+    with pytest.raises(ValidationError, match="clear text"):
+        EmailSettings(smtp_username="u", smtp_password="p", smtp_security="none")
+    allowed = EmailSettings(
+        smtp_username="u", smtp_password="p", smtp_security="none", smtp_allow_plaintext_auth=True
+    )
+    assert allowed.smtp_username == "u"
+    assert EmailSettings(smtp_username="u", smtp_password="p", smtp_security="tls").smtp_username
+
+
+@pytest.mark.parametrize("given", [{"smtp_username": "u"}, {"smtp_password": "p"}])
+def test_a_username_needs_a_password_and_the_other_way_round(given: dict[str, str]) -> None:
+    with pytest.raises(ValidationError, match="go together"):
+        EmailSettings(smtp_security="tls", **given)
