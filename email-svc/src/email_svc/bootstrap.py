@@ -8,6 +8,7 @@ from prometheus_client import CollectorRegistry
 from email_svc.api import EmailServicer
 from email_svc.config import EmailSettings
 from email_svc.metrics import EmailMetrics
+from email_svc.retention import purge_send_log
 from email_svc.sending import EmailSender
 from email_svc.smtp import SmtpTransport
 from email_svc.store import PgSendLog
@@ -34,8 +35,9 @@ async def build(settings: EmailSettings) -> GrpcApp:
         username=settings.smtp_username,
         password=password,
     )
+    send_log = PgSendLog(pool, lease_seconds=settings.send_lease_seconds)
     sender = EmailSender(
-        PgSendLog(pool, lease_seconds=settings.send_lease_seconds),
+        send_log,
         transport,
         sender=settings.sender,
         busy_wait_seconds=settings.busy_wait_seconds,
@@ -60,5 +62,10 @@ async def build(settings: EmailSettings) -> GrpcApp:
         service_names=[SERVICE_NAME],
         registry=registry,
         ready=database_ready,
+        background=[
+            lambda: purge_send_log(
+                send_log, settings.send_log_retention, settings.send_log_purge_interval_seconds
+            )
+        ],
         on_stop=on_stop,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
 
@@ -45,6 +46,11 @@ class EmailSettings(ServiceSettings):
     send_lease_seconds: float = Field(default=60.0, gt=0)
     # How long a duplicate call waits for a concurrent send of the same id to finish.
     busy_wait_seconds: float = Field(default=15.0, ge=0)
+    # How long the record of a send (with its recipient's address) is kept: the window in
+    # which a repeated message id is recognised as a duplicate. Far longer than any caller
+    # retries one message (auth's outbox gives up on none, but retries within minutes).
+    send_log_retention: timedelta = timedelta(days=30)
+    send_log_purge_interval_seconds: float = Field(default=3600.0, gt=0)
 
     @field_validator("sender")
     @classmethod

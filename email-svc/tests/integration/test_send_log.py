@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import asyncpg
 import pytest
 
 from email_svc.domain import DeliveryUnavailable, IdempotencyKeyReused
+from email_svc.retention import purge_send_log
 from email_svc.sending import SendOutcome
 from email_svc.store import PgSendLog
 from tollgate_kit.db import create_pool
@@ -130,3 +132,63 @@ async def test_a_hung_send_loses_its_claim_when_the_lease_runs_out(pool: asyncpg
     with pytest.raises((asyncpg.InterfaceError, asyncpg.PostgresError)):
         await hung
     assert await log.state("m5") == "sent"
+
+
+async def _record(db: asyncpg.Connection, message_id: str, age_days: int, sent: bool) -> None:
+    await db.execute(
+        "INSERT INTO email_sends (message_id, recipient, template, fingerprint, state,"
+        " created_at, sent_at) VALUES ($1, 'a@example.com', 'welcome', 'f', $2,"
+        " now() - make_interval(days => $3), CASE WHEN $2 = 'sent'"
+        " THEN now() - make_interval(days => $3) END)",
+        message_id,
+        "sent" if sent else "pending",
+        age_days,
+    )
+
+
+async def _ids(db: asyncpg.Connection) -> set[str]:
+    return {r["message_id"] for r in await db.fetch("SELECT message_id FROM email_sends")}
+
+
+async def _emptied(db: asyncpg.Connection, within: float = 5.0) -> None:
+    deadline = time.monotonic() + within
+    while await _ids(db):
+        assert time.monotonic() < deadline, "the purge task left records behind"
+        await asyncio.sleep(0.05)
+
+
+async def test_old_records_are_purged_but_not_recent_or_busy_ones(
+    pool: asyncpg.Pool, db: asyncpg.Connection, email_dsn: str
+) -> None:
+    await _record(db, "old-sent", 40, sent=True)
+    await _record(db, "old-pending", 40, sent=False)
+    await _record(db, "old-busy", 40, sent=False)
+    await _record(db, "new-sent", 2, sent=True)
+    holder = await asyncpg.connect(email_dsn)
+    try:
+        busy = holder.transaction()
+        await busy.start()  # a send holds this one's lock right now
+        await holder.execute("SELECT 1 FROM email_sends WHERE message_id = 'old-busy' FOR UPDATE")
+        purged = await PgSendLog(pool, lease_seconds=5).purge(timedelta(days=30))
+        await busy.rollback()
+    finally:
+        await holder.close()
+    assert purged == 2
+    assert await _ids(db) == {"old-busy", "new-sent"}
+
+
+async def test_the_purge_task_runs_until_cancelled(
+    pool: asyncpg.Pool, db: asyncpg.Connection
+) -> None:
+    await _record(db, "old-sent", 40, sent=True)
+    task = asyncio.create_task(
+        purge_send_log(PgSendLog(pool, lease_seconds=5), timedelta(days=30), interval=0.05)
+    )
+    try:
+        await _emptied(db)
+        await _record(db, "old-again", 40, sent=True)  # the next round takes it too
+        await _emptied(db)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task

@@ -31,6 +31,7 @@ from auth_svc.domain.outbox import DeliveryOutcome, OutboxMessage, retry_delay
 from auth_svc.metrics import AuthMetrics
 from auth_svc.store.outbox import NOTIFY_CHANNEL, TRACE_CONTEXT, ClaimedMessage, OutboxStore
 from tollgate_kit.logs import get_logger
+from tollgate_kit.tasks import stop_if_cancelled
 
 log = get_logger(__name__)
 
@@ -79,7 +80,7 @@ class OutboxRelay:
         """Relay until cancelled; database or network trouble is logged and retried."""
         try:
             while True:
-                _stop_if_cancelled()
+                stop_if_cancelled()
                 with suppress_instrumentation():
                     await self._ensure_listener()
                 self._wake.clear()
@@ -200,15 +201,3 @@ class OutboxRelay:
             raise
         except Exception:
             conn.terminate()
-
-
-def _stop_if_cancelled() -> None:
-    """Raise CancelledError when this task has been asked to stop.
-
-    A cancellation must end the loop even if a library turned it into something else on the
-    way (asyncpg's timeouts on Python 3.11 can surface one as TimeoutError, which the loop
-    treats as a transient failure): the task still counts the request.
-    """
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError

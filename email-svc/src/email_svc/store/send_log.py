@@ -10,6 +10,7 @@ longer than ``lease_seconds`` (``idle_in_transaction_session_timeout``), whichev
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 import asyncpg
 
@@ -91,6 +92,21 @@ class PgSendLog:
         if failure is not None:
             raise failure
         return SendOutcome.SENT
+
+    async def purge(self, older_than: timedelta) -> int:
+        """Forget sends recorded more than ``older_than`` ago (sent, or pending and long
+        abandoned by their caller), leaving any row a send holds right now; how many went."""
+        status = await self._pool.execute(
+            """
+            DELETE FROM email_sends WHERE message_id IN (
+                SELECT message_id FROM email_sends
+                 WHERE coalesce(sent_at, created_at) < now() - $1::interval
+                 FOR UPDATE SKIP LOCKED
+            )
+            """,
+            older_than,
+        )
+        return int(status.rsplit(" ", 1)[-1])
 
     async def state(self, message_id: str) -> str | None:
         """``pending``, ``sent`` or None (unknown id)."""
