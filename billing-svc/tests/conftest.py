@@ -34,8 +34,14 @@ from billing_svc.bootstrap import build
 from billing_svc.config import BillingSettings
 from tollgate.auth.v1 import auth_pb2, auth_pb2_grpc
 from tollgate.billing.v1 import billing_pb2, billing_pb2_grpc
-from tollgate_devstack.testing import free_port, redis_server_url, temp_database, temp_redis_prefix
-from tollgate_kit.db import migrations_dir, upgrade
+from tollgate_devstack.testing import (
+    free_port,
+    postgres_server_url,
+    redis_server_url,
+    temp_redis_prefix,
+    unique_name,
+)
+from tollgate_kit.db import drop_database, migrations_dir, upgrade, with_database
 from tollgate_kit.server import serve
 from tollgate_kit.tokens import session_key
 
@@ -77,14 +83,17 @@ def ledger_check() -> Callable[[str], Awaitable[list[asyncpg.Record]]]:
 
 @pytest.fixture(scope="session")
 def billing_database() -> Iterator[str]:
-    """One migrated database for the session; tests keep apart by using fresh user ids."""
-    database = temp_database("billing")
-    dsn = asyncio.run(database.__aenter__())
+    """One migrated database for the session; tests keep apart by using fresh user ids.
+
+    Created and dropped by plain calls, each in its own event loop: an async context manager
+    entered in one ``asyncio.run`` is finalised when that loop closes (its database dropped
+    at once, then re-created by the migration and never dropped: one leaked per run)."""
+    dsn = with_database(postgres_server_url(), unique_name("t_billing"))
     try:
-        asyncio.run(upgrade(dsn, migrations_dir("billing_svc")))
+        asyncio.run(upgrade(dsn, migrations_dir("billing_svc")))  # creates the database
         yield dsn
     finally:
-        asyncio.run(database.__aexit__(None, None, None))
+        asyncio.run(drop_database(dsn))
 
 
 @dataclass
