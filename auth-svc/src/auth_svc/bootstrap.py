@@ -53,7 +53,11 @@ async def build(
     keys = await asyncio.to_thread(load_or_create_keys, settings.keys_dir)
     hasher = await PasswordHasher.create(settings.bcrypt_cost)
     pool = await create_pool(settings.database_url, max_size=settings.database_pool_size)
-    redis = create_redis(settings.redis_url)
+    redis = create_redis(
+        settings.redis_url,
+        socket_timeout=settings.redis_timeout_seconds,
+        socket_connect_timeout=settings.redis_timeout_seconds,
+    )
     channel = email_channel(settings.email_addr)
 
     registry = CollectorRegistry()

@@ -26,6 +26,9 @@ class AuthSettings(ServiceSettings):
     migrations_dir: Path | None = None
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_key_prefix: str = "tollgate:"
+    # A Redis command (or connect) taking longer fails as unreachable (UNAVAILABLE / 503):
+    # a stalled server must not hold requests until their deadline.
+    redis_timeout_seconds: float = Field(default=1.0, gt=0)
 
     jwt_issuer: str = "tollgate-auth"
     jwt_audience: str = "tollgate"

@@ -34,7 +34,15 @@ async def build(
         max_size=settings.db_pool_max_size,
         statement_timeout=settings.db_statement_timeout_seconds,
     )
-    redis = create_redis(settings.redis_url) if settings.session_check else None
+    redis = (
+        create_redis(
+            settings.redis_url,
+            socket_timeout=settings.redis_timeout_seconds,
+            socket_connect_timeout=settings.redis_timeout_seconds,
+        )
+        if settings.session_check
+        else None
+    )
     auth_channel = grpc.aio.insecure_channel(settings.auth_addr)
     verifier = TokenVerifier(
         JwksCache(grpc_jwks_fetcher(auth_channel)),

@@ -31,6 +31,9 @@ class BillingSettings(ServiceSettings):
     # The session check: a token is accepted only while its session key exists in Redis.
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_key_prefix: str = "tollgate:"
+    # A Redis command (or connect) taking longer fails as unreachable (UNAVAILABLE / 503):
+    # a stalled server must not hold requests until their deadline.
+    redis_timeout_seconds: float = Field(default=1.0, gt=0)
     session_check: bool = True
 
     # auth-svc's gRPC address, for the JWKS that verifies access tokens.

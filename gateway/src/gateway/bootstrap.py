@@ -213,7 +213,11 @@ async def _open(
         metrics,
         keepalive_seconds=settings.grpc_keepalive_seconds,
     )
-    redis = create_redis(settings.redis_url)
+    redis = create_redis(
+        settings.redis_url,
+        socket_timeout=settings.redis_timeout_seconds,
+        socket_connect_timeout=settings.redis_timeout_seconds,
+    )
     jwks = JwksCache(
         grpc_jwks_fetcher(pool.channel_for(jwks_service)),
         min_refetch_seconds=settings.jwks_min_refetch_seconds,

