@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import enum
-import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+
+from tollgate_kit.backoff import retry_delay
+
+__all__ = ["DeliveryOutcome", "OutboxMessage", "retry_delay", "welcome_message"]
 
 WELCOME_TEMPLATE = "welcome"
 
@@ -48,15 +51,3 @@ class DeliveryOutcome(enum.Enum):
     DELIVERED = "delivered"
     RETRY = "retry"  # transient: email-svc or SMTP unavailable, deadline exceeded, …
     REJECTED = "rejected"  # permanent: the message itself is bad; retrying cannot help
-
-
-def retry_delay(
-    attempts: int, *, base: float, cap: float, rng: random.Random | None = None
-) -> float:
-    """Seconds to wait after the ``attempts``-th failed attempt: exponential, capped, with
-    "equal jitter" (half fixed, half random) so replicas retrying together spread out."""
-    if attempts < 1:
-        raise ValueError("attempts starts at 1")
-    ceiling = min(cap, base * 2.0 ** min(attempts - 1, 62))
-    uniform = rng.uniform if rng is not None else random.uniform
-    return ceiling / 2 + uniform(0, ceiling / 2)

@@ -20,9 +20,8 @@ import contextlib
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
-import asyncpg
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -31,6 +30,7 @@ from auth_svc.domain.outbox import DeliveryOutcome, OutboxMessage, retry_delay
 from auth_svc.metrics import AuthMetrics
 from auth_svc.store.outbox import NOTIFY_CHANNEL, TRACE_CONTEXT, ClaimedMessage, OutboxStore
 from tollgate_kit.logs import get_logger
+from tollgate_kit.pg_listen import NotifyListener
 from tollgate_kit.tasks import stop_if_cancelled
 
 log = get_logger(__name__)
@@ -70,10 +70,9 @@ class OutboxRelay:
         self._sender = sender
         self._metrics = metrics
         self._policy = policy
-        self._listen_dsn = listen_dsn
         self._tracer = tracer or trace.get_tracer(__name__)
         self._wake = asyncio.Event()
-        self._listener: asyncpg.Connection | None = None
+        self._listener = NotifyListener(listen_dsn, NOTIFY_CHANNEL, self._wake)
         self._last_purge = float("-inf")
 
     async def run(self) -> None:
@@ -82,7 +81,7 @@ class OutboxRelay:
             while True:
                 stop_if_cancelled()
                 with suppress_instrumentation():
-                    await self._ensure_listener()
+                    await self._listener.ensure()
                 self._wake.clear()
                 try:
                     await self.drain()
@@ -98,7 +97,7 @@ class OutboxRelay:
                     async with asyncio.timeout(self._policy.poll_interval):
                         await self._wake.wait()
         finally:
-            await self._close_listener()
+            await self._listener.close()
 
     async def drain(self) -> int:
         """Deliver due messages until none is left; how many were attempted."""
@@ -167,37 +166,3 @@ class OutboxRelay:
             purged = await self._store.purge(self._policy.retention)
             if purged:
                 log.info("outbox_purged", rows=purged)
-
-    def _on_notify(self, *_: Any) -> None:
-        self._wake.set()
-
-    async def _ensure_listener(self) -> None:
-        if self._listen_dsn is None:
-            return
-        if self._listener is not None and not self._listener.is_closed():
-            return
-        await self._close_listener()
-        try:
-            conn = await asyncpg.connect(self._listen_dsn, timeout=5)
-        except (OSError, TimeoutError, asyncpg.PostgresError) as err:
-            # Polling still delivers; LISTEN is only the fast path.
-            log.warning("outbox_listen_failed", error=str(err))
-            return
-        self._listener = conn  # owned from here on, so a cancellation still closes it
-        try:
-            await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
-        except (OSError, TimeoutError, asyncpg.PostgresError) as err:
-            log.warning("outbox_listen_failed", error=str(err))
-            await self._close_listener()
-
-    async def _close_listener(self) -> None:
-        conn, self._listener = self._listener, None
-        if conn is None or conn.is_closed():
-            return
-        try:
-            await conn.close(timeout=2)
-        except asyncio.CancelledError:
-            conn.terminate()
-            raise
-        except Exception:
-            conn.terminate()

@@ -1,0 +1,55 @@
+"""A LISTEN connection that wakes a background loop on NOTIFY, reopened when lost. Polling
+still does the work when it cannot be opened: LISTEN is only the fast path."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+
+from tollgate_kit.logs import get_logger
+
+log = get_logger(__name__)
+
+
+class NotifyListener:
+    def __init__(self, dsn: str | None, channel: str, wake: asyncio.Event) -> None:
+        self._dsn = dsn
+        self._channel = channel
+        self._wake = wake
+        self._conn: asyncpg.Connection | None = None
+
+    def _on_notify(self, *_: Any) -> None:
+        self._wake.set()
+
+    async def ensure(self) -> None:
+        """Open (or reopen) the connection; failures are logged, never raised."""
+        if self._dsn is None:
+            return
+        if self._conn is not None and not self._conn.is_closed():
+            return
+        await self.close()
+        try:
+            conn = await asyncpg.connect(self._dsn, timeout=5)
+        except (OSError, TimeoutError, asyncpg.PostgresError) as err:
+            log.warning("listen_failed", channel=self._channel, error=str(err))
+            return
+        self._conn = conn  # owned from here on, so a cancellation still closes it
+        try:
+            await conn.add_listener(self._channel, self._on_notify)
+        except (OSError, TimeoutError, asyncpg.PostgresError) as err:
+            log.warning("listen_failed", channel=self._channel, error=str(err))
+            await self.close()
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None or conn.is_closed():
+            return
+        try:
+            await conn.close(timeout=2)
+        except asyncio.CancelledError:
+            conn.terminate()
+            raise
+        except Exception:
+            conn.terminate()
