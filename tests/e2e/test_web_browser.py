@@ -123,6 +123,9 @@ def test_wallet_flow_in_a_real_browser(stack: Stack, tmp_path: Path) -> None:
 
     # An expired access token costs exactly one refresh, shared by the screen's three calls.
     assert result["refreshesForExpiredToken"] == 1
+    # Two tabs of one session refreshing at once: one refresh (Web Lock), both stay signed in.
+    assert result["refreshesForTwoTabs"] == 1, result["refreshesForTwoTabs"]
+    assert result["balances"]["twoTabs"] == ["$8.50", "$8.50"]
     assert "session has ended" in result["revokedSessionNotice"]
 
     # Strict CSP from the gateway, and the app lives within it: no violations, no script
@@ -132,7 +135,7 @@ def test_wallet_flow_in_a_real_browser(stack: Stack, tmp_path: Path) -> None:
     assert result["consoleErrors"] == []
     assert result["blockedRequests"] == []
     # Signed out: the tab forgot the tokens; a deep link is answered by the SPA fallback.
-    assert result["sessionStorageAfterSignOut"] == 0
+    assert result["storageAfterSignOut"] == 0
     assert result["deepLinkStatus"] == 200
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

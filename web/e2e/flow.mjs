@@ -204,15 +204,41 @@ try {
   // A rejected access token: the three calls of the wallet screen all get a 401, share one
   // refresh (the refresh token rotates; a second use would revoke the session), and retry.
   await page.evaluate(() => {
-    const session = JSON.parse(window.sessionStorage.getItem("tollgate.session"));
+    const session = JSON.parse(window.localStorage.getItem("tollgate.session"));
     session.accessToken = "not-a-valid-token";
-    window.sessionStorage.setItem("tollgate.session", JSON.stringify(session));
+    window.localStorage.setItem("tollgate.session", JSON.stringify(session));
   });
   const refreshesBefore = result.refreshRequests;
   await page.reload();
   result.balances.afterRefresh = await waitForText(balance, "$8.50", "balance after a token refresh");
   await waitForText(txRows.nth(2), /Top-up/, "transactions after a token refresh");
   result.refreshesForExpiredToken = result.refreshRequests - refreshesBefore;
+
+  mark("two tabs refresh at once");
+  // Tabs share the session (localStorage); both find the access token rejected at the same
+  // moment and refresh — one at a time (Web Lock): the second takes the tokens the first
+  // rotated instead of presenting the used refresh token, which would revoke the session.
+  const second = await context.newPage();
+  second.setDefaultTimeout(timeout);
+  second.on("request", (request) => {
+    if (new URL(request.url()).pathname === "/v1/auth/refresh") result.refreshRequests += 1;
+  });
+  await second.goto(`${base}/app/`);
+  const secondBalance = second.getByRole("status", { name: "Balance" });
+  await waitForText(secondBalance, "$8.50", "balance in a second tab");
+  await page.evaluate(() => {
+    const session = JSON.parse(window.localStorage.getItem("tollgate.session"));
+    session.accessToken = "not-a-valid-token";
+    window.localStorage.setItem("tollgate.session", JSON.stringify(session));
+  });
+  const refreshesBeforeTabs = result.refreshRequests;
+  await Promise.all([page.reload(), second.reload()]);
+  result.balances.twoTabs = await Promise.all([
+    waitForText(balance, "$8.50", "balance in the first tab after both refreshed"),
+    waitForText(secondBalance, "$8.50", "balance in the second tab after both refreshed"),
+  ]);
+  result.refreshesForTwoTabs = result.refreshRequests - refreshesBeforeTabs;
+  await second.close();
 
   mark("screenshot");
   await page.screenshot({ path: opts.screenshot, fullPage: true });
@@ -224,13 +250,13 @@ try {
   await waitForText(page.getByRole("status"), "You have signed out.", "sign-out notice");
   await page.goto(`${base}/app/`);
   await waitForUrl(page, "/app/sign-in");
-  result.sessionStorageAfterSignOut = await page.evaluate(() => window.sessionStorage.length);
+  result.storageAfterSignOut = await page.evaluate(() => window.localStorage.length);
 
   mark("revoked session");
   // Tokens the gateway no longer accepts (the signed-out session): one refresh attempt, then
   // back to sign-in.
   await page.evaluate(() => {
-    window.sessionStorage.setItem(
+    window.localStorage.setItem(
       "tollgate.session",
       JSON.stringify({ accessToken: "not-a-valid-token", refreshToken: "not-a-valid-token" }),
     );

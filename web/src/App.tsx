@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState, useSyncExternalStore } from "react";
 import { ApiClient } from "./api/client";
-import { browserSessionStorage, createTokenStore } from "./api/session";
+import { browserStorage, createTokenStore, followOtherTabs } from "./api/session";
 import { ApiContext } from "./context";
 import { href, link, navigate, useLocation } from "./router";
 import { AuthScreen } from "./screens/AuthScreen";
@@ -12,7 +12,7 @@ export function App() {
   // The address just registered, for the sign-in screen's notice (never from the URL).
   const [registered, setRegistered] = useState<string | null>(null);
   const { store, client } = useMemo(() => {
-    const store = createTokenStore(browserSessionStorage());
+    const store = createTokenStore(browserStorage());
     const client = new ApiClient({
       tokens: store,
       onSessionExpired: () => {
@@ -22,6 +22,7 @@ export function App() {
     });
     return { store, client };
   }, []);
+  useEffect(() => followOtherTabs(store), [store]);
   const signedIn = useSyncExternalStore(store.subscribe, () => store.get() !== null);
   const { route, search } = useLocation();
   const [signingOut, setSigningOut] = useState(false);

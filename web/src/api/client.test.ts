@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { ApiClient, type FetchLike } from "./client";
+import { ApiClient, type FetchLike, type SharedLock } from "./client";
 import { ApiError, NetworkError } from "./errors";
 import { createTokenStore, type KeyValueStorage, type Tokens } from "./session";
 
@@ -249,7 +249,7 @@ describe("ApiClient sessions", () => {
     const client = new ApiClient({ tokens: store, fetch });
     await client.login("a@example.com", "correct horse");
     expect(store.get()).toEqual({ accessToken: "a1", refreshToken: "r1" });
-    // A reload of the tab finds the session in sessionStorage.
+    // A reload of the tab (or another tab) finds the session in the storage.
     expect(createTokenStore(storage).get()).toEqual({ accessToken: "a1", refreshToken: "r1" });
     await client.logout();
     expect(calls.at(-1)).toMatchObject({ url: "/v1/auth/logout", method: "POST", body: {} });
@@ -280,8 +280,129 @@ describe("ApiClient sessions", () => {
     expect(store.get()).toBeNull();
   });
 
-  it("ignores a corrupt sessionStorage entry", () => {
+  it("ignores a corrupt stored entry", () => {
     const storage: KeyValueStorage = { getItem: () => "{not json", setItem: () => {}, removeItem: () => {} };
     expect(createTokenStore(storage).get()).toBeNull();
+  });
+});
+
+/** localStorage as tabs share it: one map behind every tab's store. */
+function sharedStorage(): KeyValueStorage {
+  const saved = new Map<string, string>();
+  return {
+    getItem: (k) => saved.get(k) ?? null,
+    setItem: (k, v) => void saved.set(k, v),
+    removeItem: (k) => void saved.delete(k),
+  };
+}
+
+/** Web Locks as the browser grants them: exclusive, first come first served, per name. */
+function webLocks(): SharedLock {
+  const tails = new Map<string, Promise<unknown>>();
+  return {
+    request<T>(name: string, callback: () => Promise<T>): Promise<T> {
+      const run = (tails.get(name) ?? Promise.resolve()).then(callback, callback);
+      tails.set(name, run.catch(() => undefined));
+      return run;
+    },
+  };
+}
+
+/** No coordination between tabs: what each tab had before the shared lock. */
+const eachTabAlone: SharedLock = { request: (_name, callback) => callback() };
+
+/**
+ * auth-svc's refresh rule, strictly: each refresh token works once and rotates; presenting a
+ * used one revokes the whole session. The first access token has expired.
+ */
+function strictAuthGateway() {
+  const state = { refreshToken: "r1", accessTokens: new Set<string>(), revoked: false, issued: 1 };
+  return {
+    state,
+    ...fakeGateway(async (call) => {
+      await new Promise((resolve) => setTimeout(resolve, 5)); // the network: both tabs in flight
+      if (call.url === "/v1/auth/refresh") {
+        const presented = (call.body as { refreshToken: string }).refreshToken;
+        if (state.revoked || presented !== state.refreshToken) {
+          state.revoked = true;
+          return json(401, { code: 16, message: "refresh token reused: session revoked" });
+        }
+        state.issued += 1;
+        state.refreshToken = `r${state.issued}`;
+        const accessToken = `a${state.issued}`;
+        state.accessTokens.add(accessToken);
+        return json(200, { accessToken, refreshToken: state.refreshToken, tokenType: "Bearer", expiresIn: "900" });
+      }
+      const token = call.headers.Authorization?.replace("Bearer ", "") ?? "";
+      if (state.revoked || !state.accessTokens.has(token)) return unauthenticated();
+      return json(200, { balance: "850", currency: "USD" });
+    }),
+  };
+}
+
+function twoTabs(locks: SharedLock) {
+  const storage = sharedStorage();
+  createTokenStore(storage).set({ accessToken: "a1", refreshToken: "r1" });
+  const gateway = strictAuthGateway();
+  const tabs = [0, 1].map(() => {
+    const store = createTokenStore(storage);
+    const onSessionExpired = vi.fn();
+    const client = new ApiClient({ tokens: store, fetch: gateway.fetch, onSessionExpired, locks });
+    return { store, client, onSessionExpired };
+  });
+  return { gateway, tabs };
+}
+
+describe("ApiClient across tabs", () => {
+  it("two tabs refreshing at once take turns and both keep the session", async () => {
+    const { gateway, tabs } = twoTabs(webLocks());
+    const balances = await Promise.all(tabs.map((tab) => tab.client.wallet()));
+    expect(balances).toEqual([
+      { balance: "850", currency: "USD" },
+      { balance: "850", currency: "USD" },
+    ]);
+    // One refresh reached the server: the second tab took the tokens the first had rotated.
+    expect(refreshes(gateway.calls)).toHaveLength(1);
+    expect(gateway.state.revoked).toBe(false);
+    for (const tab of tabs) {
+      expect(tab.onSessionExpired).not.toHaveBeenCalled();
+      expect(tab.store.get()).toEqual({ accessToken: "a2", refreshToken: "r2" });
+    }
+    // Later calls in either tab keep working on the one session.
+    await expect(tabs[1]!.client.wallet()).resolves.toEqual({ balance: "850", currency: "USD" });
+  });
+
+  it("without a shared lock the second refresh is a reuse that ends the session", async () => {
+    const { gateway, tabs } = twoTabs(eachTabAlone);
+    const outcomes = await Promise.allSettled(tabs.map((tab) => tab.client.wallet()));
+    expect(outcomes.some((outcome) => outcome.status === "rejected")).toBe(true);
+    expect(refreshes(gateway.calls)).toHaveLength(2);
+    expect(gateway.state.revoked).toBe(true);
+  });
+
+  it("a tab waiting for the lock takes the sign-out another tab made", async () => {
+    const { gateway, tabs } = twoTabs(webLocks());
+    tabs[0]!.store.set(null); // signed out in the other tab, before this one refreshes
+    await expect(tabs[1]!.client.wallet()).rejects.toBeInstanceOf(ApiError);
+    expect(refreshes(gateway.calls)).toHaveLength(0);
+    expect(tabs[1]!.store.get()).toBeNull();
+    // A sign-out is no expired session: the page follows the store to sign-in, no notice.
+    expect(tabs[1]!.onSessionExpired).not.toHaveBeenCalled();
+  });
+
+  it("reload tells the page when another tab changed the session", () => {
+    const storage = sharedStorage();
+    const mine = createTokenStore(storage);
+    const other = createTokenStore(storage);
+    mine.set({ accessToken: "a1", refreshToken: "r1" });
+    const heard: (Tokens | null)[] = [];
+    const listening = createTokenStore(storage);
+    listening.subscribe((tokens) => heard.push(tokens));
+    other.set({ accessToken: "a2", refreshToken: "r2" });
+    expect(listening.reload()).toEqual({ accessToken: "a2", refreshToken: "r2" });
+    listening.reload(); // nothing new: no second notice
+    other.set(null);
+    expect(listening.reload()).toBeNull();
+    expect(heard).toEqual([{ accessToken: "a2", refreshToken: "r2" }, null]);
   });
 });

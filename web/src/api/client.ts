@@ -1,7 +1,8 @@
 // The REST client for the gateway (contract: issue 2's table). Authenticated calls carry the
 // access token; on a 401 the client refreshes the tokens once — one refresh shared by every
-// request that failed at the same time, since refresh tokens rotate and a reused one revokes
-// the session — retries the call once, and otherwise ends the session.
+// request that failed at the same time, and one at a time across the app's tabs (a Web Lock),
+// since refresh tokens rotate and a reused one revokes the session — retries the call once,
+// and otherwise ends the session.
 
 import { ApiError, NetworkError, type StatusBody } from "./errors";
 import type { TokenStore, Tokens } from "./session";
@@ -16,6 +17,14 @@ import type {
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
+/** The part of the Web Locks API (`navigator.locks`) the client needs: an exclusive lock
+ * shared by every tab of the origin, held while `callback` runs. */
+export interface SharedLock {
+  request<T>(name: string, callback: () => Promise<T>): Promise<T>;
+}
+
+const REFRESH_LOCK = "tollgate.refresh";
+
 export interface ClientOptions {
   tokens: TokenStore;
   fetch?: FetchLike;
@@ -23,6 +32,8 @@ export interface ClientOptions {
   baseUrl?: string;
   /** Called once the session is gone for good (refresh refused): show sign-in. */
   onSessionExpired?: () => void;
+  /** Default: `navigator.locks`; without it, a lock within this page only. */
+  locks?: SharedLock;
 }
 
 interface CallOptions {
@@ -35,6 +46,7 @@ export class ApiClient {
   private readonly fetchImpl: FetchLike;
   private readonly baseUrl: string;
   private readonly onSessionExpired: (() => void) | undefined;
+  private readonly locks: SharedLock;
   private refreshing: Promise<Tokens | null> | null = null;
 
   constructor(options: ClientOptions) {
@@ -42,6 +54,7 @@ export class ApiClient {
     this.fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.baseUrl = options.baseUrl ?? "";
     this.onSessionExpired = options.onSessionExpired;
+    this.locks = options.locks ?? browserLocks() ?? pageLock();
   }
 
   // -- auth ----------------------------------------------------------------------------------
@@ -141,11 +154,22 @@ export class ApiClient {
       return Promise.resolve(current);
     }
     if (!this.refreshing) {
-      this.refreshing = this.refresh(current.refreshToken).finally(() => {
-        this.refreshing = null;
-      });
+      this.refreshing = this.locks
+        .request(REFRESH_LOCK, () => this.refreshUnlessRotated(current))
+        .finally(() => {
+          this.refreshing = null;
+        });
     }
     return this.refreshing;
+  }
+
+  /** Under the cross-tab lock: another tab may have rotated `stale` while this one waited;
+   * its tokens are in the shared storage, and refreshing `stale` again would be reuse. */
+  private refreshUnlessRotated(stale: Tokens): Promise<Tokens | null> {
+    const current = this.tokens.reload();
+    if (!current) return Promise.resolve(null);
+    if (current.refreshToken !== stale.refreshToken) return Promise.resolve(current);
+    return this.refresh(current.refreshToken);
   }
 
   private async refresh(refreshToken: string): Promise<Tokens | null> {
@@ -184,6 +208,24 @@ export class ApiClient {
       throw new NetworkError(error);
     }
   }
+}
+
+function browserLocks(): SharedLock | null {
+  const locks = typeof navigator === "undefined" ? undefined : navigator.locks;
+  if (!locks) return null;
+  return { request: (name, callback) => locks.request(name, () => callback()) };
+}
+
+/** Serialises refreshes within one page, where the Web Locks API is missing. */
+function pageLock(): SharedLock {
+  let tail: Promise<unknown> = Promise.resolve();
+  return {
+    request<T>(_name: string, callback: () => Promise<T>): Promise<T> {
+      const run = tail.then(callback, callback);
+      tail = run.catch(() => undefined);
+      return run;
+    },
+  };
 }
 
 async function parse<T>(response: Response): Promise<T> {

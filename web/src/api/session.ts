@@ -1,7 +1,8 @@
-// Where the tokens live: in memory, mirrored to sessionStorage (see web/README.md).
-// sessionStorage survives a reload of the tab but not closing it, and is not shared between
-// tabs — so two tabs never race to rotate the same refresh token (the auth service treats a
-// reused refresh token as theft and revokes the session).
+// Where the tokens live: in memory, mirrored to localStorage (see web/README.md), so every
+// tab of the app shares one session. Refresh tokens rotate and the auth service treats a
+// reused one as theft (it revokes the session), so tabs take turns to refresh: the client
+// refreshes under a Web Lock and first re-reads the storage (`reload`), where another tab may
+// have put tokens it just rotated.
 
 export interface Tokens {
   accessToken: string;
@@ -12,6 +13,8 @@ export interface TokenStore {
   get(): Tokens | null;
   set(tokens: Tokens | null): void;
   subscribe(listener: (tokens: Tokens | null) => void): () => void;
+  /** Re-reads the storage (another tab may have refreshed or signed out); tells listeners. */
+  reload(): Tokens | null;
 }
 
 const KEY = "tollgate.session";
@@ -33,7 +36,20 @@ export function createTokenStore(storage?: KeyValueStorage | null): TokenStore {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    reload() {
+      if (!storage) return current;
+      const stored = load(storage);
+      if (!sameTokens(stored, current)) {
+        current = stored;
+        for (const listener of listeners) listener(stored);
+      }
+      return current;
+    },
   };
+}
+
+function sameTokens(a: Tokens | null, b: Tokens | null): boolean {
+  return a === b || (a !== null && b !== null && a.accessToken === b.accessToken && a.refreshToken === b.refreshToken);
 }
 
 function load(storage: KeyValueStorage | null | undefined): Tokens | null {
@@ -65,10 +81,19 @@ function save(storage: KeyValueStorage | null | undefined, tokens: Tokens | null
   }
 }
 
-export function browserSessionStorage(): KeyValueStorage | null {
+export function browserStorage(): KeyValueStorage | null {
   try {
-    return window.sessionStorage;
+    return window.localStorage;
   } catch {
     return null;
   }
+}
+
+/** Follows what other tabs do to the session (refresh, sign-out) as it happens. */
+export function followOtherTabs(store: TokenStore): () => void {
+  const onStorage = (event: StorageEvent) => {
+    if (event.key === KEY || event.key === null) store.reload();
+  };
+  window.addEventListener("storage", onStorage);
+  return () => window.removeEventListener("storage", onStorage);
 }
