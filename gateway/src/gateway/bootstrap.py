@@ -25,7 +25,7 @@ from gateway.authn import Authenticator
 from gateway.backends import Backend, BackendPool, idempotent_methods
 from gateway.config import GatewaySettings
 from gateway.gql import GraphQLEndpoint, build_graphql_schema
-from gateway.headers import TrustedProxies
+from gateway.headers import IDEMPOTENCY_KEY, TrustedProxies
 from gateway.metrics import GatewayMetrics
 from gateway.middleware import (
     AuthMiddleware,
@@ -84,7 +84,9 @@ def build_app(
     stricter login limit; ``jwks_service`` serves ``GetJwks`` for token verification.
     """
     backends = list(backends) if backends is not None else default_backends(settings)
-    table = RouteTable.from_services([backend.service for backend in backends])
+    table = RouteTable.from_services(
+        [backend.service for backend in backends], header_fields=[IDEMPOTENCY_KEY]
+    )
     metrics = GatewayMetrics()
     access_log = AccessLog()
     runtime = Runtime()

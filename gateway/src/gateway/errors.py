@@ -55,6 +55,12 @@ _SAFE_MESSAGES: dict[int, str] = {
     15: "internal error",
 }
 
+# ErrorInfo reasons of errors the gateway answers itself (the transcoder's are in
+# gateway.transcoding._errors): every 400 carries one.
+BODY_TOO_LARGE = "BODY_TOO_LARGE"
+INVALID_HEADER = "INVALID_HEADER"
+INVALID_IDEMPOTENCY_KEY = "INVALID_IDEMPOTENCY_KEY"
+
 # API answers carry tokens and account data: no cache (browser, proxy) may keep them
 # (RFC 6749 5.1 asks it of token responses; the rest is personal).
 JSON_HEADERS = ((b"content-type", b"application/json"), (b"cache-control", b"no-store"))

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from gateway.transcoding import HeaderField
 from tollgate_kit.caller import CLIENT_ADDRESS_METADATA
 
 METADATA_PREFIX = b"grpc-metadata-"
@@ -50,6 +51,18 @@ _RESERVED_KEYS = frozenset(
 )
 
 Metadata = list[tuple[str, str | bytes]]
+
+# The idempotency key of a money call travels only in this header on REST (a body field of
+# that name is refused: two keys in one request once moved money twice). 1 to 255 printable
+# ASCII characters, as billing-svc takes them, with optional whitespace around (RFC 9110
+# 5.5: it is not part of the value and is stripped).
+IDEMPOTENCY_KEY = HeaderField(
+    "idempotency_key",
+    "Idempotency-Key",
+    schema={"type": "string", "pattern": "^[ \t]*[!-~](?:[ -~]{0,253}[!-~])?[ \t]*$"},
+    description="Names this request for ever: a retry with the same key and the same "
+    "request returns the original answer without moving money again.",
+)
 
 
 class InvalidHeaderError(ValueError):

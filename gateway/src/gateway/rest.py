@@ -22,7 +22,13 @@ from gateway.asgi import (
     send_bytes,
     send_error,
 )
-from gateway.errors import JSON_HEADERS, rpc_error_payload
+from gateway.errors import (
+    BODY_TOO_LARGE,
+    INVALID_HEADER,
+    INVALID_IDEMPOTENCY_KEY,
+    JSON_HEADERS,
+    rpc_error_payload,
+)
 from gateway.headers import (
     METADATA_PREFIX,
     InvalidHeaderError,
@@ -60,7 +66,8 @@ def _scan(scope: Scope) -> _RequestHeaders:
             if found.authorization is None:
                 found.authorization = value.decode("latin-1")
         elif key == b"idempotency-key":
-            text = value.decode("latin-1")
+            # Whitespace around a field value is not part of it (RFC 9110 5.5).
+            text = value.decode("latin-1").strip(" \t")
             if found.idempotency_key is not None and text != found.idempotency_key:
                 found.idempotency_keys_differ = True
             found.idempotency_key = text
@@ -119,7 +126,7 @@ class RestHandler:
                 try:
                     body = await read_body(scope, receive, self._body_limit)
                 except BodyTooLargeError:
-                    await send_error(send, 413, 3, "request body too large")
+                    await send_error(send, 413, 3, "request body too large", reason=BODY_TOO_LARGE)
                     return
         try:
             timeout = (
@@ -135,12 +142,12 @@ class RestHandler:
             )
             metadata = metadata_from_headers(scope["headers"]) if headers.has_metadata else []
         except InvalidHeaderError as error:
-            await send_error(send, 400, 3, str(error))
+            await send_error(send, 400, 3, str(error), reason=INVALID_HEADER)
             return
         takes_key = IDEMPOTENCY_FIELD in route.request_class.DESCRIPTOR.fields_by_name
         key_error = _idempotency_key_error(headers) if takes_key else None
         if key_error is not None:
-            await send_error(send, 400, 3, key_error)
+            await send_error(send, 400, 3, key_error, reason=INVALID_IDEMPOTENCY_KEY)
             return
         overrides = (
             {IDEMPOTENCY_FIELD: headers.idempotency_key} if headers.idempotency_key else None
@@ -150,7 +157,7 @@ class RestHandler:
                 route, match.path_params, scope["query_string"], body, field_overrides=overrides
             )
         except TranscodeError as error:
-            await send_error(send, 400, 3, error.message)
+            await send_error(send, 400, 3, error.message, reason=error.reason)
             return
         if headers.authorization is not None:
             metadata.append(("authorization", headers.authorization))
@@ -162,7 +169,7 @@ class RestHandler:
         try:
             check_metadata(metadata)
         except InvalidHeaderError as error:
-            await send_error(send, 400, 3, str(error))
+            await send_error(send, 400, 3, str(error), reason=INVALID_HEADER)
             return
         try:
             result = await backends.call(

@@ -11,7 +11,7 @@ import enum
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.asgi import request_state, send_error
 from gateway.transcoding import Match, MethodNotAllowed, RouteTable, TranscodeError
@@ -102,14 +102,21 @@ class Router:
                     endpoint = candidate
                     break
         if endpoint is not None:
+            if method == "HEAD" and "GET" in endpoint.methods:
+                method = "GET"
             if method not in endpoint.methods:
                 return self._refuse(endpoint.template, 405, tuple(sorted(endpoint.methods)))
             return Target(endpoint.template, endpoint.app, endpoint.access, endpoint.limit)
         raw_path = scope.get("raw_path")
+        target_path = raw_path.decode("latin-1") if raw_path else path
         try:
-            found = self._table.match(method, raw_path.decode("latin-1") if raw_path else path)
+            found = self._table.match(method, target_path)
+            if method == "HEAD" and not isinstance(found, Match):
+                # HEAD is GET without the body (RFC 9110 9.3.2); dispatch drops the body.
+                found = self._table.match("GET", target_path)
         except TranscodeError as error:
-            return Target(UNMATCHED, _error_app(400, 3, error.message), Access.PUBLIC, Limit.NONE)
+            app = _error_app(400, 3, error.message, reason=error.reason)
+            return Target(UNMATCHED, app, Access.PUBLIC, Limit.NONE)
         if isinstance(found, Match):
             template, access, limit = self._route_targets[id(found.route)]
             return Target(template, self._rest, access, limit, found)
@@ -118,20 +125,43 @@ class Router:
         return self._not_found
 
     def _refuse(self, template: str, status: int, allowed: tuple[str, ...]) -> Target:
+        if "GET" in allowed and "HEAD" not in allowed:
+            allowed = tuple(sorted((*allowed, "HEAD")))
         headers = [(b"allow", ", ".join(allowed).encode())] if status == 405 else []
         app = _error_app(status, 12, "Method Not Allowed", headers)
         return Target(template, app, Access.PUBLIC, Limit.NONE)
 
 
 def _error_app(
-    status: int, code: int, message: str, headers: list[tuple[bytes, bytes]] | None = None
+    status: int,
+    code: int,
+    message: str,
+    headers: list[tuple[bytes, bytes]] | None = None,
+    *,
+    reason: str | None = None,
 ) -> ASGIApp:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        await send_error(send, status, code, message, headers=headers or ())
+        await send_error(send, status, code, message, reason=reason, headers=headers or ())
 
     return app
 
 
 async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
-    """The innermost ASGI app: run the endpoint the router chose."""
-    await request_state(scope).target.app(scope, receive, send)
+    """The innermost ASGI app: run the endpoint the router chose (for HEAD, without
+    sending the body; the headers, Content-Length included, are those of the GET)."""
+    app = request_state(scope).target.app
+    if scope["method"] == "HEAD":
+        await app(scope, receive, _without_body(send))
+        return
+    await app(scope, receive, send)
+
+
+def _without_body(send: Send) -> Send:
+    async def send_head(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            if message.get("more_body", False):
+                return
+            message = {"type": "http.response.body", "body": b""}
+        await send(message)
+
+    return send_head

@@ -133,7 +133,8 @@ async def test_malformed_json_is_400(gateway: httpx.AsyncClient, open_session: A
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == 3
-    assert body["details"] == []
+    assert body["message"] == "malformed JSON body: a value was expected at line 1 column 12"
+    assert [detail["reason"] for detail in body["details"]] == ["MALFORMED_JSON"]
 
 
 async def test_wrong_type_is_400(gateway: httpx.AsyncClient, open_session: Any) -> None:
@@ -168,8 +169,25 @@ async def test_unknown_route_is_404(gateway: httpx.AsyncClient) -> None:
 async def test_wrong_method_is_405_with_allow(gateway: httpx.AsyncClient) -> None:
     response = await gateway.delete("/v1/wallet")
     assert response.status_code == 405
-    assert response.headers["allow"] == "GET"
+    assert response.headers["allow"] == "GET, HEAD"
     assert response.json() == {"code": 12, "message": "Method Not Allowed", "details": []}
+
+
+async def test_head_on_a_get_route_answers_its_headers_without_the_body(
+    gateway: httpx.AsyncClient, open_session: Any
+) -> None:
+    session = await open_session()
+    get = await gateway.get("/v1/wallet", headers=session.headers)
+    head = await gateway.head("/v1/wallet", headers=session.headers)
+    assert head.status_code == get.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-type"] == "application/json"
+    assert head.headers["content-length"] == get.headers["content-length"]
+    assert (await gateway.head("/healthz")).status_code == 200
+    # Not signed in: the GET's 401, headers only.
+    refused = await gateway.head("/v1/wallet")
+    assert refused.status_code == 401
+    assert refused.content == b""
 
 
 async def test_wrong_method_can_answer_like_grpc_gateway(gateway_factory: Any) -> None:

@@ -96,6 +96,13 @@ async def test_bad_claims_are_rejected(
         await verifier.verify(keyset.sign(**overrides))
 
 
+async def test_an_access_token_is_not_a_refresh_token(
+    keyset: KeySet, verifier: TokenVerifier
+) -> None:
+    with pytest.raises(TokenError, match=r"^not a refresh token$"):
+        await verifier.verify(keyset.sign(), REFRESH)
+
+
 async def test_tampered_payload_is_rejected(keyset: KeySet, verifier: TokenVerifier) -> None:
     header, payload, signature = keyset.sign().split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=="))

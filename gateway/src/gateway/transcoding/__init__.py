@@ -16,12 +16,20 @@ from gateway.transcoding._errors import InvalidHttpRuleError, TranscodeError
 from gateway.transcoding._escaping import UnescapingMode
 from gateway.transcoding._request import build_request, integer_from_json_string
 from gateway.transcoding._response import message_json, render_response
-from gateway.transcoding._routes import Match, MethodNotAllowed, NotFound, Route, RouteTable
+from gateway.transcoding._routes import (
+    HeaderField,
+    Match,
+    MethodNotAllowed,
+    NotFound,
+    Route,
+    RouteTable,
+)
 from gateway.transcoding._template import PathTemplate
 from gateway.transcoding._template_parser import expand, parse_template
 from gateway.transcoding.openapi import build_openapi
 
 __all__ = [
+    "HeaderField",
     "InvalidHttpRuleError",
     "Match",
     "MethodNotAllowed",

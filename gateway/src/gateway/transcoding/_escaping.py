@@ -6,7 +6,7 @@ import enum
 import re
 from urllib.parse import quote
 
-from gateway.transcoding._errors import TranscodeError
+from gateway.transcoding._errors import INVALID_PATH, TranscodeError
 
 
 class UnescapingMode(enum.Enum):
@@ -51,7 +51,7 @@ def unescape(text: str, mode: UnescapingMode, *, multi_segment: bool) -> str:
     bad = _MALFORMED.search(text)
     if bad is not None:
         start = bad.start()
-        raise TranscodeError(f"malformed path escape {text[start : start + 3]!r}")
+        raise TranscodeError(f"malformed path escape {text[start : start + 3]!r}", INVALID_PATH)
     kept = _KEPT_ESCAPED_IN_MULTI[mode] if multi_segment else frozenset[int]()
 
     def decode(escape: re.Match[bytes]) -> bytes:
@@ -61,7 +61,7 @@ def unescape(text: str, mode: UnescapingMode, *, multi_segment: bool) -> str:
     try:
         return _ESCAPE.sub(decode, text.encode("utf-8")).decode("utf-8")
     except UnicodeDecodeError:
-        raise TranscodeError("path parameter is not valid UTF-8") from None
+        raise TranscodeError("path parameter is not valid UTF-8", INVALID_PATH) from None
 
 
 def escape_segment(value: str) -> str:

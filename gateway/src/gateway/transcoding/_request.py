@@ -13,7 +13,12 @@ from google.protobuf import json_format
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
-from gateway.transcoding._errors import TranscodeError
+from gateway.transcoding._errors import (
+    FIELD_BELONGS_IN_HEADER,
+    INVALID_PATH,
+    MALFORMED_JSON,
+    TranscodeError,
+)
 from gateway.transcoding._fields import assign, resolve_field_path
 from gateway.transcoding._routes import Route
 
@@ -80,27 +85,84 @@ def build_request(
 
 
 def _merge_body(route: Route, message: Message, body: bytes, discard_unknown: bool) -> None:
-    try:
-        document = json.loads(
-            body.decode("utf-8"),
-            object_pairs_hook=_reject_duplicates,
-            parse_constant=_reject_constant,
-            parse_float=_finite_float,
-        )
-        _reject_unpaired_surrogates(document)
-    except (ValueError, RecursionError) as error:
-        raise TranscodeError(f"malformed JSON body: {error}") from None
+    document = _parse_json(body)
     if route.body_field is not None:
         document = {route.body_field.name: document}
     elif not isinstance(document, dict) and not message.DESCRIPTOR.full_name.startswith(
         "google.protobuf."
     ):
-        raise TranscodeError("the request body must be a JSON object")
+        raise TranscodeError("the request body must be a JSON object", MALFORMED_JSON)
+    if route.header_fields and isinstance(document, dict):
+        _refuse_header_fields(route, document)
     _check_fields(document, message.DESCRIPTOR)
     try:
         json_format.ParseDict(document, message, ignore_unknown_fields=discard_unknown)
     except (json_format.ParseError, ValueError, TypeError) as error:
-        raise TranscodeError(str(error)) from None
+        raise TranscodeError(_parse_error_message(error)) from None
+
+
+def _parse_json(body: bytes) -> Any:
+    """The JSON document of ``body``; a :class:`TranscodeError` in our own words (never the
+    text of a Python exception) when it is not one."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise TranscodeError("the request body is not valid UTF-8", MALFORMED_JSON) from None
+    if text.startswith("\ufeff"):
+        # RFC 8259 8.1: a JSON text is sent without a byte order mark.
+        raise TranscodeError("malformed JSON body: a byte order mark starts it", MALFORMED_JSON)
+    try:
+        document = json.loads(
+            text,
+            object_pairs_hook=_reject_duplicates,
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+        )
+        _reject_unpaired_surrogates(document)
+    except json.JSONDecodeError as error:
+        where = f"line {error.lineno} column {error.colno}"
+        message = f"malformed JSON body: {_JSON_SYNTAX.get(error.msg, 'syntax error')} at {where}"
+        raise TranscodeError(message, MALFORMED_JSON) from None
+    except _InvalidJsonError as error:
+        raise TranscodeError(f"malformed JSON body: {error}", MALFORMED_JSON) from None
+    except RecursionError:
+        raise TranscodeError("malformed JSON body: nested too deeply", MALFORMED_JSON) from None
+    return document
+
+
+# The json module's syntax errors, in words that do not name Python.
+_JSON_SYNTAX = {
+    "Expecting value": "a value was expected",
+    "Extra data": "unexpected data after the value",
+    "Expecting property name enclosed in double quotes": "a quoted field name was expected",
+    "Expecting ':' delimiter": "':' was expected",
+    "Expecting ',' delimiter": "',' was expected",
+    "Unterminated string starting at": "unterminated string",
+    "Invalid control character at": "a control character in a string",
+    "Invalid \\escape": "invalid escape in a string",
+    "Invalid \\uXXXX escape": "invalid \\u escape in a string",
+}
+_PARSE_FAILURE = re.compile(r"Failed to parse (\w+) field")
+
+
+def _parse_error_message(error: Exception) -> str:
+    """What protobuf's JSON parser refused, naming the field but not quoting the parser
+    (its text names Python types: "int() argument must be … not 'list'")."""
+    names = _PARSE_FAILURE.findall(str(error))
+    if "out of range" in str(error).lower() and names:
+        return f"value out of range for field {'.'.join(names)}"
+    if names:
+        return f"invalid value for field {'.'.join(names)}"
+    return "a field of the request body has an invalid value"
+
+
+def _refuse_header_fields(route: Route, document: dict[str, Any]) -> None:
+    for field, bound in route.header_fields:
+        if field.json_name in document or field.name in document:
+            raise TranscodeError(
+                f"{field.json_name} travels in the {bound.header} header, not in the body",
+                FIELD_BELONGS_IN_HEADER,
+            )
 
 
 def _check_fields(document: Any, descriptor: Any) -> None:
@@ -123,21 +185,68 @@ def _check_fields(document: Any, descriptor: Any) -> None:
         # Where the field's values sit: a map's values, a list's items, or the field itself.
         container: dict[Any, Any] | list[Any]
         if field.message_type is not None and field.message_type.GetOptions().map_entry:
-            container = value if isinstance(value, dict) else {}
+            if not isinstance(value, dict):
+                raise TranscodeError(f"field {name} must be a JSON object")
+            container = value
             keys = list(container)
             field = field.message_type.fields_by_name["value"]
         elif field.is_repeated:
-            container = value if isinstance(value, list) else []
+            if not isinstance(value, list):
+                raise TranscodeError(f"field {name} must be a JSON array")
+            container = value
             keys = list(range(len(container)))
         else:
             container, keys = document, [name]
         for key in keys:
             item = container[key]
+            if item is None and container is not document:
+                raise TranscodeError(f"field {name} may not hold null")
+            _check_json_type(name, field, item)
             if field.type in _INTEGER_TYPES:
                 if isinstance(item, str):
                     container[key] = _integer_string(name, item)
             elif field.message_type is not None:
                 _check_fields(item, field.message_type)
+
+
+def _check_json_type(name: str, field: FieldDescriptor, item: Any) -> None:
+    """Refuse a value of the wrong JSON type for ``field`` in our words, before protobuf's
+    parser would in its own (which quote Python: "int() argument must be … not 'list'")."""
+    if item is None:
+        return
+    expected = _JSON_KIND.get(field.type)
+    if field.message_type is not None:
+        if field.message_type.full_name.startswith("google.protobuf."):
+            return
+        expected = _OBJECT
+    if expected is not None and not expected[0](item):
+        raise TranscodeError(f"field {name} must be {expected[1]}")
+
+
+def _is_integer(item: Any) -> bool:
+    return (isinstance(item, (int, str)) and not isinstance(item, bool)) or (
+        isinstance(item, float) and item.is_integer()
+    )
+
+
+def _is_number(item: Any) -> bool:
+    return isinstance(item, (int, float, str)) and not isinstance(item, bool)
+
+
+_OBJECT: tuple[Any, str] = (lambda item: isinstance(item, dict), "a JSON object")
+_INTEGER: tuple[Any, str] = (_is_integer, "an integer (a JSON number or a string of digits)")
+_JSON_KIND: dict[int, tuple[Any, str]] = {
+    **dict.fromkeys(_INTEGER_TYPES, _INTEGER),
+    FieldDescriptor.TYPE_DOUBLE: (_is_number, "a number"),
+    FieldDescriptor.TYPE_FLOAT: (_is_number, "a number"),
+    FieldDescriptor.TYPE_STRING: (lambda item: isinstance(item, str), "a string"),
+    FieldDescriptor.TYPE_BYTES: (lambda item: isinstance(item, str), "a base64 string"),
+    FieldDescriptor.TYPE_BOOL: (lambda item: isinstance(item, bool), "true or false"),
+    FieldDescriptor.TYPE_ENUM: (
+        lambda item: isinstance(item, (str, int)) and not isinstance(item, bool),
+        "an enum value name or number",
+    ),
+}
 
 
 def _integer_string(name: str, text: str) -> str:
@@ -165,6 +274,10 @@ def integer_from_json_string(text: str) -> int:
     return int(number)
 
 
+class _InvalidJsonError(ValueError):
+    """Valid JSON syntax that protojson refuses all the same; the message is ours."""
+
+
 def _reject_unpaired_surrogates(document: Any) -> None:
     """Refuse a ``\\uD800``-``\\uDFFF`` escape without its pair, as protojson does: Python's
     json keeps it as a lone surrogate, which no protobuf string can hold."""
@@ -176,7 +289,7 @@ def _reject_unpaired_surrogates(document: Any) -> None:
                 try:
                     item.encode("utf-8")
                 except UnicodeEncodeError:
-                    raise ValueError("a string holds an unpaired surrogate escape") from None
+                    raise _InvalidJsonError("a string holds an unpaired surrogate escape") from None
         elif isinstance(item, dict):
             pending.extend(item)
             pending.extend(item.values())
@@ -187,12 +300,12 @@ def _reject_unpaired_surrogates(document: Any) -> None:
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     document = dict(pairs)
     if len(document) != len(pairs):
-        raise ValueError("duplicate field in JSON object")
+        raise _InvalidJsonError("duplicate field in JSON object")
     return document
 
 
 def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not valid JSON")
+    raise _InvalidJsonError(f"{name} is not valid JSON")
 
 
 def _finite_float(text: str) -> float:
@@ -200,7 +313,7 @@ def _finite_float(text: str) -> float:
     would be infinity; protojson and the gateway's other JSON reader refuse it too)."""
     value = float(text)
     if value in (float("inf"), float("-inf")):
-        raise ValueError(f"number out of range: {text[:32]}")
+        raise _InvalidJsonError(f"number out of range: {text[:32]}")
     return value
 
 
@@ -209,7 +322,7 @@ def _merge_query(route: Route, message: Message, query: str | bytes) -> None:
         text = query.decode("utf-8") if isinstance(query, bytes) else query
         pairs = parse_qsl(text, keep_blank_values=True, errors="strict")
     except UnicodeDecodeError:
-        raise TranscodeError("query string is not valid UTF-8") from None
+        raise TranscodeError("query string is not valid UTF-8", INVALID_PATH) from None
     grouped: dict[str, list[str]] = {}
     for key, value in pairs:
         grouped.setdefault(key, []).append(value)
@@ -224,4 +337,10 @@ def _merge_query(route: Route, message: Message, query: str | bytes) -> None:
         proto_names = tuple(field.name for field in field_path)
         if any(proto_names[: len(bound)] == bound for bound in route.query_filter):
             continue
+        for field, bound in route.header_fields:
+            if field_path[0] is field:
+                raise TranscodeError(
+                    f"{field.json_name} travels in the {bound.header} header, not in the query",
+                    FIELD_BELONGS_IN_HEADER,
+                )
         assign(message, field_path, values, replace=False)

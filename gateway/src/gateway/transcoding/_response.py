@@ -11,6 +11,7 @@ from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 
 from gateway.transcoding._routes import Route
+from gateway.transcoding._schemas import is_optional
 
 # Well-known types whose JSON form is not an object of their fields.
 _OPAQUE_JSON = frozenset(
@@ -38,6 +39,9 @@ def render_response(route: Route, message: Message) -> bytes:
     Like grpc-gateway's default marshaler (protojson with ``EmitUnpopulated``):
     lowerCamel names, 64-bit integers as strings, enums by name, unset scalars,
     lists and maps emitted with their zero value and unset message fields as ``null``.
+    One departure: a scalar, list or map field annotated ``(google.api.field_behavior) =
+    OPTIONAL`` is left out while it holds its zero value (a JWK's ``n`` and ``e`` on an
+    Ed25519 key, which RFC 7518 defines for RSA keys only).
     """
     field = route.response_field
     if field is None:
@@ -55,19 +59,24 @@ def message_json(message: Message) -> Any:
     return document
 
 
+_Names = tuple[tuple[str, str], ...]
+
+
 @functools.cache
-def _message_fields(
-    descriptor: Descriptor,
-) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
-    """(singular, repeated, map-valued) message fields as (name, json_name) pairs."""
+def _message_fields(descriptor: Descriptor) -> tuple[_Names, _Names, _Names, _Names]:
+    """(singular, repeated, map-valued) message fields and OPTIONAL non-message fields, as
+    (name, json_name) pairs."""
     singular: list[tuple[str, str]] = []
     repeated: list[tuple[str, str]] = []
     mapped: list[tuple[str, str]] = []
+    optional: list[tuple[str, str]] = []
     if descriptor.full_name in _OPAQUE_JSON:
-        return (), (), ()
+        return (), (), (), ()
     for field in descriptor.fields:
         entry = field.message_type
         if entry is None:
+            if is_optional(field):
+                optional.append((field.name, field.json_name))
             continue
         names = (field.name, field.json_name)
         if not field.is_repeated:
@@ -79,11 +88,14 @@ def _message_fields(
                 mapped.append(names)
         else:
             repeated.append(names)
-    return tuple(singular), tuple(repeated), tuple(mapped)
+    return tuple(singular), tuple(repeated), tuple(mapped), tuple(optional)
 
 
 def _emit_unset_messages(message: Message, document: Any) -> None:
-    singular, repeated, mapped = _message_fields(message.DESCRIPTOR)
+    singular, repeated, mapped, optional = _message_fields(message.DESCRIPTOR)
+    for name, json_name in optional:
+        if not getattr(message, name):
+            document.pop(json_name, None)
     for name, json_name in singular:
         if message.HasField(name):
             _emit_unset_messages(getattr(message, name), document[json_name])

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from google.protobuf.descriptor import (
     Descriptor,
@@ -23,6 +24,18 @@ from gateway.transcoding._template import PathTemplate, SegmentKind
 from gateway.transcoding._template_parser import parse_template
 
 _ENCODED_SLASH_SPLIT = re.compile("/|%2F")
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderField:
+    """A top-level request field (``field_name``, its proto name) that travels in an HTTP
+    header: the body and the query may not set it, the OpenAPI document declares the header
+    with ``schema``."""
+
+    field_name: str
+    header: str
+    schema: Mapping[str, Any] = field(default_factory=lambda: {"type": "string"})
+    description: str = ""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -47,6 +60,8 @@ class Route:
     #: Field paths (proto names) that query parameters may not set.
     query_filter: frozenset[tuple[str, ...]] = field(repr=False)
     verb_suffix: str = field(repr=False)
+    #: Top-level request fields that travel in a header, never in the body or the query.
+    header_fields: tuple[tuple[FieldDescriptor, HeaderField], ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,15 +160,20 @@ class RouteTable:
         *,
         unescaping_mode: UnescapingMode = UnescapingMode.ALL_EXCEPT_RESERVED,
         serve_unbound_methods: bool = False,
+        header_fields: Sequence[HeaderField] = (),
     ) -> RouteTable:
         """Compile the ``google.api.http`` rules of every RPC of ``services``.
+
+        ``header_fields`` are top-level request fields that travel in an HTTP header (the
+        idempotency key): in a request that has such a field, the body and the query may
+        not set it, and the OpenAPI document declares the header instead.
 
         Raises :class:`InvalidHttpRuleError` for an invalid template or a rule that
         names a missing field, for a streaming RPC with a rule, and for two RPCs bound
         to the same method and path.
         """
         routes = [
-            compile_route(method, binding)
+            compile_route(method, binding, header_fields)
             for service in services
             for method in service.methods
             for binding in http_bindings(method, unbound_fallback=serve_unbound_methods)
@@ -194,7 +214,9 @@ class RouteTable:
         return MethodNotAllowed(allowed) if allowed else NotFound()
 
 
-def compile_route(method: MethodDescriptor, binding: HttpBinding) -> Route:
+def compile_route(
+    method: MethodDescriptor, binding: HttpBinding, header_fields: Sequence[HeaderField] = ()
+) -> Route:
     """Compile one binding of ``method``; raises :class:`InvalidHttpRuleError`."""
     where = f"{method.full_name} ({binding.http_method} {binding.pattern})"
     if method.client_streaming or method.server_streaming:
@@ -234,6 +256,11 @@ def compile_route(method: MethodDescriptor, binding: HttpBinding) -> Route:
         response_field=response_field,
         query_filter=frozenset(bound),
         verb_suffix=f":{template.verb}" if template.verb else "",
+        header_fields=tuple(
+            (request.fields_by_name[bound.field_name], bound)
+            for bound in header_fields
+            if bound.field_name in request.fields_by_name
+        ),
     )
 
 

@@ -4,17 +4,35 @@ from __future__ import annotations
 
 from typing import Any
 
+from google.api import field_behavior_pb2
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 
 _T = FieldDescriptor
+# 64-bit integers: protojson writes them as strings and reads a string or a number. The
+# patterns stay inside the range (18 or 19 digits) and refuse leading zeros and "+", as the
+# gateway does; the gateway also reads "1e2", which no schema here promises.
+_INT64: dict[str, Any] = {
+    "type": ["string", "integer"],
+    "format": "int64",
+    "pattern": "^(?:0|-?[1-9][0-9]{0,17})$",
+    "minimum": -(2**63),
+    "maximum": 2**63 - 1,
+}
+_UINT64: dict[str, Any] = {
+    "type": ["string", "integer"],
+    "format": "uint64",
+    "pattern": "^(?:0|[1-9][0-9]{0,18})$",
+    "minimum": 0,
+    "maximum": 2**64 - 1,
+}
 _SCALARS: dict[int, dict[str, Any]] = {
     _T.TYPE_DOUBLE: {"type": "number", "format": "double"},
     _T.TYPE_FLOAT: {"type": "number", "format": "float"},
-    _T.TYPE_INT64: {"type": "string", "format": "int64"},
-    _T.TYPE_SINT64: {"type": "string", "format": "int64"},
-    _T.TYPE_SFIXED64: {"type": "string", "format": "int64"},
-    _T.TYPE_UINT64: {"type": "string", "format": "uint64"},
-    _T.TYPE_FIXED64: {"type": "string", "format": "uint64"},
+    _T.TYPE_INT64: _INT64,
+    _T.TYPE_SINT64: _INT64,
+    _T.TYPE_SFIXED64: _INT64,
+    _T.TYPE_UINT64: _UINT64,
+    _T.TYPE_FIXED64: _UINT64,
     _T.TYPE_INT32: {"type": "integer", "format": "int32"},
     _T.TYPE_SINT32: {"type": "integer", "format": "int32"},
     _T.TYPE_SFIXED32: {"type": "integer", "format": "int32"},
@@ -61,6 +79,20 @@ def ref(name: str) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+def is_required(field: FieldDescriptor) -> bool:
+    """Whether ``field`` is annotated ``(google.api.field_behavior) = REQUIRED``."""
+    return field_behavior_pb2.REQUIRED in _behaviors(field)
+
+
+def is_optional(field: FieldDescriptor) -> bool:
+    """Whether ``field`` is annotated ``(google.api.field_behavior) = OPTIONAL``."""
+    return field_behavior_pb2.OPTIONAL in _behaviors(field)
+
+
+def _behaviors(field: FieldDescriptor) -> list[int]:
+    return list(field.GetOptions().Extensions[field_behavior_pb2.field_behavior])
+
+
 def is_well_known(descriptor: Descriptor) -> bool:
     return descriptor.full_name in _WELL_KNOWN or descriptor.full_name == "google.protobuf.Any"
 
@@ -88,12 +120,23 @@ class SchemaRegistry:
         return ref(name)
 
     def _object(self, descriptor: Descriptor, without: frozenset[str]) -> dict[str, Any]:
-        properties = {
-            field.json_name: self.field(field)
-            for field in descriptor.fields
-            if field.name not in without
-        }
-        return {"type": "object", "properties": properties}
+        """An object schema; fields annotated REQUIRED are ``required`` and, being proto3
+        scalars whose zero value means "not set", non-empty when they are strings."""
+        properties: dict[str, Any] = {}
+        required: list[str] = []
+        for field in descriptor.fields:
+            if field.name in without:
+                continue
+            schema = self.field(field)
+            if is_required(field):
+                required.append(field.json_name)
+                if field.type == _T.TYPE_STRING and not field.is_repeated:
+                    schema = {**schema, "minLength": 1}
+            properties[field.json_name] = schema
+        document: dict[str, Any] = {"type": "object", "properties": properties}
+        if required:
+            document["required"] = required
+        return document
 
     def enum(self, descriptor: EnumDescriptor) -> dict[str, Any]:
         name = descriptor.full_name

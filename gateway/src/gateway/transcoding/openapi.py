@@ -8,7 +8,7 @@ from typing import Any
 from google.protobuf.descriptor import Descriptor
 
 from gateway.transcoding._routes import Route, RouteTable
-from gateway.transcoding._schemas import SchemaRegistry, is_well_known, ref
+from gateway.transcoding._schemas import SchemaRegistry, is_required, is_well_known, ref
 from gateway.transcoding._template import PathTemplate, SegmentKind
 
 _JSON = "application/json"
@@ -69,7 +69,11 @@ def _operation(route: Route, schemas: SchemaRegistry, *, secured: bool) -> dict[
     operation: dict[str, Any] = {
         "operationId": f"{service.name}_{method.name}{suffix}",
         "tags": [service.name],
-        "parameters": _path_parameters(route, schemas) + _query_parameters(route, schemas),
+        "parameters": [
+            *_path_parameters(route, schemas),
+            *_header_parameters(route),
+            *_query_parameters(route, schemas),
+        ],
         "responses": {
             "200": {
                 "description": "A successful response.",
@@ -121,7 +125,25 @@ def _path_parameters(route: Route, schemas: SchemaRegistry) -> list[dict[str, An
             route.template.segments[variable.start].kind is SegmentKind.DEEP_WILDCARD
         ):
             parameter["description"] = f"Matches the path template {route.template.source}."
+        if schema.get("type") == "string":
+            # An empty segment matches no template.
+            schema = {**schema, "minLength": 1}
         parameter["schema"] = schema
+        parameters.append(parameter)
+    return parameters
+
+
+def _header_parameters(route: Route) -> list[dict[str, Any]]:
+    parameters = []
+    for field, bound in route.header_fields:
+        parameter: dict[str, Any] = {
+            "name": bound.header,
+            "in": "header",
+            "required": is_required(field),
+            "schema": dict(bound.schema),
+        }
+        if bound.description:
+            parameter["description"] = bound.description
         parameters.append(parameter)
     return parameters
 
@@ -149,6 +171,8 @@ def _collect_query(
         json_path = (*json_prefix, field.json_name)
         if any(proto_path[: len(bound)] == bound for bound in route.query_filter):
             continue
+        if not proto_prefix and any(field is bound[0] for bound in route.header_fields):
+            continue
         entry = field.message_type
         if entry is not None and not is_well_known(entry):
             nested_ok = not field.is_repeated and len(proto_path) < _MAX_QUERY_DEPTH
@@ -157,19 +181,21 @@ def _collect_query(
             continue
         if entry is not None and entry.full_name == "google.protobuf.Any":
             continue
-        parameters.append(
-            {"name": ".".join(json_path), "in": "query", "schema": schemas.field(field)}
-        )
+        parameter: dict[str, Any] = {"name": ".".join(json_path), "in": "query"}
+        if is_required(field) and not proto_prefix:
+            parameter["required"] = True
+        parameter["schema"] = schemas.field(field)
+        parameters.append(parameter)
     visiting.discard(descriptor.full_name)
 
 
 def _request_body_schema(route: Route, schemas: SchemaRegistry) -> Any:
     if route.body_field is not None:
         return schemas.field(route.body_field)
-    top_level_path_fields = frozenset(
+    not_in_body = frozenset(
         field_path[0].name for _, field_path in route.path_fields if len(field_path) == 1
-    )
-    return schemas.message(route.method.input_type, without=top_level_path_fields)
+    ) | {field.name for field, _ in route.header_fields}
+    return schemas.message(route.method.input_type, without=not_in_body)
 
 
 def _response_schema(route: Route, schemas: SchemaRegistry) -> Any:

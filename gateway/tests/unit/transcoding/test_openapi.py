@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 import pytest
 
+from gateway.headers import IDEMPOTENCY_KEY
 from gateway.transcoding import RouteTable, build_openapi
 from tollgate.auth.v1 import auth_pb2
 from tollgate.billing.v1 import billing_pb2
@@ -28,7 +29,8 @@ def tollgate_document() -> dict[str, Any]:
         [
             auth_pb2.DESCRIPTOR.services_by_name["AuthService"],
             billing_pb2.DESCRIPTOR.services_by_name["BillingService"],
-        ]
+        ],
+        header_fields=[IDEMPOTENCY_KEY],
     )
     return build_openapi(table, title="Tollgate", version="v1", public_methods=PUBLIC)
 
@@ -49,12 +51,47 @@ def test_one_operation_per_binding_with_path_parameters(
 ) -> None:
     refund = tollgate_document["paths"]["/v1/wallet/charges/{charge_id}/refunds"]["post"]
     assert refund["operationId"] == "BillingService_Refund"
-    assert refund["parameters"] == [
-        {"name": "charge_id", "in": "path", "required": True, "schema": {"type": "string"}}
-    ]
+    assert refund["parameters"][0] == {
+        "name": "charge_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "minLength": 1},
+    }
     body = refund["requestBody"]["content"]["application/json"]["schema"]
-    # The path parameter is not repeated in the body schema.
-    assert set(body["properties"]) == {"amount", "idempotencyKey"}
+    # The path parameter is not repeated in the body schema, nor the key of its header.
+    assert set(body["properties"]) == {"amount"}
+
+
+@pytest.mark.parametrize(
+    ("path", "body_fields"),
+    [
+        ("/v1/wallet/top-ups", {"amount"}),
+        ("/v1/wallet/charges", {"amount", "description"}),
+        ("/v1/wallet/charges/{charge_id}/refunds", {"amount"}),
+    ],
+)
+def test_money_calls_take_the_idempotency_key_in_a_required_header_only(
+    tollgate_document: dict[str, Any], path: str, body_fields: set[str]
+) -> None:
+    operation = tollgate_document["paths"][path]["post"]
+    header = next(p for p in operation["parameters"] if p["in"] == "header")
+    assert header["name"] == "Idempotency-Key"
+    assert header["required"] is True
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert set(body["properties"]) == body_fields
+    assert body["required"] == ["amount"]
+
+
+def test_required_fields_come_from_field_behavior(tollgate_document: dict[str, Any]) -> None:
+    schemas = tollgate_document["components"]["schemas"]
+    login = schemas["tollgate.auth.v1.LoginRequest"]
+    assert login["required"] == ["email", "password"]
+    # proto3: an empty string is an unset field, so a required one is non-empty.
+    assert login["properties"]["email"] == {"type": "string", "minLength": 1}
+    # Responses and optional fields promise nothing of the kind.
+    assert "required" not in schemas["tollgate.auth.v1.LoginResponse"]
+    assert "required" not in schemas["tollgate.auth.v1.Jwk"]
+    assert tollgate_document["paths"]["/v1/wallet"]["get"]["parameters"] == []
 
 
 def test_query_parameters_for_get(tollgate_document: dict[str, Any]) -> None:
@@ -67,7 +104,13 @@ def test_query_parameters_for_get(tollgate_document: dict[str, Any]) -> None:
 def test_schemas_follow_protojson(tollgate_document: dict[str, Any]) -> None:
     schemas = tollgate_document["components"]["schemas"]
     transaction = schemas["tollgate.billing.v1.Transaction"]["properties"]
-    assert transaction["amount"] == {"type": "string", "format": "int64"}
+    assert transaction["amount"] == {
+        "type": ["string", "integer"],
+        "format": "int64",
+        "pattern": "^(?:0|-?[1-9][0-9]{0,17})$",
+        "minimum": -(2**63),
+        "maximum": 2**63 - 1,
+    }
     assert transaction["createdAt"] == {"type": "string", "format": "date-time"}
     assert transaction["kind"] == {
         "$ref": "#/components/schemas/tollgate.billing.v1.Transaction.Kind"

@@ -217,7 +217,8 @@ class TokenVerifier:
         except jwt.PyJWTError as err:
             raise TokenError("invalid token") from err
         if claims[TOKEN_USE_CLAIM] != expected_use:
-            raise TokenError(f"not an {expected_use} token")
+            article = "an" if expected_use[:1] in "aeiou" else "a"
+            raise TokenError(f"not {article} {expected_use} token")
         return TokenClaims(
             subject=str(claims["sub"]),
             session_id=str(claims["sid"]),

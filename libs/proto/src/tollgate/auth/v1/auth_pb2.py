@@ -23,16 +23,39 @@ _sym_db = _symbol_database.Default()
 
 
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1btollgate/auth/v1/auth.proto\x12\x10tollgate.auth.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"2\n\x0fRegisterRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"2\n\x10RegisterResponse\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\"/\n\x0cLoginRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"d\n\rLoginResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x15\n\rrefresh_token\x18\x02 \x01(\t\x12\x12\n\ntoken_type\x18\x03 \x01(\t\x12\x12\n\nexpires_in\x18\x04 \x01(\x05\"\'\n\x0eRefreshRequest\x12\x15\n\rrefresh_token\x18\x01 \x01(\t\"f\n\x0fRefreshResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x15\n\rrefresh_token\x18\x02 \x01(\t\x12\x12\n\ntoken_type\x18\x03 \x01(\t\x12\x12\n\nexpires_in\x18\x04 \x01(\x05\"\x0f\n\rLogoutRequest\"\x10\n\x0eLogoutResponse\"\x0b\n\tMeRequest\"t\n\nMeResponse\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x16\n\x0e\x65mail_verified\x18\x03 \x01(\x08\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"#\n\x12VerifyEmailRequest\x12\r\n\x05token\x18\x01 \x01(\t\"\x15\n\x13VerifyEmailResponse\"\x10\n\x0eGetJwksRequest\"6\n\x0fGetJwksResponse\x12#\n\x04keys\x18\x01 \x03(\x0b\x32\x15.tollgate.auth.v1.Jwk\"g\n\x03Jwk\x12\x0b\n\x03kty\x18\x01 \x01(\t\x12\x0b\n\x03kid\x18\x02 \x01(\t\x12\x0b\n\x03use\x18\x03 \x01(\t\x12\x0b\n\x03\x61lg\x18\x04 \x01(\t\x12\x0b\n\x03\x63rv\x18\x05 \x01(\t\x12\t\n\x01x\x18\x06 \x01(\t\x12\t\n\x01n\x18\x07 \x01(\t\x12\t\n\x01\x65\x18\x08 \x01(\t\"\x15\n\x13ListSessionsRequest\"C\n\x14ListSessionsResponse\x12+\n\x08sessions\x18\x01 \x03(\x0b\x32\x19.tollgate.auth.v1.Session\"\x95\x01\n\x07Session\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12.\n\ncreated_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x11last_refreshed_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x63urrent\x18\x04 \x01(\x08\"*\n\x14RevokeSessionRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\"\x17\n\x15RevokeSessionResponse2\x82\x08\n\x0b\x41uthService\x12o\n\x08Register\x12!.tollgate.auth.v1.RegisterRequest\x1a\".tollgate.auth.v1.RegisterResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\"\x11/v1/auth/register:\x01*\x12\x63\n\x05Login\x12\x1e.tollgate.auth.v1.LoginRequest\x1a\x1f.tollgate.auth.v1.LoginResponse\"\x19\x82\xd3\xe4\x93\x02\x13\"\x0e/v1/auth/login:\x01*\x12k\n\x07Refresh\x12 .tollgate.auth.v1.RefreshRequest\x1a!.tollgate.auth.v1.RefreshResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\"\x10/v1/auth/refresh:\x01*\x12g\n\x06Logout\x12\x1f.tollgate.auth.v1.LogoutRequest\x1a .tollgate.auth.v1.LogoutResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\"\x0f/v1/auth/logout:\x01*\x12T\n\x02Me\x12\x1b.tollgate.auth.v1.MeRequest\x1a\x1c.tollgate.auth.v1.MeResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\x0b/v1/auth/me\x12|\n\x0bVerifyEmail\x12$.tollgate.auth.v1.VerifyEmailRequest\x1a%.tollgate.auth.v1.VerifyEmailResponse\" \x82\xd3\xe4\x93\x02\x1a\"\x15/v1/auth/verify-email:\x01*\x12n\n\x07GetJwks\x12 .tollgate.auth.v1.GetJwksRequest\x1a!.tollgate.auth.v1.GetJwksResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.json\x12x\n\x0cListSessions\x12%.tollgate.auth.v1.ListSessionsRequest\x1a&.tollgate.auth.v1.ListSessionsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/auth/sessions\x12\x88\x01\n\rRevokeSession\x12&.tollgate.auth.v1.RevokeSessionRequest\x1a\'.tollgate.auth.v1.RevokeSessionResponse\"&\x82\xd3\xe4\x93\x02 *\x1e/v1/auth/sessions/{session_id}b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1btollgate/auth/v1/auth.proto\x12\x10tollgate.auth.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\">\n\x0fRegisterRequest\x12\x13\n\x05\x65mail\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08password\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"2\n\x10RegisterResponse\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\";\n\x0cLoginRequest\x12\x13\n\x05\x65mail\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08password\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"d\n\rLoginResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x15\n\rrefresh_token\x18\x02 \x01(\t\x12\x12\n\ntoken_type\x18\x03 \x01(\t\x12\x12\n\nexpires_in\x18\x04 \x01(\x05\"-\n\x0eRefreshRequest\x12\x1b\n\rrefresh_token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"f\n\x0fRefreshResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x15\n\rrefresh_token\x18\x02 \x01(\t\x12\x12\n\ntoken_type\x18\x03 \x01(\t\x12\x12\n\nexpires_in\x18\x04 \x01(\x05\"\x0f\n\rLogoutRequest\"\x10\n\x0eLogoutResponse\"\x0b\n\tMeRequest\"t\n\nMeResponse\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x16\n\x0e\x65mail_verified\x18\x03 \x01(\x08\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\")\n\x12VerifyEmailRequest\x12\x13\n\x05token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x15\n\x13VerifyEmailResponse\"\x10\n\x0eGetJwksRequest\"6\n\x0fGetJwksResponse\x12#\n\x04keys\x18\x01 \x03(\x0b\x32\x15.tollgate.auth.v1.Jwk\"\x7f\n\x03Jwk\x12\x0b\n\x03kty\x18\x01 \x01(\t\x12\x0b\n\x03kid\x18\x02 \x01(\t\x12\x0b\n\x03use\x18\x03 \x01(\t\x12\x0b\n\x03\x61lg\x18\x04 \x01(\t\x12\x11\n\x03\x63rv\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01\x12\x0f\n\x01x\x18\x06 \x01(\tB\x04\xe2\x41\x01\x01\x12\x0f\n\x01n\x18\x07 \x01(\tB\x04\xe2\x41\x01\x01\x12\x0f\n\x01\x65\x18\x08 \x01(\tB\x04\xe2\x41\x01\x01\"\x15\n\x13ListSessionsRequest\"C\n\x14ListSessionsResponse\x12+\n\x08sessions\x18\x01 \x03(\x0b\x32\x19.tollgate.auth.v1.Session\"\x95\x01\n\x07Session\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12.\n\ncreated_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x11last_refreshed_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x63urrent\x18\x04 \x01(\x08\"0\n\x14RevokeSessionRequest\x12\x18\n\nsession_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x17\n\x15RevokeSessionResponse2\x82\x08\n\x0b\x41uthService\x12o\n\x08Register\x12!.tollgate.auth.v1.RegisterRequest\x1a\".tollgate.auth.v1.RegisterResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\"\x11/v1/auth/register:\x01*\x12\x63\n\x05Login\x12\x1e.tollgate.auth.v1.LoginRequest\x1a\x1f.tollgate.auth.v1.LoginResponse\"\x19\x82\xd3\xe4\x93\x02\x13\"\x0e/v1/auth/login:\x01*\x12k\n\x07Refresh\x12 .tollgate.auth.v1.RefreshRequest\x1a!.tollgate.auth.v1.RefreshResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\"\x10/v1/auth/refresh:\x01*\x12g\n\x06Logout\x12\x1f.tollgate.auth.v1.LogoutRequest\x1a .tollgate.auth.v1.LogoutResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\"\x0f/v1/auth/logout:\x01*\x12T\n\x02Me\x12\x1b.tollgate.auth.v1.MeRequest\x1a\x1c.tollgate.auth.v1.MeResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\x0b/v1/auth/me\x12|\n\x0bVerifyEmail\x12$.tollgate.auth.v1.VerifyEmailRequest\x1a%.tollgate.auth.v1.VerifyEmailResponse\" \x82\xd3\xe4\x93\x02\x1a\"\x15/v1/auth/verify-email:\x01*\x12n\n\x07GetJwks\x12 .tollgate.auth.v1.GetJwksRequest\x1a!.tollgate.auth.v1.GetJwksResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.json\x12x\n\x0cListSessions\x12%.tollgate.auth.v1.ListSessionsRequest\x1a&.tollgate.auth.v1.ListSessionsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/auth/sessions\x12\x88\x01\n\rRevokeSession\x12&.tollgate.auth.v1.RevokeSessionRequest\x1a\'.tollgate.auth.v1.RevokeSessionResponse\"&\x82\xd3\xe4\x93\x02 *\x1e/v1/auth/sessions/{session_id}b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tollgate.auth.v1.auth_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_REGISTERREQUEST'].fields_by_name['email']._loaded_options = None
+  _globals['_REGISTERREQUEST'].fields_by_name['email']._serialized_options = b'\342A\001\002'
+  _globals['_REGISTERREQUEST'].fields_by_name['password']._loaded_options = None
+  _globals['_REGISTERREQUEST'].fields_by_name['password']._serialized_options = b'\342A\001\002'
+  _globals['_LOGINREQUEST'].fields_by_name['email']._loaded_options = None
+  _globals['_LOGINREQUEST'].fields_by_name['email']._serialized_options = b'\342A\001\002'
+  _globals['_LOGINREQUEST'].fields_by_name['password']._loaded_options = None
+  _globals['_LOGINREQUEST'].fields_by_name['password']._serialized_options = b'\342A\001\002'
+  _globals['_REFRESHREQUEST'].fields_by_name['refresh_token']._loaded_options = None
+  _globals['_REFRESHREQUEST'].fields_by_name['refresh_token']._serialized_options = b'\342A\001\002'
+  _globals['_VERIFYEMAILREQUEST'].fields_by_name['token']._loaded_options = None
+  _globals['_VERIFYEMAILREQUEST'].fields_by_name['token']._serialized_options = b'\342A\001\002'
+  _globals['_JWK'].fields_by_name['crv']._loaded_options = None
+  _globals['_JWK'].fields_by_name['crv']._serialized_options = b'\342A\001\001'
+  _globals['_JWK'].fields_by_name['x']._loaded_options = None
+  _globals['_JWK'].fields_by_name['x']._serialized_options = b'\342A\001\001'
+  _globals['_JWK'].fields_by_name['n']._loaded_options = None
+  _globals['_JWK'].fields_by_name['n']._serialized_options = b'\342A\001\001'
+  _globals['_JWK'].fields_by_name['e']._loaded_options = None
+  _globals['_JWK'].fields_by_name['e']._serialized_options = b'\342A\001\001'
+  _globals['_REVOKESESSIONREQUEST'].fields_by_name['session_id']._loaded_options = None
+  _globals['_REVOKESESSIONREQUEST'].fields_by_name['session_id']._serialized_options = b'\342A\001\002'
   _globals['_AUTHSERVICE'].methods_by_name['Register']._loaded_options = None
   _globals['_AUTHSERVICE'].methods_by_name['Register']._serialized_options = b'\202\323\344\223\002\026\"\021/v1/auth/register:\001*'
   _globals['_AUTHSERVICE'].methods_by_name['Login']._loaded_options = None
@@ -51,46 +74,46 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_AUTHSERVICE'].methods_by_name['ListSessions']._serialized_options = b'\202\323\344\223\002\023\022\021/v1/auth/sessions'
   _globals['_AUTHSERVICE'].methods_by_name['RevokeSession']._loaded_options = None
   _globals['_AUTHSERVICE'].methods_by_name['RevokeSession']._serialized_options = b'\202\323\344\223\002 *\036/v1/auth/sessions/{session_id}'
-  _globals['_REGISTERREQUEST']._serialized_start=112
-  _globals['_REGISTERREQUEST']._serialized_end=162
-  _globals['_REGISTERRESPONSE']._serialized_start=164
-  _globals['_REGISTERRESPONSE']._serialized_end=214
-  _globals['_LOGINREQUEST']._serialized_start=216
-  _globals['_LOGINREQUEST']._serialized_end=263
-  _globals['_LOGINRESPONSE']._serialized_start=265
-  _globals['_LOGINRESPONSE']._serialized_end=365
-  _globals['_REFRESHREQUEST']._serialized_start=367
-  _globals['_REFRESHREQUEST']._serialized_end=406
-  _globals['_REFRESHRESPONSE']._serialized_start=408
-  _globals['_REFRESHRESPONSE']._serialized_end=510
-  _globals['_LOGOUTREQUEST']._serialized_start=512
-  _globals['_LOGOUTREQUEST']._serialized_end=527
-  _globals['_LOGOUTRESPONSE']._serialized_start=529
-  _globals['_LOGOUTRESPONSE']._serialized_end=545
-  _globals['_MEREQUEST']._serialized_start=547
-  _globals['_MEREQUEST']._serialized_end=558
-  _globals['_MERESPONSE']._serialized_start=560
-  _globals['_MERESPONSE']._serialized_end=676
-  _globals['_VERIFYEMAILREQUEST']._serialized_start=678
-  _globals['_VERIFYEMAILREQUEST']._serialized_end=713
-  _globals['_VERIFYEMAILRESPONSE']._serialized_start=715
-  _globals['_VERIFYEMAILRESPONSE']._serialized_end=736
-  _globals['_GETJWKSREQUEST']._serialized_start=738
-  _globals['_GETJWKSREQUEST']._serialized_end=754
-  _globals['_GETJWKSRESPONSE']._serialized_start=756
-  _globals['_GETJWKSRESPONSE']._serialized_end=810
-  _globals['_JWK']._serialized_start=812
-  _globals['_JWK']._serialized_end=915
-  _globals['_LISTSESSIONSREQUEST']._serialized_start=917
-  _globals['_LISTSESSIONSREQUEST']._serialized_end=938
-  _globals['_LISTSESSIONSRESPONSE']._serialized_start=940
-  _globals['_LISTSESSIONSRESPONSE']._serialized_end=1007
-  _globals['_SESSION']._serialized_start=1010
-  _globals['_SESSION']._serialized_end=1159
-  _globals['_REVOKESESSIONREQUEST']._serialized_start=1161
-  _globals['_REVOKESESSIONREQUEST']._serialized_end=1203
-  _globals['_REVOKESESSIONRESPONSE']._serialized_start=1205
-  _globals['_REVOKESESSIONRESPONSE']._serialized_end=1228
-  _globals['_AUTHSERVICE']._serialized_start=1231
-  _globals['_AUTHSERVICE']._serialized_end=2257
+  _globals['_REGISTERREQUEST']._serialized_start=145
+  _globals['_REGISTERREQUEST']._serialized_end=207
+  _globals['_REGISTERRESPONSE']._serialized_start=209
+  _globals['_REGISTERRESPONSE']._serialized_end=259
+  _globals['_LOGINREQUEST']._serialized_start=261
+  _globals['_LOGINREQUEST']._serialized_end=320
+  _globals['_LOGINRESPONSE']._serialized_start=322
+  _globals['_LOGINRESPONSE']._serialized_end=422
+  _globals['_REFRESHREQUEST']._serialized_start=424
+  _globals['_REFRESHREQUEST']._serialized_end=469
+  _globals['_REFRESHRESPONSE']._serialized_start=471
+  _globals['_REFRESHRESPONSE']._serialized_end=573
+  _globals['_LOGOUTREQUEST']._serialized_start=575
+  _globals['_LOGOUTREQUEST']._serialized_end=590
+  _globals['_LOGOUTRESPONSE']._serialized_start=592
+  _globals['_LOGOUTRESPONSE']._serialized_end=608
+  _globals['_MEREQUEST']._serialized_start=610
+  _globals['_MEREQUEST']._serialized_end=621
+  _globals['_MERESPONSE']._serialized_start=623
+  _globals['_MERESPONSE']._serialized_end=739
+  _globals['_VERIFYEMAILREQUEST']._serialized_start=741
+  _globals['_VERIFYEMAILREQUEST']._serialized_end=782
+  _globals['_VERIFYEMAILRESPONSE']._serialized_start=784
+  _globals['_VERIFYEMAILRESPONSE']._serialized_end=805
+  _globals['_GETJWKSREQUEST']._serialized_start=807
+  _globals['_GETJWKSREQUEST']._serialized_end=823
+  _globals['_GETJWKSRESPONSE']._serialized_start=825
+  _globals['_GETJWKSRESPONSE']._serialized_end=879
+  _globals['_JWK']._serialized_start=881
+  _globals['_JWK']._serialized_end=1008
+  _globals['_LISTSESSIONSREQUEST']._serialized_start=1010
+  _globals['_LISTSESSIONSREQUEST']._serialized_end=1031
+  _globals['_LISTSESSIONSRESPONSE']._serialized_start=1033
+  _globals['_LISTSESSIONSRESPONSE']._serialized_end=1100
+  _globals['_SESSION']._serialized_start=1103
+  _globals['_SESSION']._serialized_end=1252
+  _globals['_REVOKESESSIONREQUEST']._serialized_start=1254
+  _globals['_REVOKESESSIONREQUEST']._serialized_end=1302
+  _globals['_REVOKESESSIONRESPONSE']._serialized_start=1304
+  _globals['_REVOKESESSIONRESPONSE']._serialized_end=1327
+  _globals['_AUTHSERVICE']._serialized_start=1330
+  _globals['_AUTHSERVICE']._serialized_end=2356
 # @@protoc_insertion_point(module_scope)

@@ -307,7 +307,9 @@ Global___GetJwksResponse: _TypeAlias = GetJwksResponse  # noqa: Y015
 
 @_typing.final
 class Jwk(_message.Message):
-    """Jwk is one public key in RFC 7517 form (OKP/Ed25519 or RSA)."""
+    """Jwk is one public key in RFC 7517 form (OKP/Ed25519 or RSA). Over REST, the members of
+    the other key type (OPTIONAL, empty) are left out, as RFC 7518 defines them per type.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 

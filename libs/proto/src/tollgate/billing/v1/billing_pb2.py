@@ -23,16 +23,31 @@ _sym_db = _symbol_database.Default()
 
 
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!tollgate/billing/v1/billing.proto\x12\x13tollgate.billing.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8a\x02\n\x0bTransaction\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06\x61mount\x18\x02 \x01(\x03\x12\x33\n\x04kind\x18\x03 \x01(\x0e\x32%.tollgate.billing.v1.Transaction.Kind\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x11\n\trefund_of\x18\x05 \x01(\t\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x63urrency\x18\x07 \x01(\t\"@\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\n\n\x06TOP_UP\x10\x01\x12\n\n\x06\x43HARGE\x10\x02\x12\n\n\x06REFUND\x10\x03\"\x12\n\x10GetWalletRequest\"6\n\x11GetWalletResponse\x12\x0f\n\x07\x62\x61lance\x18\x01 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x02 \x01(\t\"7\n\x0cTopUpRequest\x12\x0e\n\x06\x61mount\x18\x01 \x01(\x03\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\"W\n\rTopUpResponse\x12\x35\n\x0btransaction\x18\x01 \x01(\x0b\x32 .tollgate.billing.v1.Transaction\x12\x0f\n\x07\x62\x61lance\x18\x02 \x01(\x03\"M\n\rChargeRequest\x12\x0e\n\x06\x61mount\x18\x01 \x01(\x03\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x03 \x01(\t\"X\n\x0e\x43hargeResponse\x12\x35\n\x0btransaction\x18\x01 \x01(\x0b\x32 .tollgate.billing.v1.Transaction\x12\x0f\n\x07\x62\x61lance\x18\x02 \x01(\x03\"K\n\rRefundRequest\x12\x11\n\tcharge_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61mount\x18\x02 \x01(\x03\x12\x17\n\x0fidempotency_key\x18\x03 \x01(\t\"X\n\x0eRefundResponse\x12\x35\n\x0btransaction\x18\x01 \x01(\x0b\x32 .tollgate.billing.v1.Transaction\x12\x0f\n\x07\x62\x61lance\x18\x02 \x01(\x03\"@\n\x17ListTransactionsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"k\n\x18ListTransactionsResponse\x12\x36\n\x0ctransactions\x18\x01 \x03(\x0b\x32 .tollgate.billing.v1.Transaction\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xfb\x04\n\x0e\x42illingService\x12n\n\tGetWallet\x12%.tollgate.billing.v1.GetWalletRequest\x1a&.tollgate.billing.v1.GetWalletResponse\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/wallet\x12m\n\x05TopUp\x12!.tollgate.billing.v1.TopUpRequest\x1a\".tollgate.billing.v1.TopUpResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x12/v1/wallet/top-ups:\x01*\x12p\n\x06\x43harge\x12\".tollgate.billing.v1.ChargeRequest\x1a#.tollgate.billing.v1.ChargeResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x12/v1/wallet/charges:\x01*\x12\x84\x01\n\x06Refund\x12\".tollgate.billing.v1.RefundRequest\x1a#.tollgate.billing.v1.RefundResponse\"1\x82\xd3\xe4\x93\x02+\"&/v1/wallet/charges/{charge_id}/refunds:\x01*\x12\x90\x01\n\x10ListTransactions\x12,.tollgate.billing.v1.ListTransactionsRequest\x1a-.tollgate.billing.v1.ListTransactionsResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/wallet/transactionsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!tollgate/billing/v1/billing.proto\x12\x13tollgate.billing.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8a\x02\n\x0bTransaction\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06\x61mount\x18\x02 \x01(\x03\x12\x33\n\x04kind\x18\x03 \x01(\x0e\x32%.tollgate.billing.v1.Transaction.Kind\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x11\n\trefund_of\x18\x05 \x01(\t\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x63urrency\x18\x07 \x01(\t\"@\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\n\n\x06TOP_UP\x10\x01\x12\n\n\x06\x43HARGE\x10\x02\x12\n\n\x06REFUND\x10\x03\"\x12\n\x10GetWalletRequest\"6\n\x11GetWalletResponse\x12\x0f\n\x07\x62\x61lance\x18\x01 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x02 \x01(\t\"C\n\x0cTopUpRequest\x12\x14\n\x06\x61mount\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12\x1d\n\x0fidempotency_key\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"W\n\rTopUpResponse\x12\x35\n\x0btransaction\x18\x01 \x01(\x0b\x32 .tollgate.billing.v1.Transaction\x12\x0f\n\x07\x62\x61lance\x18\x02 \x01(\x03\"Y\n\rChargeRequest\x12\x14\n\x06\x61mount\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x1d\n\x0fidempotency_key\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"X\n\x0e\x43hargeResponse\x12\x35\n\x0btransaction\x18\x01 \x01(\x0b\x32 .tollgate.billing.v1.Transaction\x12\x0f\n\x07\x62\x61lance\x18\x02 \x01(\x03\"]\n\rRefundRequest\x12\x17\n\tcharge_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06\x61mount\x18\x02 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12\x1d\n\x0fidempotency_key\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"X\n\x0eRefundResponse\x12\x35\n\x0btransaction\x18\x01 \x01(\x0b\x32 .tollgate.billing.v1.Transaction\x12\x0f\n\x07\x62\x61lance\x18\x02 \x01(\x03\"@\n\x17ListTransactionsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"k\n\x18ListTransactionsResponse\x12\x36\n\x0ctransactions\x18\x01 \x03(\x0b\x32 .tollgate.billing.v1.Transaction\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xfb\x04\n\x0e\x42illingService\x12n\n\tGetWallet\x12%.tollgate.billing.v1.GetWalletRequest\x1a&.tollgate.billing.v1.GetWalletResponse\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/wallet\x12m\n\x05TopUp\x12!.tollgate.billing.v1.TopUpRequest\x1a\".tollgate.billing.v1.TopUpResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x12/v1/wallet/top-ups:\x01*\x12p\n\x06\x43harge\x12\".tollgate.billing.v1.ChargeRequest\x1a#.tollgate.billing.v1.ChargeResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x12/v1/wallet/charges:\x01*\x12\x84\x01\n\x06Refund\x12\".tollgate.billing.v1.RefundRequest\x1a#.tollgate.billing.v1.RefundResponse\"1\x82\xd3\xe4\x93\x02+\"&/v1/wallet/charges/{charge_id}/refunds:\x01*\x12\x90\x01\n\x10ListTransactions\x12,.tollgate.billing.v1.ListTransactionsRequest\x1a-.tollgate.billing.v1.ListTransactionsResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/wallet/transactionsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tollgate.billing.v1.billing_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_TOPUPREQUEST'].fields_by_name['amount']._loaded_options = None
+  _globals['_TOPUPREQUEST'].fields_by_name['amount']._serialized_options = b'\342A\001\002'
+  _globals['_TOPUPREQUEST'].fields_by_name['idempotency_key']._loaded_options = None
+  _globals['_TOPUPREQUEST'].fields_by_name['idempotency_key']._serialized_options = b'\342A\001\002'
+  _globals['_CHARGEREQUEST'].fields_by_name['amount']._loaded_options = None
+  _globals['_CHARGEREQUEST'].fields_by_name['amount']._serialized_options = b'\342A\001\002'
+  _globals['_CHARGEREQUEST'].fields_by_name['idempotency_key']._loaded_options = None
+  _globals['_CHARGEREQUEST'].fields_by_name['idempotency_key']._serialized_options = b'\342A\001\002'
+  _globals['_REFUNDREQUEST'].fields_by_name['charge_id']._loaded_options = None
+  _globals['_REFUNDREQUEST'].fields_by_name['charge_id']._serialized_options = b'\342A\001\002'
+  _globals['_REFUNDREQUEST'].fields_by_name['amount']._loaded_options = None
+  _globals['_REFUNDREQUEST'].fields_by_name['amount']._serialized_options = b'\342A\001\002'
+  _globals['_REFUNDREQUEST'].fields_by_name['idempotency_key']._loaded_options = None
+  _globals['_REFUNDREQUEST'].fields_by_name['idempotency_key']._serialized_options = b'\342A\001\002'
   _globals['_BILLINGSERVICE'].methods_by_name['GetWallet']._loaded_options = None
   _globals['_BILLINGSERVICE'].methods_by_name['GetWallet']._serialized_options = b'\202\323\344\223\002\014\022\n/v1/wallet'
   _globals['_BILLINGSERVICE'].methods_by_name['TopUp']._loaded_options = None
@@ -43,30 +58,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_BILLINGSERVICE'].methods_by_name['Refund']._serialized_options = b'\202\323\344\223\002+\"&/v1/wallet/charges/{charge_id}/refunds:\001*'
   _globals['_BILLINGSERVICE'].methods_by_name['ListTransactions']._loaded_options = None
   _globals['_BILLINGSERVICE'].methods_by_name['ListTransactions']._serialized_options = b'\202\323\344\223\002\031\022\027/v1/wallet/transactions'
-  _globals['_TRANSACTION']._serialized_start=122
-  _globals['_TRANSACTION']._serialized_end=388
-  _globals['_TRANSACTION_KIND']._serialized_start=324
-  _globals['_TRANSACTION_KIND']._serialized_end=388
-  _globals['_GETWALLETREQUEST']._serialized_start=390
-  _globals['_GETWALLETREQUEST']._serialized_end=408
-  _globals['_GETWALLETRESPONSE']._serialized_start=410
-  _globals['_GETWALLETRESPONSE']._serialized_end=464
-  _globals['_TOPUPREQUEST']._serialized_start=466
-  _globals['_TOPUPREQUEST']._serialized_end=521
-  _globals['_TOPUPRESPONSE']._serialized_start=523
-  _globals['_TOPUPRESPONSE']._serialized_end=610
-  _globals['_CHARGEREQUEST']._serialized_start=612
-  _globals['_CHARGEREQUEST']._serialized_end=689
-  _globals['_CHARGERESPONSE']._serialized_start=691
-  _globals['_CHARGERESPONSE']._serialized_end=779
-  _globals['_REFUNDREQUEST']._serialized_start=781
-  _globals['_REFUNDREQUEST']._serialized_end=856
-  _globals['_REFUNDRESPONSE']._serialized_start=858
-  _globals['_REFUNDRESPONSE']._serialized_end=946
-  _globals['_LISTTRANSACTIONSREQUEST']._serialized_start=948
-  _globals['_LISTTRANSACTIONSREQUEST']._serialized_end=1012
-  _globals['_LISTTRANSACTIONSRESPONSE']._serialized_start=1014
-  _globals['_LISTTRANSACTIONSRESPONSE']._serialized_end=1121
-  _globals['_BILLINGSERVICE']._serialized_start=1124
-  _globals['_BILLINGSERVICE']._serialized_end=1759
+  _globals['_TRANSACTION']._serialized_start=155
+  _globals['_TRANSACTION']._serialized_end=421
+  _globals['_TRANSACTION_KIND']._serialized_start=357
+  _globals['_TRANSACTION_KIND']._serialized_end=421
+  _globals['_GETWALLETREQUEST']._serialized_start=423
+  _globals['_GETWALLETREQUEST']._serialized_end=441
+  _globals['_GETWALLETRESPONSE']._serialized_start=443
+  _globals['_GETWALLETRESPONSE']._serialized_end=497
+  _globals['_TOPUPREQUEST']._serialized_start=499
+  _globals['_TOPUPREQUEST']._serialized_end=566
+  _globals['_TOPUPRESPONSE']._serialized_start=568
+  _globals['_TOPUPRESPONSE']._serialized_end=655
+  _globals['_CHARGEREQUEST']._serialized_start=657
+  _globals['_CHARGEREQUEST']._serialized_end=746
+  _globals['_CHARGERESPONSE']._serialized_start=748
+  _globals['_CHARGERESPONSE']._serialized_end=836
+  _globals['_REFUNDREQUEST']._serialized_start=838
+  _globals['_REFUNDREQUEST']._serialized_end=931
+  _globals['_REFUNDRESPONSE']._serialized_start=933
+  _globals['_REFUNDRESPONSE']._serialized_end=1021
+  _globals['_LISTTRANSACTIONSREQUEST']._serialized_start=1023
+  _globals['_LISTTRANSACTIONSREQUEST']._serialized_end=1087
+  _globals['_LISTTRANSACTIONSRESPONSE']._serialized_start=1089
+  _globals['_LISTTRANSACTIONSRESPONSE']._serialized_end=1196
+  _globals['_BILLINGSERVICE']._serialized_start=1199
+  _globals['_BILLINGSERVICE']._serialized_end=1834
 # @@protoc_insertion_point(module_scope)

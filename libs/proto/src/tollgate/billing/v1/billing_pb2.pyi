@@ -126,7 +126,7 @@ class TopUpRequest(_message.Message):
     amount: _builtins.int
     """Minor units, positive."""
     idempotency_key: _builtins.str
-    """Taken from the Idempotency-Key header by the gateway."""
+    """Over REST it travels only in the Idempotency-Key header (a body field is refused)."""
     def __init__(
         self,
         *,
@@ -175,7 +175,7 @@ class ChargeRequest(_message.Message):
     """Minor units, positive: the amount to debit."""
     description: _builtins.str
     idempotency_key: _builtins.str
-    """Taken from the Idempotency-Key header by the gateway."""
+    """Over REST it travels only in the Idempotency-Key header (a body field is refused)."""
     def __init__(
         self,
         *,
@@ -225,7 +225,7 @@ class RefundRequest(_message.Message):
     amount: _builtins.int
     """Minor units, positive: the amount to credit back."""
     idempotency_key: _builtins.str
-    """Taken from the Idempotency-Key header by the gateway."""
+    """Over REST it travels only in the Idempotency-Key header (a body field is refused)."""
     def __init__(
         self,
         *,
