@@ -3,10 +3,12 @@ Helm's Go SDK), then validated against the Kubernetes OpenAPI schemas."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import helm_python as helm
+import jsonschema
 import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml
@@ -114,6 +116,7 @@ def test_all_parts_are_rendered(docs: list[dict[str, Any]]) -> None:
         "Ingress",
         "ServiceMonitor",
         "PrometheusRule",
+        "NetworkPolicy",
     } <= kinds
     assert set(of_kind(docs, "Deployment")) == {f"tollgate-{s}" for s in PREFIXES}
 
@@ -249,3 +252,111 @@ def test_monitoring_is_optional() -> None:
     values = {**TEST_VALUES, "monitoring": {}, "ingress": {"enabled": False}}
     kinds = {d["kind"] for d in render(values, upgrade=True)}
     assert not kinds & {"ServiceMonitor", "PrometheusRule", "Ingress"}
+
+
+def test_grafana_dashboards_are_configmaps_for_the_sidecar(docs: list[dict[str, Any]]) -> None:
+    maps = {
+        name: doc
+        for name, doc in of_kind(docs, "ConfigMap").items()
+        if doc["metadata"]["labels"].get("grafana_dashboard") == "1"
+    }
+    files = sorted((REPO / "deploy" / "grafana" / "dashboards").glob("*.json"))
+    assert files
+    assert len(maps) == len(files)
+    shipped = {key: value for doc in maps.values() for key, value in doc["data"].items()}
+    for path in files:
+        assert json.loads(shipped[path.name]) == json.loads(path.read_text())
+    for doc in maps.values():
+        assert doc["metadata"]["annotations"] == {"grafana_folder": "Tollgate"}
+
+
+def test_billing_and_the_gateway_autoscale(docs: list[dict[str, Any]]) -> None:
+    hpas = of_kind(docs, "HorizontalPodAutoscaler")
+    for name in ("tollgate-billing-svc", "tollgate-gateway"):
+        hpa = hpas[name]
+        assert hpa["spec"]["scaleTargetRef"] == {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "name": name,
+        }
+        assert hpa["spec"]["minReplicas"] >= 2
+        # The HPA owns the replica count: the Deployment leaves it unset.
+        assert "replicas" not in of_kind(docs, "Deployment")[name]["spec"]
+
+
+def test_network_policies_open_grpc_to_this_release_only(docs: list[dict[str, Any]]) -> None:
+    policies = of_kind(docs, "NetworkPolicy")
+    assert set(policies) == {f"tollgate-{s}" for s in PREFIXES}
+    for service in PREFIXES:
+        spec = policies[f"tollgate-{service}"]["spec"]
+        assert spec["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == service
+        assert spec["policyTypes"] == ["Ingress"]
+        rules = {rule["ports"][0]["port"]: rule for rule in spec["ingress"]}
+        if service == "gateway":
+            assert set(rules) == {"http"}
+            assert rules["http"]["from"] == TEST_VALUES["networkPolicy"]["gatewayFrom"]
+            continue
+        assert set(rules) == {"http", "grpc"}
+        assert "from" not in rules["http"]  # httpFrom empty: probes and Prometheus from anywhere
+        (peer,) = rules["grpc"]["from"]
+        assert peer == {
+            "podSelector": {
+                "matchLabels": {
+                    "app.kubernetes.io/part-of": "tollgate",
+                    "app.kubernetes.io/instance": "tollgate",
+                }
+            }
+        }
+    # Every pod the gRPC rule admits is one of the release's Deployments' pods.
+    for deployment in of_kind(docs, "Deployment").values():
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert labels["app.kubernetes.io/part-of"] == "tollgate"
+        assert labels["app.kubernetes.io/instance"] == "tollgate"
+
+
+def test_a_broken_network_policy_is_rejected_by_the_kubernetes_schema(
+    docs: list[dict[str, Any]],
+) -> None:
+    policy = json.loads(json.dumps(of_kind(docs, "NetworkPolicy")["tollgate-billing-svc"]))
+    policy["spec"]["policyTypes"] = "Ingress"  # a string where a list belongs
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(policy, KUBE_VERSIONS[-1], strict=True)
+
+
+def test_the_otlp_endpoint_reaches_every_service() -> None:
+    endpoint = "http://otel-collector.observability:4317"
+    maps = of_kind(render({**TEST_VALUES, "config": {"otlpEndpoint": endpoint}}), "ConfigMap")
+    for service in PREFIXES:
+        assert maps[f"tollgate-{service}"]["data"]["OTEL_EXPORTER_OTLP_ENDPOINT"] == endpoint
+    quiet = of_kind(render({**TEST_VALUES, "config": {"otlpEndpoint": ""}}), "ConfigMap")
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT" not in quiet["tollgate-gateway"]["data"]
+
+
+def test_values_schema_is_a_valid_draft_7_schema() -> None:
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    jsonschema.Draft7Validator.check_schema(schema)
+    # The chart's own values and the CI values satisfy it.
+    jsonschema.Draft7Validator(schema).validate(yaml.safe_load((CHART / "values.yaml").read_text()))
+    broken = {**schema, "properties": {**schema["properties"], "image": {"type": "strng"}}}
+    with pytest.raises(jsonschema.SchemaError):
+        jsonschema.Draft7Validator.check_schema(broken)
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        ({"services": {"billing": {"grpcPort": "fifty"}}}, "/services/billing/grpcPort"),
+        ({"services": {"biling": {"enabled": True}}}, "biling"),
+        ({"smtp": {"security": "ssl"}}, "/smtp/security"),
+        ({"config": {"otlpEndpoint": "otel-collector:4317"}}, "/config/otlpEndpoint"),
+        ({"networkPolicy": {"enabled": "yes"}}, "/networkPolicy/enabled"),
+    ],
+    ids=["port-type", "unknown-service", "smtp-security", "otlp-scheme", "bool-type"],
+)
+def test_helm_refuses_values_the_schema_rejects(change: dict[str, Any], where: str) -> None:
+    values = yaml.safe_load(yaml.safe_dump(TEST_VALUES))
+    for key, value in change.items():
+        values[key] = {**values.get(key, {}), **value}
+    with pytest.raises(helm.HelmError, match="schema") as error:
+        render(values)
+    assert where in str(error.value)
