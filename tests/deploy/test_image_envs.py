@@ -75,8 +75,7 @@ def closure(dists: dict[str, metadata.Distribution], roots: Iterable[str]) -> se
 
 def installed(site_packages: Path) -> dict[str, metadata.Distribution]:
     return {
-        normalize(d.metadata["Name"]): d
-        for d in metadata.distributions(path=[str(site_packages)])
+        normalize(d.metadata["Name"]): d for d in metadata.distributions(path=[str(site_packages)])
     }
 
 
