@@ -41,7 +41,8 @@ def tool_version(run: Run, *command: str) -> str:
     result = run(*command, "--version")
     text = result.stdout + result.stderr
     match = re.search(r"version (\d+\.\d+\.\d+)", text)
-    assert result.returncode == 0 and match, text
+    assert result.returncode == 0, text
+    assert match, text
     return match.group(1)
 
 
