@@ -105,21 +105,33 @@ def running_suite(
     services: Sequence[ServiceSpec] | None = None,
     log_sink: LogSink | None = None,
     redis_url: str | None = None,
+    database_ports: Mapping[str, int] | None = None,
 ) -> Iterator[Stack]:
     """The whole suite as real processes on the test PostgreSQL and Redis (or ``redis_url``):
     free ports, fresh databases and a fresh key prefix, all removed on exit. The launcher is
-    `make run`'s."""
+    `make run`'s. ``database_ports`` (service name -> local port, a :class:`TcpProxy` in front
+    of the test PostgreSQL) sends that service's database connections through the port."""
     specs = list(services if services is not None else available_services())
     key_prefix = f"test:{unique_name(name)}:"
     redis_url = redis_url or redis_server_url()
+    database_url = postgres_server_url()
+    database_names = {s.name: unique_name(f"{name}_{s.name}") for s in specs if s.database}
+    proxied = {
+        f"{s.env_prefix}DATABASE_URL": through_port(
+            with_database(database_url, database_names[s.name]), port
+        )
+        for s in specs
+        for service, port in (database_ports or {}).items()
+        if s.name == service
+    }
     config = StackConfig(
-        database_url=postgres_server_url(),
+        database_url=database_url,
         redis_url=redis_url,
         data_dir=data_dir,
-        database_names={s.name: unique_name(f"{name}_{s.name}") for s in specs if s.database},
+        database_names=database_names,
         redis_key_prefix=key_prefix,
         ports={key: free_port() for key in port_keys(specs)},
-        env={**SUITE_TEST_ENV, **(env or {})},
+        env={**SUITE_TEST_ENV, **proxied, **(env or {})},
         services=specs,
     )
     suite = Stack(config, log_sink=log_sink)
