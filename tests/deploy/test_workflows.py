@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -42,19 +43,56 @@ def test_every_action_is_pinned_to_a_major_version_or_a_commit() -> None:
 
 def test_test_job(ci: dict[Any, Any]) -> None:
     job = ci["jobs"]["test"]
+    # The Debian release of the project's CI machine: its promtool and amtool are the
+    # Prometheus and Alertmanager compose runs (test_versions.py), its chromium a package.
+    assert job["container"] == "debian:bookworm"
     assert job["services"]["postgres"]["image"] == "postgres:15"
     assert job["services"]["redis"]["image"] == "redis:7"
+    # From inside the job's container the service containers are reached by name.
+    assert "@postgres:5432/" in job["env"]["TEST_DATABASE_URL"]
+    assert job["env"]["TEST_REDIS_URL"].startswith("redis://redis:6379/")
     steps = job["steps"]
-    python = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python@"))
-    assert str(python["with"]["python-version"]) == "3.11"
     node = next(s for s in steps if s.get("uses", "").startswith("actions/setup-node@"))
     assert str(node["with"]["node-version"]) == "20"
+    uv = next(s for s in steps if s.get("uses", "").startswith("astral-sh/setup-uv@"))
+    make_uv = re.search(r'"uv==([\d.]+)"', (REPO / "Makefile").read_text())
+    assert make_uv is not None
+    assert uv["with"]["version"] == make_uv.group(1)
+    # git before the checkout: buf breaking needs the history, not a tarball.
+    names = [s.get("uses", s.get("name", "")) for s in steps]
+    assert names.index("Base packages") < names.index("actions/checkout@v6")
+    assert "git" in steps[0]["run"].split()
     assert any(s.get("run", "").strip() == "bash .ci/run" for s in steps)
     # buf breaking needs a base to compare with: a checkout has no local "main" branch.
     assert "github.base_ref" in job["env"]["BUF_AGAINST_REF"]
     assert "github.event.before" in job["env"]["BUF_AGAINST_REF"]
-    # The browser test runs on the runner's Chrome: apt's chromium is a snap on Ubuntu.
-    assert job["env"]["CHROMIUM_PATH"] == "/usr/bin/google-chrome"
+    assert "CHROMIUM_PATH" not in job["env"]  # Debian's chromium, where the test looks
+
+
+def test_ci_run_finds_the_servers_the_tests_are_given(tmp_path: Path) -> None:
+    """.ci/run waits for TEST_DATABASE_URL's and TEST_REDIS_URL's hosts (a CI job's service
+    containers) and starts local servers only for 127.0.0.1/localhost."""
+    script = (REPO / ".ci" / "run").read_text()
+    parser = script.split("< <(python3 - <<'EOF'\n", 1)[1].split("\nEOF\n", 1)[0]
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "TEST_DATABASE_URL": "postgresql://postgres:postgres@postgres:5432/postgres",
+        "TEST_REDIS_URL": "redis://redis:6380/0",
+    }
+    found = subprocess.run(
+        [sys.executable, "-c", parser], env=env, capture_output=True, text=True, check=True
+    )
+    assert found.stdout.split() == ["postgres", "5432", "redis", "6380"]
+    defaults = subprocess.run(
+        [sys.executable, "-c", parser],
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert defaults.stdout.split() == ["127.0.0.1", "5432", "127.0.0.1", "6379"]
+    assert 'local_host "$pg_host" && ! pg_isready' in script
+    assert 'local_host "$redis_host" && ! redis-cli' in script
 
 
 def test_ci_run_uses_sudo_only_when_not_root() -> None:
