@@ -108,6 +108,7 @@ def build_app(
         login_rates=login_rates,
         max_root_fields=settings.graphql_max_root_fields,
         max_fields=settings.graphql_max_fields,
+        user_rate=user_rate,
     )
     app_files = Endpoint("/app/*", AppFiles(settings.web_dir), _READ)
     docs = Endpoint("/docs/*", DocsFiles(), _READ)

@@ -60,12 +60,13 @@ class Decision:
         return headers
 
 
-def gcra(tat_us: int | None, now_us: int, rate: Rate) -> tuple[Decision, int | None]:
+def gcra(tat_us: int | None, now_us: int, rate: Rate, cost: int = 1) -> tuple[Decision, int | None]:
     """Decide one request at ``now_us`` given the stored TAT; returns the decision and the
-    TAT to store (None: leave the stored value as it is)."""
+    TAT to store (None: leave the stored value as it is). A request of ``cost`` takes that
+    many tokens at once, or none."""
     interval = rate.interval_us
     tat = now_us if tat_us is None or tat_us < now_us else tat_us
-    new_tat = tat + interval
+    new_tat = tat + interval * cost
     allow_at = new_tat - interval * rate.burst
     if now_us < allow_at:
         decision = Decision(
@@ -86,16 +87,18 @@ def gcra(tat_us: int | None, now_us: int, rate: Rate) -> tuple[Decision, int | N
     return decision, new_tat
 
 
-# KEYS[1]: the key; ARGV: interval (µs), burst. Returns {allowed, remaining, retry µs, reset µs}.
+# KEYS[1]: the key; ARGV: interval (µs), burst, cost (tokens this request takes).
+# Returns {allowed, remaining, retry µs, reset µs}.
 # string.format keeps the TAT an exact integer (tostring would write 1.7e+15).
 GCRA_SCRIPT = """
 local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 local tat = tonumber(redis.call('GET', KEYS[1]))
 if not tat or tat < now then tat = now end
-local new_tat = tat + interval
+local new_tat = tat + interval * cost
 local allow_at = new_tat - interval * burst
 if now < allow_at then
   return {0, 0, allow_at - now, tat - now}
@@ -134,8 +137,9 @@ class RateLimiter:
         self._redis = redis
         self._prefix = f"{key_prefix}gateway:ratelimit:"
 
-    async def hit(self, kind: str, identity: str, rate: Rate) -> Decision:
-        _, decision = await self._run(None, kind, identity, rate)
+    async def hit(self, kind: str, identity: str, rate: Rate, *, cost: int = 1) -> Decision:
+        """One decision; a request of ``cost`` takes that many tokens at once, or none."""
+        _, decision = await self._run(None, kind, identity, rate, cost)
         return decision
 
     async def hit_all(self, checks: Sequence[Check]) -> Decision:
@@ -156,14 +160,14 @@ class RateLimiter:
         return await self._run(session, kind, identity, rate)
 
     async def _run(
-        self, session: str | None, kind: str, identity: str, rate: Rate
+        self, session: str | None, kind: str, identity: str, rate: Rate, cost: int = 1
     ) -> tuple[bool, Decision]:
         key = f"{self._prefix}{kind}:{identity}"
         for attempt in range(2):
             pipe = self._redis.pipeline(transaction=False)
             if session is not None:
                 pipe.exists(session)
-            pipe.evalsha(GCRA_SHA, 1, key, rate.interval_us, rate.burst)
+            pipe.evalsha(GCRA_SHA, 1, key, rate.interval_us, rate.burst, cost)
             replies = await pipe.execute(raise_on_error=False)
             reply = replies[-1]
             if isinstance(reply, NoScriptError) and attempt == 0:

@@ -126,7 +126,15 @@ async def test_root_fields_per_operation_are_capped(
             )
             assert response.status_code == 400, query
             assert response.json() == {
-                "errors": [{"message": "an operation may select at most 3 root fields"}]
+                "errors": [
+                    {
+                        "message": "an operation may select at most 3 root fields",
+                        "extensions": {
+                            "code": "INVALID_ARGUMENT",
+                            "reason": "GRAPHQL_TOO_COMPLEX",
+                        },
+                    }
+                ]
             }
         # Refused before any resolver ran.
         assert len(backends.recorded.requests["GetWallet"]) == calls
@@ -150,8 +158,44 @@ async def test_a_forwarded_for_grpc_cannot_carry_is_a_400(gateway: httpx.AsyncCl
     )
     assert response.status_code == 400
     assert response.json() == {
-        "errors": [{"message": "the x-forwarded-for header must be printable ASCII"}]
+        "errors": [
+            {
+                "message": "the x-forwarded-for header must be printable ASCII",
+                "extensions": {"code": "INVALID_ARGUMENT", "reason": "INVALID_HEADER"},
+            }
+        ]
     }
+
+
+async def test_each_root_field_costs_one_rate_limit_token(
+    gateway_factory: Any, open_session: Any, backends: Any
+) -> None:
+    """Ten aliased wallet reads are ten backend calls: they take ten tokens of the user's
+    budget, not one (one request once bought up to ten calls)."""
+    session = await open_session()
+    async with gateway_factory(rate_limit_per_minute=1, rate_limit_burst=12) as gateway:
+        calls = len(backends.recorded.requests.get("GetWallet", []))
+        first = await gateway.post(
+            "/graphql", json={"query": _aliases(10)}, headers=session.headers
+        )
+        assert first.status_code == 200, first.text
+        assert sorted(first.json()["data"]) == [f"w{i}" for i in range(10)]
+        # 2 tokens are left: a 3-call operation is refused whole, before any backend call.
+        refused = await gateway.post(
+            "/graphql", json={"query": _aliases(3)}, headers=session.headers
+        )
+        assert refused.status_code == 429
+        assert int(refused.headers["retry-after"]) >= 1
+        assert refused.json()["errors"][0]["extensions"] == {
+            "code": "RESOURCE_EXHAUSTED",
+            "reason": "RATE_LIMITED",
+        }
+        assert len(backends.recorded.requests["GetWallet"]) == calls + 10
+        # The request's own token was taken (1 left), and a single call still fits.
+        one = await gateway.post("/graphql", json={"query": _aliases(1)}, headers=session.headers)
+        assert one.status_code == 200, one.text
+        rest = await gateway.get("/v1/wallet", headers=session.headers)
+        assert rest.status_code == 429
 
 
 async def _charge_amount(gateway: httpx.AsyncClient, session: Any, amount: str) -> httpx.Response:

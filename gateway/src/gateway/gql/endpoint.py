@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from inspect import isawaitable
 from typing import Any
 from urllib.parse import parse_qs
@@ -23,10 +25,12 @@ from graphql import (
     parse,
     validate,
 )
+from redis.exceptions import RedisError
 from starlette.types import Receive, Scope, Send
 
 from gateway.asgi import (
     BodyTooLargeError,
+    RequestState,
     header,
     joined_header,
     peer_host,
@@ -34,11 +38,12 @@ from gateway.asgi import (
     request_state,
     send_bytes,
 )
-from gateway.errors import JSON_HEADERS
+from gateway.errors import BODY_TOO_LARGE, INVALID_HEADER, JSON_HEADERS
 from gateway.gql.resolvers import GraphQLContext
 from gateway.headers import InvalidHeaderError, check_metadata, forwarded_for
-from gateway.ratelimit import LoginRates
+from gateway.ratelimit import LoginRates, Rate
 from gateway.runtime import Runtime
+from gateway.transcoding import MALFORMED_JSON
 from tollgate_kit.caller import CLIENT_ADDRESS_METADATA
 from tollgate_kit.logs import get_logger
 
@@ -51,11 +56,39 @@ _CACHEABLE_QUERY_LENGTH = 8192
 _MAX_TOKENS = 20_000
 
 
+# The gRPC code name a refused request reports, by HTTP status (as on REST).
+_CODE_BY_STATUS = {
+    400: "INVALID_ARGUMENT",
+    405: "UNIMPLEMENTED",
+    413: "INVALID_ARGUMENT",
+    429: "RESOURCE_EXHAUSTED",
+    503: "UNAVAILABLE",
+}
+_INVALID_REQUEST = "GRAPHQL_REQUEST_INVALID"
+_TOO_COMPLEX = "GRAPHQL_TOO_COMPLEX"
+
+
 class _BadRequestError(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    """A request refused before execution: ``{"errors": [{message, extensions: {code,
+    reason}}]}`` with the HTTP status, as the resolvers' errors carry code and reason."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        reason: str = _INVALID_REQUEST,
+        headers: Sequence[tuple[bytes, bytes]] = (),
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.reason = reason
+        self.headers = headers
+
+    def body(self) -> bytes:
+        code = _CODE_BY_STATUS.get(self.status, "INVALID_ARGUMENT")
+        error = {"message": self.message, "extensions": {"code": code, "reason": self.reason}}
+        return orjson.dumps({"errors": [error]})
 
 
 class GraphQLEndpoint:
@@ -69,14 +102,17 @@ class GraphQLEndpoint:
         login_rates: LoginRates,
         max_root_fields: int,
         max_fields: int = 1000,
+        user_rate: Rate | None = None,
     ) -> None:
         self.schema = schema
         self._runtime = runtime
         self._body_limit = body_limit
         self._deadline = default_deadline
         self._login_rates = login_rates
-        # Every root field is a backend call; the request pays one rate-limit token.
+        # Every root field is a backend call and pays one token of ``user_rate`` (the rate
+        # limit middleware took the first).
         self._max_root_fields = max_root_fields
+        self._user_rate = user_rate
         # Fields in all, fragments expanded: the work and size of one answer.
         self._max_fields = max_fields
         # Parsed and validated documents by query text.
@@ -86,8 +122,7 @@ class GraphQLEndpoint:
         try:
             await self._serve(scope, receive, send)
         except _BadRequestError as error:
-            body = orjson.dumps({"errors": [{"message": error.message}]})
-            await send_bytes(send, error.status, body, JSON_HEADERS)
+            await send_bytes(send, error.status, error.body(), [*JSON_HEADERS, *error.headers])
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         backends = self._runtime.backends
@@ -105,8 +140,9 @@ class GraphQLEndpoint:
             raise _BadRequestError(400, "operationName must be a string")
         document = self._document(query)
         if scope["method"] == "GET" and _is_mutation(document, operation_name):
-            raise _BadRequestError(405, "mutations need POST")
+            raise _BadRequestError(405, "mutations need POST", "METHOD_NOT_ALLOWED")
         state = request_state(scope)
+        await self._charge_backend_calls(state, document, operation_name)
         metadata: list[tuple[str, str | bytes]] = []
         authorization = header(scope, b"authorization")
         if state.claims is not None and authorization is not None:
@@ -120,7 +156,7 @@ class GraphQLEndpoint:
         try:
             check_metadata(metadata)
         except InvalidHeaderError as error:
-            raise _BadRequestError(400, str(error)) from None
+            raise _BadRequestError(400, str(error), INVALID_HEADER) from None
         context = GraphQLContext(
             backends=backends,
             timeout=self._deadline,
@@ -154,11 +190,41 @@ class GraphQLEndpoint:
         try:
             body = await read_body(scope, receive, self._body_limit)
         except BodyTooLargeError:
-            raise _BadRequestError(413, "request body too large") from None
+            raise _BadRequestError(413, "request body too large", BODY_TOO_LARGE) from None
         document = _json(body)
         if not isinstance(document, dict):
             raise _BadRequestError(400, "the request body must be a JSON object")
         return document
+
+    async def _charge_backend_calls(
+        self, state: RequestState, document: DocumentNode, operation_name: str | None
+    ) -> None:
+        """Take one rate-limit token per root field past the first (each is a backend call;
+        the middleware took one for the request), from the same budget, all or none."""
+        limiter = self._runtime.limiter
+        operation = _operation(document, operation_name)
+        if limiter is None or self._user_rate is None or operation is None:
+            return
+        calls = root_field_count(document, operation)
+        if calls <= 1:
+            return
+        if state.claims is not None:
+            kind, identity = "user", state.claims.subject
+        else:
+            kind, identity = "addr", state.client_address
+        try:
+            decision = await limiter.hit(kind, identity, self._user_rate, cost=calls - 1)
+        except RedisError as error:
+            # As the middleware: the limit protects the backends, it does not gate access.
+            log.warning("rate_limiter_unavailable", error=type(error).__name__)
+            return
+        if not decision.allowed:
+            raise _BadRequestError(
+                429,
+                f"rate limit exceeded: this operation makes {calls} backend calls",
+                "RATE_LIMITED",
+                [(b"retry-after", str(max(1, math.ceil(decision.retry_after))).encode())],
+            )
 
     def _document(self, query: str) -> DocumentNode:
         document = self._documents.get(query)
@@ -167,20 +233,25 @@ class GraphQLEndpoint:
         try:
             document = parse(query, max_tokens=_MAX_TOKENS)
         except GraphQLError as error:
-            raise _BadRequestError(400, error.message) from None
+            raise _BadRequestError(400, error.message, "GRAPHQL_SYNTAX_ERROR") from None
         errors = validate(self.schema, document)
         if errors:
-            raise _BadRequestError(400, "; ".join(error.message for error in errors))
+            message = "; ".join(error.message for error in errors)
+            raise _BadRequestError(400, message, "GRAPHQL_VALIDATION_FAILED")
         for definition in document.definitions:
             if not isinstance(definition, OperationDefinitionNode):
                 continue
             if root_field_count(document, definition) > self._max_root_fields:
                 raise _BadRequestError(
-                    400, f"an operation may select at most {self._max_root_fields} root fields"
+                    400,
+                    f"an operation may select at most {self._max_root_fields} root fields",
+                    _TOO_COMPLEX,
                 )
             if field_count(document, definition, self._max_fields) > self._max_fields:
                 raise _BadRequestError(
-                    400, f"an operation may select at most {self._max_fields} fields in all"
+                    400,
+                    f"an operation may select at most {self._max_fields} fields in all",
+                    _TOO_COMPLEX,
                 )
         if len(query) <= _CACHEABLE_QUERY_LENGTH:
             if len(self._documents) >= _CACHE_SIZE:
@@ -279,14 +350,22 @@ def _json(body: bytes) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
-        raise _BadRequestError(400, "malformed JSON") from None
+        raise _BadRequestError(400, "malformed JSON", MALFORMED_JSON) from None
 
 
-def _is_mutation(document: DocumentNode, operation_name: str | None) -> bool:
+def _operation(
+    document: DocumentNode, operation_name: str | None
+) -> OperationDefinitionNode | None:
+    """The operation a request runs: the one named, else the first."""
     for definition in document.definitions:
         if isinstance(definition, OperationDefinitionNode) and (
             operation_name is None
             or (definition.name is not None and definition.name.value == operation_name)
         ):
-            return definition.operation is OperationType.MUTATION
-    return False
+            return definition
+    return None
+
+
+def _is_mutation(document: DocumentNode, operation_name: str | None) -> bool:
+    operation = _operation(document, operation_name)
+    return operation is not None and operation.operation is OperationType.MUTATION

@@ -12,7 +12,14 @@ Self-contained: depends only on ``protobuf``, ``googleapis-common-protos`` and
         payload = render_response(found.route, response)
 """
 
-from gateway.transcoding._errors import InvalidHttpRuleError, TranscodeError
+from gateway.transcoding._errors import (
+    FIELD_BELONGS_IN_HEADER,
+    INVALID_FIELD,
+    INVALID_PATH,
+    MALFORMED_JSON,
+    InvalidHttpRuleError,
+    TranscodeError,
+)
 from gateway.transcoding._escaping import UnescapingMode
 from gateway.transcoding._request import build_request, integer_from_json_string
 from gateway.transcoding._response import message_json, render_response
@@ -29,6 +36,10 @@ from gateway.transcoding._template_parser import expand, parse_template
 from gateway.transcoding.openapi import build_openapi
 
 __all__ = [
+    "FIELD_BELONGS_IN_HEADER",
+    "INVALID_FIELD",
+    "INVALID_PATH",
+    "MALFORMED_JSON",
     "HeaderField",
     "InvalidHttpRuleError",
     "Match",
