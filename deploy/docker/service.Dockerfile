@@ -38,7 +38,8 @@ COPY ${SERVICE}/src/ ${SERVICE}/src/
 # where `python -m <package> migrate` finds them (tollgate_kit.db.migrations_dir).
 COPY ${SERVICE}/migrations/ ${SERVICE}/migrations/
 # Our packages as real wheels (not editable) without dependencies, built by the hash-checked
-# build backend; `uv pip check` then proves the lock held everything they need.
+# build backend; `uv pip check` then checks the lock held what they need (extras aside:
+# tests/deploy/test_image_envs.py follows the kit extras too, on this same script).
 RUN --mount=type=cache,target=/root/.cache/uv \
     sh deploy/docker/build-venv.sh packages /opt/venv "${SERVICE}" \
  && test -f "/opt/venv/lib/python3.11/site-packages/${PACKAGE}/migrations/env.py"
