@@ -24,6 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from auth_svc.bootstrap import build
 from auth_svc.config import AuthSettings
 from tollgate.auth.v1 import auth_pb2, auth_pb2_grpc
+from tollgate.billing.v1 import billing_pb2, billing_pb2_grpc
 from tollgate.email.v1 import email_pb2, email_pb2_grpc
 from tollgate_devstack.testing import (
     free_port,
@@ -32,6 +33,7 @@ from tollgate_devstack.testing import (
     temp_redis_prefix,
 )
 from tollgate_kit.db import migrations_dir, upgrade
+from tollgate_kit.errors import StatusError
 from tollgate_kit.logs import configure_logging
 from tollgate_kit.server import serve
 
@@ -118,17 +120,27 @@ class EmailDouble:
 
 
 @contextlib.asynccontextmanager
-async def email_double_on(port: int) -> AsyncIterator[EmailDouble]:
-    service = RecordingEmailService()
+async def serving_double(
+    port: int, add: Callable[[Any, grpc.aio.Server], None], service: Any
+) -> AsyncIterator[str]:
+    """Serve a double on 127.0.0.1:``port`` for the block; yields its address."""
     server = grpc.aio.server()
-    email_pb2_grpc.add_EmailServiceServicer_to_server(service, server)
+    add(service, server)
     address = f"127.0.0.1:{port}"
     server.add_insecure_port(address)
     await server.start()
     try:
-        yield EmailDouble(address=address, service=service)
+        yield address
     finally:
         await server.stop(None)
+
+
+@contextlib.asynccontextmanager
+async def email_double_on(port: int) -> AsyncIterator[EmailDouble]:
+    service = RecordingEmailService()
+    add = email_pb2_grpc.add_EmailServiceServicer_to_server
+    async with serving_double(port, add, service) as address:
+        yield EmailDouble(address=address, service=service)
 
 
 @pytest.fixture
@@ -141,6 +153,73 @@ def email_double_factory() -> Callable[[int], contextlib.AbstractAsyncContextMan
 async def email_double() -> AsyncIterator[EmailDouble]:
     async with email_double_on(free_port()) as double:
         yield double
+
+
+# --- billing-svc double ------------------------------------------------------------------
+
+
+async def refuse(context: grpc.aio.ServicerContext[Any, Any], reason: str) -> None:
+    """Answer FAILED_PRECONDITION with an ErrorInfo ``reason``, as billing-svc does."""
+    error = StatusError(grpc.StatusCode.FAILED_PRECONDITION, reason.lower(), reason=reason)
+    await context.abort(error.code, error.message, trailing_metadata=error.trailing_metadata())
+
+
+class RecordingWalletService(billing_pb2_grpc.WalletLifecycleServiceServicer):
+    """Stands in for billing-svc's internal wallet service: records every call, keeps each
+    user's wallet state and balance, and answers with the scripted failures first."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+        self.state: dict[str, str] = {}
+        self.balance: dict[str, int] = {}
+        self.failures: list[grpc.StatusCode] = []
+
+    async def _fail_if_scripted(self, context: grpc.aio.ServicerContext[Any, Any]) -> None:
+        if self.failures:
+            await context.abort(self.failures.pop(0), "simulated failure")
+
+    async def OpenWallet(
+        self, request: billing_pb2.OpenWalletRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> billing_pb2.OpenWalletResponse:
+        await self._fail_if_scripted(context)
+        self.calls.append(("open", request.user_id))
+        if self.state.get(request.user_id) == "closed":
+            await refuse(context, "WALLET_CLOSED")
+        self.state[request.user_id] = "open"
+        return billing_pb2.OpenWalletResponse(balance=self.balance.get(request.user_id, 0))
+
+    async def CloseWallet(
+        self, request: billing_pb2.CloseWalletRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> billing_pb2.CloseWalletResponse:
+        await self._fail_if_scripted(context)
+        self.calls.append(("check" if request.validate_only else "close", request.user_id))
+        if self.balance.get(request.user_id, 0):
+            await refuse(context, "WALLET_NOT_EMPTY")
+        if not request.validate_only:
+            self.state[request.user_id] = "closed"
+        return billing_pb2.CloseWalletResponse()
+
+    async def ReopenWallet(
+        self, request: billing_pb2.ReopenWalletRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> billing_pb2.ReopenWalletResponse:
+        await self._fail_if_scripted(context)
+        self.calls.append(("reopen", request.user_id))
+        self.state[request.user_id] = "open"
+        return billing_pb2.ReopenWalletResponse()
+
+
+@dataclass
+class BillingDouble:
+    address: str
+    service: RecordingWalletService
+
+
+@pytest.fixture
+async def billing_double() -> AsyncIterator[BillingDouble]:
+    service = RecordingWalletService()
+    add = billing_pb2_grpc.add_WalletLifecycleServiceServicer_to_server
+    async with serving_double(free_port(), add, service) as address:
+        yield BillingDouble(address=address, service=service)
 
 
 # --- auth-svc ----------------------------------------------------------------------------
@@ -203,6 +282,12 @@ def make_settings(database_url: str, redis_prefix: str, **overrides: Any) -> Aut
         "outbox_lease_seconds": 5.0,
         "shutdown_grace_seconds": 1.0,
         "email_verification_ttl": timedelta(hours=48),
+        "saga_poll_seconds": 0.2,
+        "saga_backoff_base_seconds": 0.05,
+        "saga_backoff_max_seconds": 0.2,
+        "saga_lease_seconds": 5.0,
+        "saga_step_timeout_seconds": 3.0,
+        "billing_timeout_seconds": 1.0,
     }
     values.update(overrides)
     return AuthSettings(**values)
@@ -252,13 +337,18 @@ async def running(
 
 @pytest.fixture
 def settings_for(
-    database_url: str, redis_prefix: str, tmp_path: Path, email_double: EmailDouble
+    database_url: str,
+    redis_prefix: str,
+    tmp_path: Path,
+    email_double: EmailDouble,
+    billing_double: BillingDouble,
 ) -> Callable[..., AuthSettings]:
     """Settings of a test instance; keyword arguments override single fields."""
 
     def factory(**overrides: Any) -> AuthSettings:
         overrides.setdefault("keys_dir", tmp_path / "keys")
         overrides.setdefault("email_addr", email_double.address)
+        overrides.setdefault("billing_addr", billing_double.address)
         return make_settings(overrides.pop("database_url", database_url), redis_prefix, **overrides)
 
     return factory

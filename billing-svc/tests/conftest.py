@@ -160,14 +160,22 @@ class Billing:
     """The running service and what a test needs to talk to it."""
 
     stub: billing_pb2_grpc.BillingServiceAsyncStub
+    lifecycle: billing_pb2_grpc.WalletLifecycleServiceAsyncStub
     settings: BillingSettings
     redis: Redis
     key: SigningKey
     dsn: str
 
-    async def session(self, user_id: str | None = None) -> tuple[tuple[str, str], ...]:
-        """Open a session for ``user_id`` (a fresh user by default): call metadata."""
+    async def session(
+        self, user_id: str | None = None, *, open_wallet: bool = True
+    ) -> tuple[tuple[str, str], ...]:
+        """Open a session for ``user_id`` (a fresh user by default, whose wallet is opened as
+        sign-up does): call metadata."""
         user_id = user_id or f"user-{uuid.uuid4().hex}"
+        if open_wallet:
+            await self.lifecycle.OpenWallet(
+                billing_pb2.OpenWalletRequest(user_id=user_id, idempotency_key=uuid.uuid4().hex)
+            )
         session_id = uuid.uuid4().hex
         await self.redis.hset(
             session_key(self.settings.redis_key_prefix, session_id), mapping={"user_id": user_id}
@@ -238,6 +246,7 @@ def billing_factory(
                 await asyncio.wait_for(channel.channel_ready(), timeout=10)
                 yield Billing(
                     stub=billing_pb2_grpc.BillingServiceStub(channel),
+                    lifecycle=billing_pb2_grpc.WalletLifecycleServiceStub(channel),
                     settings=settings,
                     redis=redis,
                     key=signing_key,

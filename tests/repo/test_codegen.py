@@ -30,7 +30,12 @@ def test_generated_code_matches_the_protos(tmp_path: Path) -> None:
     assert drifted == [], f"stale generated code (run `make gen`): {drifted}"
 
 
-def test_every_public_rpc_has_an_http_binding() -> None:
+# Called only by other services (auth-svc's sagas): no HTTP binding, so the gateway can never
+# expose them.
+INTERNAL_SERVICES = {"tollgate.billing.v1.WalletLifecycleService"}
+
+
+def test_every_public_rpc_has_an_http_binding_and_no_internal_one_has() -> None:
     from google.api import annotations_pb2
 
     from tollgate.auth.v1 import auth_pb2
@@ -38,6 +43,10 @@ def test_every_public_rpc_has_an_http_binding() -> None:
 
     for file in (auth_pb2.DESCRIPTOR, billing_pb2.DESCRIPTOR):
         for service in file.services_by_name.values():
+            internal = service.full_name in INTERNAL_SERVICES
             for method in service.methods:
                 rule = method.GetOptions().Extensions[annotations_pb2.http]
-                assert rule.WhichOneof("pattern"), f"{method.full_name} has no google.api.http"
+                if internal:
+                    assert not rule.WhichOneof("pattern"), f"{method.full_name} is internal"
+                else:
+                    assert rule.WhichOneof("pattern"), f"{method.full_name} has no http binding"

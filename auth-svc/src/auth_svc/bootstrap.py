@@ -16,10 +16,15 @@ from auth_svc.hashing import PasswordHasher
 from auth_svc.metrics import AuthMetrics
 from auth_svc.outbox.email_client import GrpcEmailSender, email_channel
 from auth_svc.outbox.relay import OutboxRelay, RelayPolicy
+from auth_svc.sagas.billing_client import GrpcWallets, billing_channel
+from auth_svc.sagas.closure import closure_saga
+from auth_svc.sagas.registration import registration_saga
 from auth_svc.services.accounts import AccountPolicy, AccountService
+from auth_svc.services.closure import AccountClosure
 from auth_svc.services.sessions import SessionService
 from auth_svc.signing.issuer import TokenIssuer
 from auth_svc.signing.keyset import KeySet, load_or_create_keys
+from auth_svc.store.account_lifecycle import AccountLifecycleStore
 from auth_svc.store.outbox import OutboxStore
 from auth_svc.store.rate_limit import LoginRateLimiter
 from auth_svc.store.sessions import SessionStore
@@ -28,6 +33,7 @@ from tollgate.auth.v1 import auth_pb2, auth_pb2_grpc
 from tollgate_kit.caller import CallerAuthenticator
 from tollgate_kit.db import DatabaseProbe, create_pool
 from tollgate_kit.redis_client import REDIS_UNREACHABLE, create_redis
+from tollgate_kit.saga import RunnerPolicy, SagaMetrics, SagaRunner, SagaStore
 from tollgate_kit.server import GrpcApp
 from tollgate_kit.tokens import JwksCache, TokenVerifier
 
@@ -72,13 +78,35 @@ async def build(
         refresh_ttl=settings.refresh_ttl,
     )
     users = UserStore(pool)
+    lifecycle = AccountLifecycleStore(pool)
+    billing = billing_channel(settings.billing_addr)
+    wallets = GrpcWallets(billing, settings.billing_timeout_seconds)
+    tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer("auth_svc")
+    saga_runner = SagaRunner(
+        SagaStore(pool),
+        [],
+        SagaMetrics(registry),
+        RunnerPolicy(
+            poll_interval=settings.saga_poll_seconds,
+            batch_size=settings.saga_batch_size,
+            lease=settings.saga_lease_seconds,
+            step_timeout=settings.saga_step_timeout_seconds,
+            retry_base=settings.saga_backoff_base_seconds,
+            retry_max=settings.saga_backoff_max_seconds,
+        ),
+        listen_dsn=settings.database_url,
+        tracer=tracer,
+    )
     accounts = AccountService(
         users,
         hasher,
         metrics,
         AccountPolicy(
-            public_url=settings.public_url, verification_ttl=settings.email_verification_ttl
+            public_url=settings.public_url,
+            verification_ttl=settings.email_verification_ttl,
+            sign_up_wait=settings.sign_up_wait_seconds,
         ),
+        saga_runner,
     )
     sessions = SessionService(
         users=users,
@@ -94,15 +122,28 @@ async def build(
         verifier=verifier,
         metrics=metrics,
     )
+    email_sender = GrpcEmailSender(channel, settings.outbox_send_timeout_seconds)
+    saga_runner.define(
+        registration_saga(wallets, lifecycle),
+        closure_saga(wallets, lifecycle, sessions, email_sender),
+    )
     servicer = AuthServicer(
         accounts=accounts,
         sessions=sessions,
         keys=keys,
+        closure=AccountClosure(
+            users,
+            lifecycle,
+            wallets,
+            hasher,
+            saga_runner,
+            wait=settings.close_account_wait_seconds,
+        ),
         caller=CallerAuthenticator(verifier, redis, settings.redis_key_prefix),
     )
     relay = OutboxRelay(
         OutboxStore(pool),
-        GrpcEmailSender(channel, settings.outbox_send_timeout_seconds),
+        email_sender,
         metrics,
         RelayPolicy(
             poll_interval=settings.outbox_poll_seconds,
@@ -113,7 +154,7 @@ async def build(
             retention=settings.outbox_retention,
         ),
         listen_dsn=settings.database_url,
-        tracer=(tracer_provider or trace.get_tracer_provider()).get_tracer("auth_svc"),
+        tracer=tracer,
     )
 
     def register(server: grpc.aio.Server) -> None:
@@ -132,6 +173,7 @@ async def build(
 
     async def on_stop() -> None:
         await channel.close(grace=None)
+        await billing.close(grace=None)
         await pool.close()
         await redis.aclose()
         await database_ready.close()
@@ -142,6 +184,6 @@ async def build(
         service_names=[SERVICE_NAME],
         registry=registry,
         ready=ready,
-        background=[relay.run],
+        background=[relay.run, saga_runner.run],
         on_stop=on_stop,
     )

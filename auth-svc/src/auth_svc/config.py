@@ -59,6 +59,23 @@ class AuthSettings(ServiceSettings):
     # Delivered and dead rows are deleted after this long.
     outbox_retention: timedelta = timedelta(days=7)
 
+    # billing-svc (WalletLifecycleService) for the sign-up and closure sagas.
+    billing_addr: str = "127.0.0.1:50052"
+    billing_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Saga runner (tollgate_kit.saga): polling when no NOTIFY woke it, sagas per claim, the
+    # lease a claimed saga is hidden from other replicas for (renewed at every step), one
+    # step's time limit, and the backoff (with jitter) between attempts of a failing step.
+    saga_poll_seconds: float = Field(default=1.0, gt=0)
+    saga_batch_size: int = Field(default=10, ge=1)
+    saga_lease_seconds: float = Field(default=60.0, gt=0)
+    saga_step_timeout_seconds: float = Field(default=20.0, gt=0)
+    saga_backoff_base_seconds: float = Field(default=1.0, gt=0)
+    saga_backoff_max_seconds: float = Field(default=300.0, gt=0)
+    # Register waits this long for the sign-up saga (ACTIVE) before answering PENDING;
+    # CloseAccount waits this long for CLOSED before answering CLOSING (HTTP 202).
+    sign_up_wait_seconds: float = Field(default=2.0, ge=0)
+    close_account_wait_seconds: float = Field(default=5.0, ge=0)
+
     @field_validator(
         "access_ttl",
         "refresh_ttl",
@@ -93,4 +110,14 @@ class AuthSettings(ServiceSettings):
             raise ValueError("outbox_lease_seconds must exceed outbox_send_timeout_seconds")
         if self.access_ttl >= self.refresh_ttl:
             raise ValueError("access_ttl must be shorter than refresh_ttl")
+        # A saga whose lease ends while a step still runs could run that step twice at once.
+        if self.saga_step_timeout_seconds >= self.saga_lease_seconds:
+            raise ValueError("saga_step_timeout_seconds must be below saga_lease_seconds")
+        if max(self.billing_timeout_seconds, self.outbox_send_timeout_seconds) >= (
+            self.saga_step_timeout_seconds
+        ):
+            raise ValueError(
+                "billing_timeout_seconds and outbox_send_timeout_seconds must be below"
+                " saga_step_timeout_seconds"
+            )
         return self

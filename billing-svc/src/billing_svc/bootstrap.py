@@ -7,9 +7,12 @@ from opentelemetry import trace
 from prometheus_client import CollectorRegistry
 
 from billing_svc.api import BillingMetrics, BillingServicer
+from billing_svc.api.lifecycle import WalletLifecycleServicer
 from billing_svc.config import BillingSettings
+from billing_svc.lifecycle import WalletLifecycle
 from billing_svc.service import Wallets
 from billing_svc.store import Ledger, create_ledger_pool
+from billing_svc.store.lifecycle import WalletLifecycleStore
 from tollgate.billing.v1 import billing_pb2, billing_pb2_grpc
 from tollgate_kit.caller import CallerAuthenticator
 from tollgate_kit.db import DatabaseProbe
@@ -19,6 +22,7 @@ from tollgate_kit.server import GrpcApp
 from tollgate_kit.tokens import JwksCache, TokenVerifier
 
 SERVICE_NAME = billing_pb2.DESCRIPTOR.services_by_name["BillingService"].full_name
+LIFECYCLE_SERVICE_NAME = billing_pb2.DESCRIPTOR.services_by_name["WalletLifecycleService"].full_name
 
 
 async def build(
@@ -59,8 +63,17 @@ async def build(
         wallets, authenticator, BillingMetrics(registry), provider.get_tracer("billing_svc")
     )
 
+    lifecycle = WalletLifecycleServicer(
+        WalletLifecycle(
+            WalletLifecycleStore(pool),
+            currency=settings.default_currency,
+            sign_up_credit=settings.sign_up_credit,
+        )
+    )
+
     def register(server: grpc.aio.Server) -> None:
         billing_pb2_grpc.add_BillingServiceServicer_to_server(servicer, server)
+        billing_pb2_grpc.add_WalletLifecycleServiceServicer_to_server(lifecycle, server)
 
     # Not through the pool: a busy pool (charges queued on a locked wallet) is no outage.
     database_ready = DatabaseProbe(settings.database_url)
@@ -75,7 +88,7 @@ async def build(
     return GrpcApp(
         settings=settings,
         register=register,
-        service_names=[SERVICE_NAME],
+        service_names=[SERVICE_NAME, LIFECYCLE_SERVICE_NAME],
         registry=registry,
         ready=database_ready,
         on_stop=on_stop,

@@ -45,6 +45,8 @@ class BillingSettings(ServiceSettings):
     default_currency: str = "USD"
     # Largest amount (minor units) one top-up, charge or refund may move.
     max_amount: int = Field(default=100_000_000, gt=0, le=MAX_BALANCE)
+    # Credited once to every wallet the sign-up saga opens (minor units; 0: none).
+    sign_up_credit: int = Field(default=0, ge=0, le=MAX_BALANCE)
 
     @field_validator("default_currency")
     @classmethod

@@ -13,6 +13,8 @@ from billing_svc.domain.errors import (
     ChargeNotFound,
     InsufficientFunds,
     NotRefundable,
+    WalletClosed,
+    WalletNotOpen,
 )
 from billing_svc.domain.model import Kind, Receipt, Transaction
 from billing_svc.domain.pagination import Cursor
@@ -66,6 +68,10 @@ def _receipt(result: LedgerResult, fingerprint: bytes) -> Receipt:
         raise NotRefundable("only charges can be refunded")
     if outcome == "exceeds_charge":
         raise refunds.exceeds_charge(result.refundable or 0)
+    if outcome == "wallet_not_open":
+        raise WalletNotOpen("the wallet is not open yet; sign-up has not finished")
+    if outcome == "wallet_closed":
+        raise WalletClosed("the wallet is closed")
     raise RuntimeError(f"unknown ledger outcome {outcome!r}")
 
 

@@ -137,7 +137,7 @@ async def test_insufficient_funds_writes_nothing(billing):
     assert resp.balance == 0
 
 
-async def test_a_user_without_a_wallet_cannot_be_charged(billing):
+async def test_an_empty_wallet_cannot_be_charged(billing):
     md = await billing.session()
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await billing.stub.Charge(charge(1), metadata=md)

@@ -128,6 +128,8 @@ def test_every_template_renders_a_complete_html_document() -> None:
         "welcome": {"verification_url": VERIFY},
         "verify_email": {"verification_url": VERIFY},
         "charge_receipt": {"charge_id": "c", "amount": "1", "currency": "USD"},
+        "account_closed": {},
+        "account_closure_failed": {},
     }
     assert set(examples) == set(TEMPLATES)
     for name, params in examples.items():
@@ -150,3 +152,21 @@ def test_every_template_renders_a_complete_html_document() -> None:
 )
 def test_format_money(minor: int, currency: str, shown: str) -> None:
     assert format_money(minor, currency) == shown
+
+
+@pytest.mark.parametrize(
+    ("name", "subject", "says"),
+    [
+        ("account_closed", "Your Tollgate account is closed", "email address and password"),
+        ("account_closure_failed", "could not be closed", "open again"),
+    ],
+)
+def test_account_notices_need_no_params_and_escape_the_name(
+    name: str, subject: str, says: str
+) -> None:
+    mail = render(name, {"name": "<b>Eve</b>"})
+    assert subject in mail.subject
+    assert says in mail.text
+    assert "&lt;b&gt;Eve&lt;/b&gt;" in mail.html
+    assert "<b>Eve</b>" not in mail.html
+    assert "there" in render(name, {}).text

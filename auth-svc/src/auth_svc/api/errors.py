@@ -23,6 +23,11 @@ _CODES: dict[type[e.AuthError], grpc.StatusCode] = {
     e.VerificationTokenUnknown: grpc.StatusCode.INVALID_ARGUMENT,
     e.VerificationTokenUsed: grpc.StatusCode.FAILED_PRECONDITION,
     e.VerificationTokenExpired: grpc.StatusCode.FAILED_PRECONDITION,
+    e.AccountNotClosable: grpc.StatusCode.FAILED_PRECONDITION,
+    e.AccountClosing: grpc.StatusCode.FAILED_PRECONDITION,
+    e.WalletNotEmpty: grpc.StatusCode.FAILED_PRECONDITION,
+    e.AccountClosureFailed: grpc.StatusCode.ABORTED,
+    e.ServiceUnavailable: grpc.StatusCode.UNAVAILABLE,
 }
 
 

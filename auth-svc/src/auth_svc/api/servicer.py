@@ -11,8 +11,10 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from auth_svc.api.errors import to_status
 from auth_svc.api.peer import client_address
+from auth_svc.domain.accounts import AccountState
 from auth_svc.domain.errors import AuthError
 from auth_svc.services.accounts import AccountService
+from auth_svc.services.closure import AccountClosure
 from auth_svc.services.sessions import SessionService
 from auth_svc.signing.issuer import TokenPair
 from auth_svc.signing.keyset import KeySet
@@ -27,6 +29,8 @@ Context = grpc.aio.ServicerContext[Any, Any]
 T = TypeVar("T")
 
 TOKEN_TYPE = "Bearer"
+# Read by the gateway: answer this HTTP status instead of 200 (grpc-gateway's convention).
+HTTP_CODE_METADATA = "x-http-code"
 
 log = get_logger(__name__)
 
@@ -53,6 +57,10 @@ def _timestamp(when: datetime | float) -> Timestamp:
     return stamp
 
 
+def _state(state: AccountState) -> auth_pb2.AccountState.ValueType:
+    return auth_pb2.AccountState.Value(state.value)
+
+
 def _pair(pair: TokenPair, response: Callable[..., T]) -> T:
     return response(
         access_token=pair.access_token,
@@ -70,7 +78,9 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         sessions: SessionService,
         keys: KeySet,
         caller: CallerAuthenticator,
+        closure: AccountClosure,
     ) -> None:
+        self._closure = closure
         self._accounts = accounts
         self._sessions = sessions
         self._keys = keys
@@ -80,7 +90,9 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         self, request: auth_pb2.RegisterRequest, context: Context
     ) -> auth_pb2.RegisterResponse:
         user = await _domain(self._accounts.register(request.email, request.password))
-        return auth_pb2.RegisterResponse(user_id=user.id, email=user.email)
+        return auth_pb2.RegisterResponse(
+            user_id=user.id, email=user.email, account_state=_state(user.state)
+        )
 
     async def Login(
         self, request: auth_pb2.LoginRequest, context: Context
@@ -111,6 +123,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
             email=user.email,
             email_verified=user.email_verified_at is not None,
             created_at=_timestamp(user.created_at),
+            account_state=_state(user.state),
         )
 
     async def VerifyEmail(
@@ -147,3 +160,13 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         caller = await self._caller.authenticate(context)
         await _domain(self._sessions.revoke(caller, request.session_id))
         return auth_pb2.RevokeSessionResponse()
+
+    async def CloseAccount(
+        self, request: auth_pb2.CloseAccountRequest, context: Context
+    ) -> auth_pb2.CloseAccountResponse:
+        caller = await self._caller.authenticate(context)
+        state = await _domain(self._closure.close(caller.subject, request.password))
+        if state is not AccountState.CLOSED:
+            # Still running: accepted, not done (HTTP 202 through the gateway).
+            await context.send_initial_metadata(((HTTP_CODE_METADATA, "202"),))
+        return auth_pb2.CloseAccountResponse(account_state=_state(state))

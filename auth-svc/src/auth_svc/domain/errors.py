@@ -61,3 +61,31 @@ class VerificationTokenUsed(AuthError):
 
 class VerificationTokenExpired(AuthError):
     reason = "VERIFICATION_TOKEN_EXPIRED"
+
+
+class AccountNotClosable(AuthError):
+    """The account is already closing (or closed)."""
+
+    reason = "ACCOUNT_CLOSING"
+
+
+class AccountClosing(AuthError):
+    """The password was right, but the account is being closed: no new session."""
+
+    reason = "ACCOUNT_CLOSING"
+
+
+class AccountClosureFailed(AuthError):
+    """A closure step failed for good; the saga undid what it had done (ACTIVE again)."""
+
+    reason = "ACCOUNT_CLOSURE_FAILED"
+
+
+class WalletNotEmpty(AuthError):
+    reason = "WALLET_NOT_EMPTY"
+
+
+class ServiceUnavailable(AuthError):
+    """A service the request needs (billing-svc) cannot be reached; retry later."""
+
+    reason = "DEPENDENCY_UNAVAILABLE"

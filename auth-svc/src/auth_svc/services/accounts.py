@@ -1,10 +1,14 @@
-"""Registration (with its welcome mail in the outbox), email verification and ``Me``."""
+"""Registration (with its welcome mail in the outbox and its sign-up saga), email
+verification and ``Me``."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
+from auth_svc.domain.accounts import REGISTRATION_SAGA
 from auth_svc.domain.emails import registrable_email
 from auth_svc.domain.errors import (
     EmailTaken,
@@ -24,14 +28,27 @@ from auth_svc.hashing import PasswordHasher
 from auth_svc.metrics import AuthMetrics
 from auth_svc.store.users import User, UserStore
 from tollgate_kit.logs import get_logger
+from tollgate_kit.saga import SagaRecord
 
 log = get_logger(__name__)
+
+
+class SagaLauncher(Protocol):
+    """Runs a committed saga's first attempt at once (``tollgate_kit.saga.SagaRunner``)."""
+
+    def launch(self, saga_id: str, kind: str) -> asyncio.Task[None]: ...
+
+    async def wait_finished(
+        self, saga_id: str, within: float, *, first_attempt: bool = False
+    ) -> SagaRecord | None: ...
 
 
 @dataclass(frozen=True, slots=True)
 class AccountPolicy:
     public_url: str
     verification_ttl: timedelta
+    # Register answers once the sign-up saga's first attempt is over, or after this long.
+    sign_up_wait: float = 2.0
 
 
 class AccountService:
@@ -41,11 +58,13 @@ class AccountService:
         hasher: PasswordHasher,
         metrics: AuthMetrics,
         policy: AccountPolicy,
+        sagas: SagaLauncher,
     ) -> None:
         self._users = users
         self._hasher = hasher
         self._metrics = metrics
         self._policy = policy
+        self._sagas = sagas
 
     async def register(self, email: str, password: str) -> User:
         result = "error"
@@ -68,7 +87,7 @@ class AccountService:
                 self._policy.verification_ttl,
             )
             try:
-                user = await self._users.register(
+                registered = await self._users.register(
                     email=address,
                     password_hash=password_hash,
                     verification_digest=token.digest,
@@ -81,8 +100,15 @@ class AccountService:
             result = "success"
         finally:
             self._metrics.register.labels(result).inc()
-        log.info("user_registered", user_id=user.id)
-        return user
+        user = registered.user
+        log.info("user_registered", user_id=user.id, saga_id=registered.saga_id)
+        # A normal sign-up is ACTIVE when this answers; with billing-svc down the account
+        # stays PENDING (login works) and the saga completes once billing is back.
+        self._sagas.launch(registered.saga_id, REGISTRATION_SAGA)
+        await self._sagas.wait_finished(
+            registered.saga_id, self._policy.sign_up_wait, first_attempt=True
+        )
+        return await self._users.by_id(user.id) or user
 
     async def me(self, user_id: str) -> User:
         user = await self._users.by_id(user_id)

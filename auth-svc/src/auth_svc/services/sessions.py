@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+from auth_svc.domain.accounts import AccountState
 from auth_svc.domain.claims import new_id
 from auth_svc.domain.emails import login_budget_key, normalise_email
 from auth_svc.domain.errors import (
+    AccountClosing,
     InvalidCredentials,
     InvalidEmail,
     InvalidToken,
@@ -72,6 +74,9 @@ class SessionService:
             if user is None or not ok:
                 result = "invalid_credentials"
                 raise InvalidCredentials("invalid email or password")
+            if user.state is AccountState.CLOSING:
+                result = "account_closing"
+                raise AccountClosing("the account is being closed")
             if self._hasher.needs_rehash(user.password_hash):
                 await self._rehash(user.id, user.password_hash, password_bytes(password))
             now = time.time()
@@ -153,6 +158,12 @@ class SessionService:
 
     async def list_sessions(self, caller: TokenClaims) -> list[SessionState]:
         return await self._sessions.list_for_user(caller.subject)
+
+    async def end_all(self, user_id: str) -> int:
+        """End every session of the user at once (account closure); how many there were."""
+        ended = await self._sessions.delete_all(user_id)
+        log.info("sessions_ended", user_id=user_id, sessions=len(ended))
+        return len(ended)
 
     async def revoke(self, caller: TokenClaims, session_id: str) -> None:
         """End one of the caller's sessions; another user's session is "not found"."""

@@ -41,23 +41,43 @@ class ClaimedMessage:
 async def enqueue(
     conn: asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record],
     message: OutboxMessage,
+    *,
+    held: bool = False,
 ) -> str:
     """Insert ``message`` on ``conn`` (inside the caller's transaction) and wake relays at
-    commit (NOTIFY is transactional). Returns the message id."""
+    commit (NOTIFY is transactional). Returns the message id. A ``held`` message waits (due
+    at 'infinity') until :func:`release` — a saga's step — lets it go."""
     message_id = uuid.uuid4()
     trace_context: dict[str, str] = {}
     TRACE_CONTEXT.inject(trace_context)
     await conn.execute(
-        "INSERT INTO outbox (id, template, recipient, params, trace_context)"
-        " VALUES ($1, $2, $3, $4::jsonb, $5::jsonb)",
+        "INSERT INTO outbox (id, template, recipient, params, trace_context, next_attempt_at)"
+        " VALUES ($1, $2, $3, $4::jsonb, $5::jsonb,"
+        " CASE WHEN $6 THEN 'infinity'::timestamptz ELSE now() END)",
         message_id,
         message.template,
         message.recipient,
         json.dumps(dict(message.params)),
         json.dumps(trace_context),
+        held,
     )
-    await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+    if not held:
+        await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
     return str(message_id)
+
+
+async def release(
+    conn: asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record],
+    message_id: str,
+) -> None:
+    """Let a held message go now (a no-op once released or delivered)."""
+    status = await conn.execute(
+        "UPDATE outbox SET next_attempt_at = now()"
+        " WHERE id = $1 AND next_attempt_at = 'infinity'::timestamptz",
+        uuid.UUID(message_id),
+    )
+    if status == "UPDATE 1":
+        await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
 
 
 class OutboxStore:

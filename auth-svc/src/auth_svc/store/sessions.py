@@ -110,6 +110,14 @@ class SessionStore:
             pipe.srem(self._user_key(user_id), session_id)
             await pipe.execute()
 
+    async def delete_all(self, user_id: str) -> list[str]:
+        """End every session of the user, each as :meth:`delete` ends one; their ids."""
+        members = await self._redis.smembers(self._user_key(user_id))
+        session_ids = sorted(_text(m) for m in members)
+        for session_id in session_ids:
+            await self.delete(session_id, user_id)
+        return session_ids
+
     async def list_for_user(self, user_id: str) -> list[SessionState]:
         user_key = self._user_key(user_id)
         members = await self._redis.smembers(user_key)

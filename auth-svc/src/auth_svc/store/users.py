@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from auth_svc.domain.accounts import REGISTRATION_SAGA, AccountState
 from auth_svc.domain.errors import EmailTaken
 from auth_svc.domain.outbox import OutboxMessage
 from auth_svc.domain.verification import StoredVerification, check_verification
 from auth_svc.store.outbox import enqueue
+from tollgate_kit.saga import start_saga
 
 EMAIL_UNIQUE_INDEX = "users_email_lower_key"
 
@@ -23,16 +25,35 @@ class User:
     password_hash: bytes
     email_verified_at: datetime | None
     created_at: datetime
+    state: AccountState = AccountState.ACTIVE
+
+
+_BY_EMAIL = (
+    "SELECT id, email, password_hash, email_verified_at, created_at, state"
+    " FROM users WHERE lower(email) = lower($1)"
+)
+_BY_ID = (
+    "SELECT id, email, password_hash, email_verified_at, created_at, state FROM users WHERE id = $1"
+)
 
 
 def _user(row: asyncpg.Record) -> User:
+    # A closed account has neither email nor password hash (erased); it matches no login.
     return User(
         id=str(row["id"]),
-        email=row["email"],
-        password_hash=row["password_hash"].encode("ascii"),
+        email=row["email"] or "",
+        password_hash=(row["password_hash"] or "").encode("ascii"),
         email_verified_at=row["email_verified_at"],
         created_at=row["created_at"],
+        state=AccountState(row["state"]),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    user: User
+    # The sign-up saga (open the wallet, release the welcome mail, activate).
+    saga_id: str
 
 
 class UserStore:
@@ -47,14 +68,15 @@ class UserStore:
         verification_digest: bytes,
         verification_ttl: timedelta,
         welcome: OutboxMessage,
-    ) -> User:
-        """Create the user, its verification token and its welcome mail in one transaction:
-        either all three exist afterwards or none does."""
+    ) -> Registered:
+        """Create the user (PENDING), its verification token, its welcome mail (held until the
+        sign-up saga releases it) and that saga in one transaction: either all exist
+        afterwards or none does."""
         async with self._pool.acquire() as conn, conn.transaction():
             try:
                 row = await conn.fetchrow(
                     "INSERT INTO users (id, email, password_hash) VALUES ($1, $2, $3) "
-                    "RETURNING id, email, password_hash, email_verified_at, created_at",
+                    "RETURNING id, email, password_hash, email_verified_at, created_at, state",
                     uuid.uuid4(),
                     email,
                     password_hash.decode("ascii"),
@@ -73,13 +95,18 @@ class UserStore:
                 uuid.UUID(user.id),
                 verification_ttl,
             )
-            await enqueue(conn, welcome)
-        return user
+            welcome_id = await enqueue(conn, welcome, held=True)
+            saga_id = await start_saga(
+                conn,
+                REGISTRATION_SAGA,
+                user.id,
+                {"welcome_message_id": welcome_id, "sign_up_credit": True},
+            )
+        return Registered(user=user, saga_id=saga_id)
 
     async def by_email(self, email: str) -> User | None:
         row = await self._pool.fetchrow(
-            "SELECT id, email, password_hash, email_verified_at, created_at "
-            "FROM users WHERE lower(email) = lower($1)",
+            _BY_EMAIL,
             email,
         )
         return None if row is None else _user(row)
@@ -101,8 +128,7 @@ class UserStore:
         except ValueError:
             return None
         row = await self._pool.fetchrow(
-            "SELECT id, email, password_hash, email_verified_at, created_at "
-            "FROM users WHERE id = $1",
+            _BY_ID,
             key,
         )
         return None if row is None else _user(row)

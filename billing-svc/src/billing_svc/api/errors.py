@@ -17,6 +17,9 @@ _CODES: tuple[tuple[type[domain.BillingError], grpc.StatusCode, str], ...] = (
     (domain.LedgerUnavailable, grpc.StatusCode.UNAVAILABLE, "error"),
     (domain.NotRefundable, grpc.StatusCode.FAILED_PRECONDITION, "not_refundable"),
     (domain.RefundExceedsCharge, grpc.StatusCode.FAILED_PRECONDITION, "exceeds_charge"),
+    (domain.WalletNotOpen, grpc.StatusCode.FAILED_PRECONDITION, "wallet_not_open"),
+    (domain.WalletClosed, grpc.StatusCode.FAILED_PRECONDITION, "wallet_closed"),
+    (domain.WalletNotEmpty, grpc.StatusCode.FAILED_PRECONDITION, "invalid"),
 )
 
 

@@ -8,6 +8,8 @@
 - ``invalid``             declined: bad amount, description or key (INVALID_ARGUMENT)
 - ``conflict``            declined: the key belongs to a different request (IDEMPOTENCY_KEY_REUSED)
 - ``unauthenticated``     declined: no valid access token or the session has ended
+- ``wallet_not_open``     declined: the wallet was never opened (sign-up unfinished)
+- ``wallet_closed``       declined: the wallet is closed (the account was closed)
 - ``error``               the service failed (database down, a bug, auth-svc unreachable …)
 
 An *error*, for the alert ``billing_charge_error_rate > 5%``, is ``result="error"`` only: a
@@ -33,6 +35,8 @@ CHARGE_RESULTS = (
     "invalid",
     "conflict",
     "unauthenticated",
+    "wallet_not_open",
+    "wallet_closed",
     "error",
 )
 REFUND_RESULTS = (
@@ -45,6 +49,8 @@ REFUND_RESULTS = (
     "invalid",
     "conflict",
     "unauthenticated",
+    "wallet_not_open",
+    "wallet_closed",
     "error",
 )
 TOP_UP_RESULTS = (
@@ -54,6 +60,8 @@ TOP_UP_RESULTS = (
     "invalid",
     "conflict",
     "unauthenticated",
+    "wallet_not_open",
+    "wallet_closed",
     "error",
 )
 

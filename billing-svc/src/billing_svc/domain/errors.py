@@ -90,3 +90,21 @@ class RefundExceedsCharge(BillingError):
     def __init__(self, message: str, refundable: int) -> None:
         super().__init__(message)
         self.refundable = refundable
+
+
+class WalletNotOpen(BillingError):
+    """The user's wallet was never opened (sign-up has not finished)."""
+
+    reason = "WALLET_NOT_OPEN"
+
+
+class WalletClosed(BillingError):
+    """The user's wallet is closed (the account was closed); its ledger rows remain."""
+
+    reason = "WALLET_CLOSED"
+
+
+class WalletNotEmpty(BillingError):
+    """A wallet can only close at a zero balance."""
+
+    reason = "WALLET_NOT_EMPTY"

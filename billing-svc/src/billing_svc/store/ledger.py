@@ -35,7 +35,7 @@ SELECT id, kind, amount, description, refund_of, ts, currency FROM transactions
 
 
 @contextmanager
-def _reachable() -> Iterator[None]:
+def reachable() -> Iterator[None]:
     """Turn the database being out of reach, or a statement it cancelled for running past
     the pool's ``statement_timeout``, into :class:`LedgerUnavailable`."""
     try:
@@ -104,7 +104,7 @@ class Ledger:
         idempotency_key: str,
         fingerprint: bytes,
     ) -> LedgerResult:
-        with _reachable():
+        with reachable():
             row = await self._pool.fetchrow(
                 _CHARGE, user_id, currency, amount, description, idempotency_key, fingerprint
             )
@@ -113,7 +113,7 @@ class Ledger:
     async def top_up(
         self, user_id: str, currency: str, amount: int, idempotency_key: str, fingerprint: bytes
     ) -> LedgerResult:
-        with _reachable():
+        with reachable():
             row = await self._pool.fetchrow(
                 _TOP_UP, user_id, currency, amount, idempotency_key, fingerprint
             )
@@ -122,7 +122,7 @@ class Ledger:
     async def refund(
         self, user_id: str, charge_id: UUID, amount: int, idempotency_key: str, fingerprint: bytes
     ) -> LedgerResult:
-        with _reachable():
+        with reachable():
             row = await self._pool.fetchrow(
                 _REFUND, user_id, charge_id, amount, idempotency_key, fingerprint
             )
@@ -130,7 +130,7 @@ class Ledger:
 
     async def balance(self, user_id: str, currency: str) -> int:
         """The wallet's balance; a user without a wallet has 0."""
-        with _reachable():
+        with reachable():
             balance: int | None = await self._pool.fetchval(_BALANCE, user_id, currency)
         return balance or 0
 
@@ -138,7 +138,7 @@ class Ledger:
         self, user_id: str, limit: int, after: Cursor | None
     ) -> Sequence[Transaction]:
         """Up to ``limit`` of the user's transactions, newest first, after ``after``."""
-        with _reachable():
+        with reachable():
             if after is None:
                 rows = await self._pool.fetch(_FIRST_PAGE, user_id, limit)
             else:

@@ -171,6 +171,32 @@ def _charge_receipt(params: Mapping[str, str]) -> RenderedEmail:
     )
 
 
+# account_closed / account_closure_failed ------------------------------------------------
+
+_NOTICE_TEXT = Template("""Hi $name,
+
+$message
+""")
+_NOTICE_HTML = Template("""<p>Hi $name,</p>
+<p>$message</p>""")
+
+
+def _notice(subject: str, message: str) -> Callable[[Mapping[str, str]], RenderedEmail]:
+    """A fixed message with no link: nothing in it can be forged through params."""
+
+    def render(params: Mapping[str, str]) -> RenderedEmail:
+        values = {"name": _text_param(params, "name") or "there", "message": message}
+        return RenderedEmail(
+            subject=subject,
+            text=_NOTICE_TEXT.substitute(values) + _TEXT_FOOTER,
+            html=_LAYOUT.substitute(
+                title=html.escape(subject), body=_fill_html(_NOTICE_HTML, values)
+            ),
+        )
+
+    return render
+
+
 @dataclass(frozen=True)
 class EmailTemplate:
     name: str
@@ -208,6 +234,28 @@ TEMPLATES: Mapping[str, EmailTemplate] = {
             frozenset({"charge_id", "amount", "currency"}),
             frozenset({"name", "description", "balance", "charged_at"}),
             _charge_receipt,
+        ),
+        EmailTemplate(
+            "account_closed",
+            frozenset(),
+            frozenset({"name"}),
+            _notice(
+                "Your Tollgate account is closed",
+                "your Tollgate account is closed: your wallet is closed, every session has "
+                "ended and your email address and password are erased. Thank you for using "
+                "Tollgate.",
+            ),
+        ),
+        EmailTemplate(
+            "account_closure_failed",
+            frozenset(),
+            frozenset({"name"}),
+            _notice(
+                "Your Tollgate account could not be closed",
+                "we could not finish closing your Tollgate account, so it is open again and "
+                "your wallet works as before. Please sign in again; you may try to close it "
+                "later or contact us.",
+            ),
         ),
     )
 }

@@ -32,6 +32,7 @@ CONTRACT = [
     ("POST", "/v1/auth/verify-email", "tollgate.auth.v1.AuthService.VerifyEmail", {}),
     ("GET", "/.well-known/jwks.json", "tollgate.auth.v1.AuthService.GetJwks", {}),
     ("GET", "/v1/auth/sessions", "tollgate.auth.v1.AuthService.ListSessions", {}),
+    ("POST", "/v1/auth/me:close", "tollgate.auth.v1.AuthService.CloseAccount", {}),
     (
         "DELETE",
         "/v1/auth/sessions/s1",

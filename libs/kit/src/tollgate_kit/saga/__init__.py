@@ -12,7 +12,13 @@ from tollgate_kit.saga._definition import (
 )
 from tollgate_kit.saga._metrics import SagaMetrics
 from tollgate_kit.saga._runner import RunnerPolicy, SagaRunner
-from tollgate_kit.saga._store import SagaRecord, SagaStore, schema_sql, start_saga
+from tollgate_kit.saga._store import (
+    SagaRecord,
+    SagaStore,
+    schema_sql,
+    schema_statements,
+    start_saga,
+)
 
 __all__ = [
     "Action",
@@ -27,5 +33,6 @@ __all__ = [
     "Step",
     "StepContext",
     "schema_sql",
+    "schema_statements",
     "start_saga",
 ]

@@ -87,6 +87,14 @@ class SagaRunner:
         self._listener = NotifyListener(listen_dsn, NOTIFY_CHANNEL, self._wake)
         self._launched: set[asyncio.Task[None]] = set()
 
+    def define(self, *definitions: SagaDefinition) -> None:
+        """Add sagas the runner drives (for wiring where a step needs what needs the runner)."""
+        for definition in definitions:
+            if definition.kind in self._definitions:
+                raise ValueError(f"saga {definition.kind!r} is defined twice")
+            self._definitions[definition.kind] = definition
+        self._kinds = sorted(self._definitions)
+
     # --- starting and waiting ------------------------------------------------------------
 
     def launch(self, saga_id: str, kind: str) -> asyncio.Task[None]:
@@ -97,14 +105,19 @@ class SagaRunner:
         task.add_done_callback(self._launched.discard)
         return task
 
-    async def wait_finished(self, saga_id: str, within: float) -> SagaRecord | None:
-        """The saga once it has finished, or as it stands after ``within`` seconds."""
+    async def wait_finished(
+        self, saga_id: str, within: float, *, first_attempt: bool = False
+    ) -> SagaRecord | None:
+        """The saga once it has finished, or as it stands after ``within`` seconds. With
+        ``first_attempt``, also once its first attempt is over (it waits for a retry)."""
         deadline = time.monotonic() + within
         while True:
             saga = await self._store.get(saga_id)
             if saga is None or saga.state.finished or time.monotonic() >= deadline:
                 return saga
-            await asyncio.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+            if first_attempt and saga.attempts > 0 and saga.lease_token is None:
+                return saga
+            await asyncio.sleep(min(0.02, max(0.0, deadline - time.monotonic())))
 
     async def _drive(self, saga_id: str) -> None:
         try:

@@ -32,6 +32,13 @@ def schema_sql() -> str:
     return SCHEMA_SQL.read_text()
 
 
+def schema_statements() -> list[str]:
+    """:func:`schema_sql` one statement at a time (a migration's driver prepares each
+    statement, and a prepared statement holds one command)."""
+    lines = [line for line in schema_sql().splitlines() if not line.lstrip().startswith("--")]
+    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
+
+
 @dataclass(frozen=True, slots=True)
 class SagaRecord:
     id: str

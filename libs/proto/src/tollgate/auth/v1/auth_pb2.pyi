@@ -8,6 +8,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -18,6 +19,31 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _AccountState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _AccountStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AccountState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ACCOUNT_STATE_UNSPECIFIED: _AccountState.ValueType  # 0
+    PENDING: _AccountState.ValueType  # 1
+    ACTIVE: _AccountState.ValueType  # 2
+    CLOSING: _AccountState.ValueType  # 3
+    CLOSED: _AccountState.ValueType  # 4
+
+class AccountState(_AccountState, metaclass=_AccountStateEnumTypeWrapper):
+    """AccountState is where an account is in its life: PENDING until the sign-up saga has
+    opened its wallet and sent the welcome mail, ACTIVE, CLOSING while the closure saga runs,
+    CLOSED at the end (the personal data is gone).
+    """
+
+ACCOUNT_STATE_UNSPECIFIED: AccountState.ValueType  # 0
+PENDING: AccountState.ValueType  # 1
+ACTIVE: AccountState.ValueType  # 2
+CLOSING: AccountState.ValueType  # 3
+CLOSED: AccountState.ValueType  # 4
+Global___AccountState: _TypeAlias = AccountState  # noqa: Y015
 
 @_typing.final
 class RegisterRequest(_message.Message):
@@ -47,17 +73,21 @@ class RegisterResponse(_message.Message):
 
     USER_ID_FIELD_NUMBER: _builtins.int
     EMAIL_FIELD_NUMBER: _builtins.int
+    ACCOUNT_STATE_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
     email: _builtins.str
+    account_state: Global___AccountState.ValueType
+    """ACTIVE once the sign-up saga has finished, PENDING while it still runs."""
     def __init__(
         self,
         *,
         user_id: _builtins.str = ...,
         email: _builtins.str = ...,
+        account_state: Global___AccountState.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_state", b"account_state", "email", b"email", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -215,9 +245,11 @@ class MeResponse(_message.Message):
     EMAIL_FIELD_NUMBER: _builtins.int
     EMAIL_VERIFIED_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
+    ACCOUNT_STATE_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
     email: _builtins.str
     email_verified: _builtins.bool
+    account_state: Global___AccountState.ValueType
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -227,10 +259,11 @@ class MeResponse(_message.Message):
         email: _builtins.str = ...,
         email_verified: _builtins.bool = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
+        account_state: Global___AccountState.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "email", b"email", "email_verified", b"email_verified", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_state", b"account_state", "created_at", b"created_at", "email", b"email", "email_verified", b"email_verified", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -450,3 +483,43 @@ class RevokeSessionResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RevokeSessionResponse: _TypeAlias = RevokeSessionResponse  # noqa: Y015
+
+@_typing.final
+class CloseAccountRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PASSWORD_FIELD_NUMBER: _builtins.int
+    password: _builtins.str
+    """The account's password, checked again."""
+    def __init__(
+        self,
+        *,
+        password: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["password", b"password"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CloseAccountRequest: _TypeAlias = CloseAccountRequest  # noqa: Y015
+
+@_typing.final
+class CloseAccountResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACCOUNT_STATE_FIELD_NUMBER: _builtins.int
+    account_state: Global___AccountState.ValueType
+    """CLOSED, or CLOSING when the closure was still running when the call answered."""
+    def __init__(
+        self,
+        *,
+        account_state: Global___AccountState.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_state", b"account_state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CloseAccountResponse: _TypeAlias = CloseAccountResponse  # noqa: Y015

@@ -80,6 +80,11 @@ class AuthServiceStub:
                 request_serializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.RevokeSessionRequest.SerializeToString,
                 response_deserializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.RevokeSessionResponse.FromString,
                 _registered_method=True)
+        self.CloseAccount = channel.unary_unary(
+                '/tollgate.auth.v1.AuthService/CloseAccount',
+                request_serializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.CloseAccountRequest.SerializeToString,
+                response_deserializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.CloseAccountResponse.FromString,
+                _registered_method=True)
 
 
 class AuthServiceServicer:
@@ -149,6 +154,16 @@ class AuthServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CloseAccount(self, request, context):
+        """CloseAccount closes the signed-in user's account after re-checking the password: the
+        wallet (which must be empty) is closed, every session ends, a goodbye mail goes out and
+        the personal data is erased. It answers once the account is CLOSED, or with its state
+        (HTTP 202) when the closure is still running after a few seconds.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuthServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -196,6 +211,11 @@ def add_AuthServiceServicer_to_server(servicer, server):
                     servicer.RevokeSession,
                     request_deserializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.RevokeSessionRequest.FromString,
                     response_serializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.RevokeSessionResponse.SerializeToString,
+            ),
+            'CloseAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.CloseAccount,
+                    request_deserializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.CloseAccountRequest.FromString,
+                    response_serializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.CloseAccountResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -442,6 +462,33 @@ class AuthService:
             '/tollgate.auth.v1.AuthService/RevokeSession',
             tollgate_dot_auth_dot_v1_dot_auth__pb2.RevokeSessionRequest.SerializeToString,
             tollgate_dot_auth_dot_v1_dot_auth__pb2.RevokeSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tollgate.auth.v1.AuthService/CloseAccount',
+            tollgate_dot_auth_dot_v1_dot_auth__pb2.CloseAccountRequest.SerializeToString,
+            tollgate_dot_auth_dot_v1_dot_auth__pb2.CloseAccountResponse.FromString,
             options,
             channel_credentials,
             insecure,

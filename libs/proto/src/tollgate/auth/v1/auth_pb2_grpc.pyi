@@ -51,6 +51,12 @@ class AuthServiceStub:
     """ListSessions lists the signed-in user's open sessions."""
     RevokeSession: _grpc.UnaryUnaryMultiCallable[_auth_pb2.RevokeSessionRequest, _auth_pb2.RevokeSessionResponse]
     """RevokeSession ends one of the signed-in user's sessions."""
+    CloseAccount: _grpc.UnaryUnaryMultiCallable[_auth_pb2.CloseAccountRequest, _auth_pb2.CloseAccountResponse]
+    """CloseAccount closes the signed-in user's account after re-checking the password: the
+    wallet (which must be empty) is closed, every session ends, a goodbye mail goes out and
+    the personal data is erased. It answers once the account is CLOSED, or with its state
+    (HTTP 202) when the closure is still running after a few seconds.
+    """
 
 @_typing.type_check_only
 class AuthServiceAsyncStub(AuthServiceStub):
@@ -75,6 +81,12 @@ class AuthServiceAsyncStub(AuthServiceStub):
     """ListSessions lists the signed-in user's open sessions."""
     RevokeSession: _aio.UnaryUnaryMultiCallable[_auth_pb2.RevokeSessionRequest, _auth_pb2.RevokeSessionResponse]  # type: ignore[assignment]
     """RevokeSession ends one of the signed-in user's sessions."""
+    CloseAccount: _aio.UnaryUnaryMultiCallable[_auth_pb2.CloseAccountRequest, _auth_pb2.CloseAccountResponse]  # type: ignore[assignment]
+    """CloseAccount closes the signed-in user's account after re-checking the password: the
+    wallet (which must be empty) is closed, every session ends, a goodbye mail goes out and
+    the personal data is erased. It answers once the account is CLOSED, or with its state
+    (HTTP 202) when the closure is still running after a few seconds.
+    """
 
 class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
     """AuthService registers users, issues and rotates tokens, and manages sessions."""
@@ -150,5 +162,17 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_auth_pb2.RevokeSessionResponse, _abc.Awaitable[_auth_pb2.RevokeSessionResponse]]:
         """RevokeSession ends one of the signed-in user's sessions."""
+
+    @_abc_1.abstractmethod
+    def CloseAccount(
+        self,
+        request: _auth_pb2.CloseAccountRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_auth_pb2.CloseAccountResponse, _abc.Awaitable[_auth_pb2.CloseAccountResponse]]:
+        """CloseAccount closes the signed-in user's account after re-checking the password: the
+        wallet (which must be empty) is closed, every session ends, a goodbye mail goes out and
+        the personal data is erased. It answers once the account is CLOSED, or with its state
+        (HTTP 202) when the closure is still running after a few seconds.
+        """
 
 def add_AuthServiceServicer_to_server(servicer: AuthServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -278,3 +278,175 @@ class BillingService:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class WalletLifecycleServiceStub:
+    """WalletLifecycleService opens and closes wallets for auth-svc's sagas (sign-up, account
+    closure). It is internal: no HTTP binding, reachable only inside the deployment. Every
+    call is idempotent: repeating one has its effect once.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.OpenWallet = channel.unary_unary(
+                '/tollgate.billing.v1.WalletLifecycleService/OpenWallet',
+                request_serializer=tollgate_dot_billing_dot_v1_dot_billing__pb2.OpenWalletRequest.SerializeToString,
+                response_deserializer=tollgate_dot_billing_dot_v1_dot_billing__pb2.OpenWalletResponse.FromString,
+                _registered_method=True)
+        self.CloseWallet = channel.unary_unary(
+                '/tollgate.billing.v1.WalletLifecycleService/CloseWallet',
+                request_serializer=tollgate_dot_billing_dot_v1_dot_billing__pb2.CloseWalletRequest.SerializeToString,
+                response_deserializer=tollgate_dot_billing_dot_v1_dot_billing__pb2.CloseWalletResponse.FromString,
+                _registered_method=True)
+        self.ReopenWallet = channel.unary_unary(
+                '/tollgate.billing.v1.WalletLifecycleService/ReopenWallet',
+                request_serializer=tollgate_dot_billing_dot_v1_dot_billing__pb2.ReopenWalletRequest.SerializeToString,
+                response_deserializer=tollgate_dot_billing_dot_v1_dot_billing__pb2.ReopenWalletResponse.FromString,
+                _registered_method=True)
+
+
+class WalletLifecycleServiceServicer:
+    """WalletLifecycleService opens and closes wallets for auth-svc's sagas (sign-up, account
+    closure). It is internal: no HTTP binding, reachable only inside the deployment. Every
+    call is idempotent: repeating one has its effect once.
+    """
+
+    def OpenWallet(self, request, context):
+        """OpenWallet opens the user's wallet (crediting the configured sign-up credit once when
+        asked). An open wallet answers as opened; a closed one FAILED_PRECONDITION WALLET_CLOSED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CloseWallet(self, request, context):
+        """CloseWallet closes the user's wallet; money calls then answer WALLET_CLOSED. The ledger
+        rows stay. A non-zero balance refuses with FAILED_PRECONDITION WALLET_NOT_EMPTY.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReopenWallet(self, request, context):
+        """ReopenWallet undoes CloseWallet (the compensation of a closure that could not finish).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_WalletLifecycleServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'OpenWallet': grpc.unary_unary_rpc_method_handler(
+                    servicer.OpenWallet,
+                    request_deserializer=tollgate_dot_billing_dot_v1_dot_billing__pb2.OpenWalletRequest.FromString,
+                    response_serializer=tollgate_dot_billing_dot_v1_dot_billing__pb2.OpenWalletResponse.SerializeToString,
+            ),
+            'CloseWallet': grpc.unary_unary_rpc_method_handler(
+                    servicer.CloseWallet,
+                    request_deserializer=tollgate_dot_billing_dot_v1_dot_billing__pb2.CloseWalletRequest.FromString,
+                    response_serializer=tollgate_dot_billing_dot_v1_dot_billing__pb2.CloseWalletResponse.SerializeToString,
+            ),
+            'ReopenWallet': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReopenWallet,
+                    request_deserializer=tollgate_dot_billing_dot_v1_dot_billing__pb2.ReopenWalletRequest.FromString,
+                    response_serializer=tollgate_dot_billing_dot_v1_dot_billing__pb2.ReopenWalletResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'tollgate.billing.v1.WalletLifecycleService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('tollgate.billing.v1.WalletLifecycleService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class WalletLifecycleService:
+    """WalletLifecycleService opens and closes wallets for auth-svc's sagas (sign-up, account
+    closure). It is internal: no HTTP binding, reachable only inside the deployment. Every
+    call is idempotent: repeating one has its effect once.
+    """
+
+    @staticmethod
+    def OpenWallet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tollgate.billing.v1.WalletLifecycleService/OpenWallet',
+            tollgate_dot_billing_dot_v1_dot_billing__pb2.OpenWalletRequest.SerializeToString,
+            tollgate_dot_billing_dot_v1_dot_billing__pb2.OpenWalletResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseWallet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tollgate.billing.v1.WalletLifecycleService/CloseWallet',
+            tollgate_dot_billing_dot_v1_dot_billing__pb2.CloseWalletRequest.SerializeToString,
+            tollgate_dot_billing_dot_v1_dot_billing__pb2.CloseWalletResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReopenWallet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tollgate.billing.v1.WalletLifecycleService/ReopenWallet',
+            tollgate_dot_billing_dot_v1_dot_billing__pb2.ReopenWalletRequest.SerializeToString,
+            tollgate_dot_billing_dot_v1_dot_billing__pb2.ReopenWalletResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

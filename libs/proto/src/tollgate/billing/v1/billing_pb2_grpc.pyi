@@ -110,3 +110,79 @@ class BillingServiceServicer(metaclass=_abc_1.ABCMeta):
         """ListTransactions pages through the caller's ledger, newest first."""
 
 def add_BillingServiceServicer_to_server(servicer: BillingServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+
+class WalletLifecycleServiceStub:
+    """WalletLifecycleService opens and closes wallets for auth-svc's sagas (sign-up, account
+    closure). It is internal: no HTTP binding, reachable only inside the deployment. Every
+    call is idempotent: repeating one has its effect once.
+    """
+
+    @_typing.overload
+    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
+    @_typing.overload
+    def __new__(cls, channel: _aio.Channel) -> WalletLifecycleServiceAsyncStub: ...
+    OpenWallet: _grpc.UnaryUnaryMultiCallable[_billing_pb2.OpenWalletRequest, _billing_pb2.OpenWalletResponse]
+    """OpenWallet opens the user's wallet (crediting the configured sign-up credit once when
+    asked). An open wallet answers as opened; a closed one FAILED_PRECONDITION WALLET_CLOSED.
+    """
+    CloseWallet: _grpc.UnaryUnaryMultiCallable[_billing_pb2.CloseWalletRequest, _billing_pb2.CloseWalletResponse]
+    """CloseWallet closes the user's wallet; money calls then answer WALLET_CLOSED. The ledger
+    rows stay. A non-zero balance refuses with FAILED_PRECONDITION WALLET_NOT_EMPTY.
+    """
+    ReopenWallet: _grpc.UnaryUnaryMultiCallable[_billing_pb2.ReopenWalletRequest, _billing_pb2.ReopenWalletResponse]
+    """ReopenWallet undoes CloseWallet (the compensation of a closure that could not finish)."""
+
+@_typing.type_check_only
+class WalletLifecycleServiceAsyncStub(WalletLifecycleServiceStub):
+    """WalletLifecycleService opens and closes wallets for auth-svc's sagas (sign-up, account
+    closure). It is internal: no HTTP binding, reachable only inside the deployment. Every
+    call is idempotent: repeating one has its effect once.
+    """
+
+    def __init__(self, channel: _aio.Channel) -> None: ...
+    OpenWallet: _aio.UnaryUnaryMultiCallable[_billing_pb2.OpenWalletRequest, _billing_pb2.OpenWalletResponse]  # type: ignore[assignment]
+    """OpenWallet opens the user's wallet (crediting the configured sign-up credit once when
+    asked). An open wallet answers as opened; a closed one FAILED_PRECONDITION WALLET_CLOSED.
+    """
+    CloseWallet: _aio.UnaryUnaryMultiCallable[_billing_pb2.CloseWalletRequest, _billing_pb2.CloseWalletResponse]  # type: ignore[assignment]
+    """CloseWallet closes the user's wallet; money calls then answer WALLET_CLOSED. The ledger
+    rows stay. A non-zero balance refuses with FAILED_PRECONDITION WALLET_NOT_EMPTY.
+    """
+    ReopenWallet: _aio.UnaryUnaryMultiCallable[_billing_pb2.ReopenWalletRequest, _billing_pb2.ReopenWalletResponse]  # type: ignore[assignment]
+    """ReopenWallet undoes CloseWallet (the compensation of a closure that could not finish)."""
+
+class WalletLifecycleServiceServicer(metaclass=_abc_1.ABCMeta):
+    """WalletLifecycleService opens and closes wallets for auth-svc's sagas (sign-up, account
+    closure). It is internal: no HTTP binding, reachable only inside the deployment. Every
+    call is idempotent: repeating one has its effect once.
+    """
+
+    @_abc_1.abstractmethod
+    def OpenWallet(
+        self,
+        request: _billing_pb2.OpenWalletRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_billing_pb2.OpenWalletResponse, _abc.Awaitable[_billing_pb2.OpenWalletResponse]]:
+        """OpenWallet opens the user's wallet (crediting the configured sign-up credit once when
+        asked). An open wallet answers as opened; a closed one FAILED_PRECONDITION WALLET_CLOSED.
+        """
+
+    @_abc_1.abstractmethod
+    def CloseWallet(
+        self,
+        request: _billing_pb2.CloseWalletRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_billing_pb2.CloseWalletResponse, _abc.Awaitable[_billing_pb2.CloseWalletResponse]]:
+        """CloseWallet closes the user's wallet; money calls then answer WALLET_CLOSED. The ledger
+        rows stay. A non-zero balance refuses with FAILED_PRECONDITION WALLET_NOT_EMPTY.
+        """
+
+    @_abc_1.abstractmethod
+    def ReopenWallet(
+        self,
+        request: _billing_pb2.ReopenWalletRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_billing_pb2.ReopenWalletResponse, _abc.Awaitable[_billing_pb2.ReopenWalletResponse]]:
+        """ReopenWallet undoes CloseWallet (the compensation of a closure that could not finish)."""
+
+def add_WalletLifecycleServiceServicer_to_server(servicer: WalletLifecycleServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,1 @@
+"""The workflows auth-svc drives across services on :mod:`tollgate_kit.saga`."""
