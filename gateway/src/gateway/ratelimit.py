@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import math
+import time
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -110,6 +111,49 @@ return {1, math.floor((now - allow_at) / interval), 0, new_tat - now}
 GCRA_SHA = hashlib.sha1(GCRA_SCRIPT.encode(), usedforsecurity=False).hexdigest()
 
 
+def gcra_lease(
+    tat_us: int | None, now_us: int, rate: Rate, want: int
+) -> tuple[int, Decision, int | None]:
+    """Take up to ``want`` tokens at ``now_us`` (as many as the limit allows right now):
+    the tokens granted, the decision for the request that asked, and the TAT to store."""
+    interval = rate.interval_us
+    tat = now_us if tat_us is None or tat_us < now_us else tat_us
+    granted = min(want, (now_us - tat) // interval + rate.burst)
+    if granted < 1:
+        refused, _ = gcra(tat, now_us, rate)
+        return 0, refused, None
+    new_tat = tat + interval * granted
+    decision = Decision(
+        allowed=True,
+        limit=rate.burst,
+        remaining=(now_us - (new_tat - interval * rate.burst)) // interval,
+        retry_after=0.0,
+        reset_after=(new_tat - now_us) / MICROS,
+    )
+    return granted, decision, new_tat
+
+
+# The same as gcra_lease, on Redis's clock. KEYS[1]: the key; ARGV: interval (µs), burst,
+# want. Returns {granted, remaining, retry µs, reset µs}.
+LEASE_SCRIPT = """
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local want = tonumber(ARGV[3])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if not tat or tat < now then tat = now end
+local granted = math.min(want, math.floor((now - tat) / interval) + burst)
+if granted < 1 then
+  return {0, 0, tat + interval - interval * burst - now, tat - now}
+end
+local new_tat = tat + interval * granted
+redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000))
+return {granted, math.floor((now - (new_tat - interval * burst)) / interval), 0, new_tat - now}
+"""
+LEASE_SHA = hashlib.sha1(LEASE_SCRIPT.encode(), usedforsecurity=False).hexdigest()
+
+
 # A limit to pass: (kind, identity, rate).
 Check = tuple[str, str, Rate]
 
@@ -139,8 +183,33 @@ class RateLimiter:
 
     async def hit(self, kind: str, identity: str, rate: Rate, *, cost: int = 1) -> Decision:
         """One decision; a request of ``cost`` takes that many tokens at once, or none."""
-        _, decision = await self._run(None, kind, identity, rate, cost)
-        return decision
+        reply = await self._script(GCRA_SHA, GCRA_SCRIPT, kind, identity, rate, cost)
+        return _decision(reply, rate)
+
+    async def take(self, kind: str, identity: str, rate: Rate, want: int) -> tuple[int, Decision]:
+        """Up to ``want`` tokens at once (:func:`gcra_lease`): how many, and the decision."""
+        granted, remaining, retry_us, reset_us = await self._script(
+            LEASE_SHA, LEASE_SCRIPT, kind, identity, rate, want
+        )
+        return int(granted), _decision([min(granted, 1), remaining, retry_us, reset_us], rate)
+
+    async def _script(
+        self, sha: str, script: str, kind: str, identity: str, rate: Rate, count: int
+    ) -> list[int]:
+        key = f"{self._prefix}{kind}:{identity}"
+        for attempt in range(2):
+            try:
+                reply: list[int] = await self._redis.evalsha(
+                    sha, 1, key, rate.interval_us, rate.burst, count
+                )
+            except NoScriptError:
+                if attempt:
+                    raise
+                # First use on this Redis (or after a SCRIPT FLUSH / failover).
+                await self._redis.script_load(script)
+                continue
+            return reply
+        raise NoScriptError("the rate limit script cannot be loaded")
 
     async def hit_all(self, checks: Sequence[Check]) -> Decision:
         """Each limit in turn: the first refusal, else the last decision."""
@@ -151,35 +220,6 @@ class RateLimiter:
             if not decision.allowed:
                 break
         return decision
-
-    async def hit_with_session(
-        self, session: str, kind: str, identity: str, rate: Rate
-    ) -> tuple[bool, Decision]:
-        """:meth:`hit`, and whether the Redis key ``session`` exists, in one round trip
-        (a pipeline, not a two-key script, so it also works on Redis Cluster)."""
-        return await self._run(session, kind, identity, rate)
-
-    async def _run(
-        self, session: str | None, kind: str, identity: str, rate: Rate, cost: int = 1
-    ) -> tuple[bool, Decision]:
-        key = f"{self._prefix}{kind}:{identity}"
-        for attempt in range(2):
-            pipe = self._redis.pipeline(transaction=False)
-            if session is not None:
-                pipe.exists(session)
-            pipe.evalsha(GCRA_SHA, 1, key, rate.interval_us, rate.burst, cost)
-            replies = await pipe.execute(raise_on_error=False)
-            reply = replies[-1]
-            if isinstance(reply, NoScriptError) and attempt == 0:
-                # First use on this Redis (or after a SCRIPT FLUSH / failover).
-                await self._redis.script_load(GCRA_SCRIPT)
-                continue
-            for item in replies:
-                if isinstance(item, Exception):
-                    raise item
-            exists = bool(replies[0]) if session is not None else True
-            return exists, _decision(reply, rate)
-        raise NoScriptError("the rate limit script cannot be loaded")
 
 
 def _decision(reply: list[int], rate: Rate) -> Decision:
@@ -215,3 +255,77 @@ def login_identity(client_address: str, email: str) -> str:
     folded = unicodedata.normalize("NFKC", email).strip().casefold()
     material = f"{client_address}\x00{folded}".encode()
     return hashlib.sha256(material).hexdigest()[:32]
+
+
+@dataclass(slots=True)
+class _Lease:
+    tokens: int
+    expires: float
+    remaining: int
+    reset_after: float
+    # The size of the next lease: doubled when one is spent in time, halved when one expires
+    # with tokens left.
+    size: int
+
+
+class LeasedLimiter:
+    """A Redis-backed limit spent locally from leases, so that a busy user costs a Redis
+    round trip every few requests instead of every request.
+
+    A lease is a number of tokens taken from the shared limit at once
+    (:meth:`RateLimiter.take`); this process spends them on the identity's next requests
+    for at most ``lease_seconds``. Every request it lets through consumed a token in Redis,
+    so the sum over all replicas stays within the limit; tokens that expire unspent are
+    lost, which only ever makes the limit stricter, and the next lease is halved. Leases
+    grow from 1 up to ``max_lease`` and at most a quarter of the burst, so a small limit
+    (a burst under 8) is decided request by request, exactly as before.
+    """
+
+    def __init__(
+        self, limiter: RateLimiter, *, lease_seconds: float = 1.0, max_lease: int = 16
+    ) -> None:
+        self._limiter = limiter
+        self._lease_seconds = lease_seconds
+        self._max_lease = max_lease
+        self._leases: dict[tuple[str, str], _Lease] = {}
+        self._pruned_at = time.monotonic()
+
+    async def hit(self, kind: str, identity: str, rate: Rate) -> Decision:
+        now = time.monotonic()
+        key = (kind, identity)
+        lease = self._leases.get(key)
+        if lease is not None and lease.tokens and now < lease.expires:
+            lease.tokens -= 1
+            return Decision(
+                True, rate.burst, lease.remaining + lease.tokens, 0.0, lease.reset_after
+            )
+        size = 1 if lease is None else lease.size
+        if lease is not None:
+            spent = not lease.tokens
+            size = min(size * 2, self._max_lease) if spent else max(size // 2, 1)
+        size = max(1, min(size, rate.burst // 4))
+        granted, decision = await self._limiter.take(kind, identity, rate, size)
+        lease = _Lease(
+            tokens=max(granted - 1, 0),
+            expires=now + self._lease_seconds,
+            remaining=decision.remaining,
+            reset_after=decision.reset_after,
+            size=size,
+        )
+        if not decision.allowed:
+            lease.size = 1
+        self._leases[key] = lease
+        if now - self._pruned_at > self._lease_seconds * 10:
+            self._prune(now)
+        if not decision.allowed:
+            return decision
+        return Decision(
+            True, rate.burst, decision.remaining + lease.tokens, 0.0, decision.reset_after
+        )
+
+    def _prune(self, now: float) -> None:
+        """Forget identities whose last lease ended long ago (bounded memory)."""
+        horizon = now - self._lease_seconds * 10
+        for key in [k for k, lease in self._leases.items() if lease.expires < horizon]:
+            del self._leases[key]
+        self._pruned_at = now

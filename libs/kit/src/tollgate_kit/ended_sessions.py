@@ -1,0 +1,259 @@
+"""The feed of ended sessions: how every service learns, without a Redis round trip per
+call, that a session's tokens must stop working.
+
+auth-svc *announces* each session it ends (logout, refresh-token reuse, revocation, account
+closure) on a Redis stream, before it deletes the session. Every verifier (the gateway's
+workers, billing-svc, …) *follows* the stream: it reads the whole stream when it connects
+(entries live as long as a token of their session can: one access-token lifetime), then
+waits on ``XREAD BLOCK`` for new ones, and keeps the ended ids in memory until their tokens
+have expired. A call is then checked with a dict lookup.
+
+Fail closed: a follower that has not completed a read within ``max_staleness`` seconds
+(Redis down, stalled, or the follower just started) cannot know what ended meanwhile, and
+:meth:`EndedSessions.check` raises :class:`FeedUnavailable` (the caller answers
+UNAVAILABLE, never "welcome").
+
+Lost data: if Redis loses the stream (a restart without persistence, a flush), it has lost
+every session too. An *epoch* key names the data set: whoever finds it missing creates it
+with the time; a follower adopts the epoch it finds and refuses tokens issued before its
+creation — exactly the sessions that Redis no longer has. auth-svc makes sure the epoch
+exists before it creates a session, so no session outlives the epoch it was created under.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from tollgate_kit.logs import get_logger
+from tollgate_kit.redis_client import REDIS_UNREACHABLE, create_redis
+from tollgate_kit.tasks import stop_if_cancelled
+from tollgate_kit.tokens import TokenClaims
+
+log = get_logger(__name__)
+
+# Entries older than this are trimmed when a new one is added; at least the longest life of
+# an access token plus the verifiers' leeway, so a (re)connecting follower reads every entry
+# that can still matter.
+DEFAULT_RETENTION_SECONDS = 3600.0
+
+
+def feed_key(prefix: str) -> str:
+    return f"{prefix}auth:ended_sessions"
+
+
+def epoch_key(prefix: str) -> str:
+    return f"{prefix}auth:sessions_epoch"
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _entries(replies: Any) -> list[tuple[str, dict[bytes, bytes]]]:
+    """The entries of an ``XREAD`` of one stream (RESP2's nested lists), ids as text."""
+    if not replies:
+        return []
+    return [(_text(entry_id), fields) for entry_id, fields in replies[0][1]]
+
+
+async def ensure_epoch(redis: Redis, prefix: str) -> tuple[str, float]:
+    """The current epoch (id, creation time), created now if Redis has none."""
+    value = f"{uuid.uuid4().hex}:{time.time():.6f}"
+    await redis.set(epoch_key(prefix), value, nx=True)
+    current = await redis.get(epoch_key(prefix))
+    if current is None:  # deleted between the two commands: take ours
+        current = value
+    epoch, _, created = _text(current).partition(":")
+    return epoch, float(created or 0.0)
+
+
+async def announce_ended(
+    redis: Redis,
+    prefix: str,
+    session_id: str,
+    *,
+    valid_until: float,
+    retention_seconds: float = DEFAULT_RETENTION_SECONDS,
+) -> None:
+    """Tell every follower that ``session_id`` has ended; its tokens expire by
+    ``valid_until`` (unix seconds). Call it *before* deleting the session: if this fails,
+    the session stays open and the caller reports the failure."""
+    oldest_ms = max(0, int((time.time() - retention_seconds) * 1000))
+    await redis.xadd(
+        feed_key(prefix),
+        {"sid": session_id, "until": f"{valid_until:.3f}"},
+        minid=oldest_ms,
+        approximate=True,
+    )
+
+
+class FeedUnavailable(Exception):
+    """The follower is not in sync with the feed: nobody can be let in."""
+
+
+class SessionEnded(Exception):
+    """The token's session has ended."""
+
+
+@dataclass
+class _State:
+    epoch: str = ""
+    not_before: float = 0.0
+    last_id: str = "0-0"
+
+
+class EndedSessions:
+    """Follows the feed; :meth:`check` tells whether a token's session still stands.
+
+    ``redis`` must allow blocking reads: a socket timeout longer than ``block_seconds``.
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        prefix: str,
+        *,
+        max_staleness: float = 1.0,
+        block_seconds: float = 0.2,
+        purge_every: float = 10.0,
+    ) -> None:
+        if block_seconds >= max_staleness:
+            raise ValueError("block_seconds must be shorter than max_staleness")
+        self._redis = redis
+        self._prefix = prefix
+        self._key = feed_key(prefix)
+        self._max_staleness = max_staleness
+        self._block_ms = max(1, int(block_seconds * 1000))
+        self._purge_every = purge_every
+        self._ended: dict[str, float] = {}
+        self._state = _State()
+        # Monotonic time at which the last completed read was sent: everything announced
+        # before it is known. -inf: never in sync.
+        self._synced_at = float("-inf")
+        self.synced = asyncio.Event()
+        self._owned: Redis | None = None
+
+    @classmethod
+    def connect(
+        cls, url: str, prefix: str, *, connect_timeout: float = 1.0, **options: float
+    ) -> EndedSessions:
+        """A follower with a Redis client of its own (blocking reads hold a connection);
+        :meth:`aclose` closes it."""
+        block = options.get("block_seconds", 0.2)
+        redis = create_redis(
+            url,
+            max_connections=2,
+            socket_timeout=block + connect_timeout,
+            socket_connect_timeout=connect_timeout,
+        )
+        follower = cls(redis, prefix, **options)
+        follower._owned = redis
+        return follower
+
+    async def aclose(self) -> None:
+        if self._owned is not None:
+            await self._owned.aclose()
+            self._owned = None
+
+    def check(self, claims: TokenClaims) -> None:
+        """Raises :class:`SessionEnded` or :class:`FeedUnavailable`."""
+        if time.monotonic() - self._synced_at > self._max_staleness:
+            raise FeedUnavailable("the ended-sessions feed is not in sync")
+        if claims.session_id in self._ended or claims.issued_at < self._state.not_before:
+            raise SessionEnded(claims.session_id)
+
+    def in_sync(self) -> bool:
+        return time.monotonic() - self._synced_at <= self._max_staleness
+
+    def __len__(self) -> int:
+        return len(self._ended)
+
+    async def run(self) -> None:
+        """Follow the feed until cancelled, reconnecting (with backoff) whenever Redis fails."""
+        backoff = 0.05
+        while True:
+            try:
+                await self._rebuild()
+                backoff = 0.05
+                await self._follow()
+            except REDIS_UNREACHABLE as error:
+                # redis-py may report our own cancellation as a lost connection.
+                stop_if_cancelled()
+                self._out_of_sync()
+                log.warning("ended_sessions_feed_unreachable", error=type(error).__name__)
+                await asyncio.sleep(backoff * (0.5 + random.random()))  # noqa: S311 - jitter
+                backoff = min(backoff * 2, 1.0)
+
+    def _out_of_sync(self) -> None:
+        self._synced_at = float("-inf")
+        self.synced.clear()
+
+    async def _rebuild(self) -> None:
+        """(Re)connect: adopt the epoch, then read every entry still in the stream."""
+        sent = time.monotonic()
+        epoch, created = await ensure_epoch(self._redis, self._prefix)
+        if epoch != self._state.epoch:
+            if self._state.epoch:
+                log.warning("ended_sessions_epoch_changed", not_before=created)
+            # Sessions of an older data set are gone: so are their tokens. The epoch's time
+            # is rounded down, as a token's iat is.
+            self._state = _State(epoch=epoch, not_before=float(int(created)))
+        last_id = "0-0"
+        while True:
+            entries = _entries(await self._redis.xread({self._key: last_id}, count=5000))
+            if not entries:
+                break
+            self._remember(entries)
+            last_id = entries[-1][0]
+        self._state.last_id = last_id
+        self._purge()
+        self._synced(sent)
+
+    async def _follow(self) -> None:
+        purged_at = time.monotonic()
+        while True:
+            sent = time.monotonic()
+            entries = _entries(
+                await self._redis.xread(
+                    {self._key: self._state.last_id}, block=self._block_ms, count=1000
+                )
+            )
+            # A cancellation that redis-py swallowed (it can, while connecting) ends the loop
+            # here, after at most one blocking read.
+            stop_if_cancelled()
+            if entries:
+                self._remember(entries)
+                self._state.last_id = entries[-1][0]
+            self._synced(sent)
+            if sent - purged_at > self._purge_every:
+                self._purge()
+                purged_at = sent
+
+    def _synced(self, sent: float) -> None:
+        self._synced_at = sent
+        if not self.synced.is_set():
+            self.synced.set()
+
+    def _remember(self, entries: list[tuple[str, dict[bytes, bytes]]]) -> None:
+        for _, fields in entries:
+            session_id = fields.get(b"sid")
+            until = fields.get(b"until")
+            if session_id is None or until is None:
+                continue
+            try:
+                self._ended[_text(session_id)] = float(until)
+            except ValueError:
+                continue
+
+    def _purge(self) -> None:
+        """Forget sessions whose tokens have all expired."""
+        now = time.time()
+        for session_id in [s for s, until in self._ended.items() if until < now]:
+            del self._ended[session_id]
