@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from google.protobuf.descriptor import Descriptor
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from gateway.transcoding._routes import Route, RouteTable
 from gateway.transcoding._schemas import SchemaRegistry, is_required, is_well_known, ref
@@ -88,10 +88,25 @@ def _operation(route: Route, schemas: SchemaRegistry, *, secured: bool) -> dict[
     }
     if route.body:
         operation["requestBody"] = {
-            "required": True,
+            # An empty body is an empty message: required only when a field in it is.
+            "required": any(is_required(field) for field in _body_fields(route)),
             "content": {_JSON: {"schema": _request_body_schema(route, schemas)}},
         }
     return operation
+
+
+def _body_fields(route: Route) -> list[FieldDescriptor]:
+    if route.body_field is not None:
+        return [route.body_field]
+    elsewhere = _not_in_body(route)
+    return [field for field in route.method.input_type.fields if field.name not in elsewhere]
+
+
+def _not_in_body(route: Route) -> frozenset[str]:
+    """Top-level fields a ``body: "*"`` request takes elsewhere: the path or a header."""
+    return frozenset(
+        field_path[0].name for _, field_path in route.path_fields if len(field_path) == 1
+    ) | {field.name for field, _ in route.header_fields}
 
 
 def _openapi_path(template: PathTemplate) -> str:
@@ -192,10 +207,7 @@ def _collect_query(
 def _request_body_schema(route: Route, schemas: SchemaRegistry) -> Any:
     if route.body_field is not None:
         return schemas.field(route.body_field)
-    not_in_body = frozenset(
-        field_path[0].name for _, field_path in route.path_fields if len(field_path) == 1
-    ) | {field.name for field, _ in route.header_fields}
-    return schemas.message(route.method.input_type, without=not_in_body)
+    return schemas.message(route.method.input_type, without=_not_in_body(route))
 
 
 def _response_schema(route: Route, schemas: SchemaRegistry) -> Any:

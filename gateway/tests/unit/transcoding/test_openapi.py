@@ -94,6 +94,13 @@ def test_required_fields_come_from_field_behavior(tollgate_document: dict[str, A
     assert tollgate_document["paths"]["/v1/wallet"]["get"]["parameters"] == []
 
 
+def test_a_body_is_required_only_when_a_field_in_it_is(tollgate_document: dict[str, Any]) -> None:
+    paths = tollgate_document["paths"]
+    # An empty body is an empty message: logout takes one, login refuses it.
+    assert paths["/v1/auth/logout"]["post"]["requestBody"]["required"] is False
+    assert paths["/v1/auth/login"]["post"]["requestBody"]["required"] is True
+
+
 def test_query_parameters_for_get(tollgate_document: dict[str, Any]) -> None:
     operation = tollgate_document["paths"]["/v1/wallet/transactions"]["get"]
     names = [parameter["name"] for parameter in operation["parameters"]]
