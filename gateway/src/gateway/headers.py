@@ -140,6 +140,23 @@ def response_headers(*metadata: Iterable[Any] | None) -> list[tuple[bytes, bytes
     return headers
 
 
+HTTP_CODE_HEADER = (RESPONSE_PREFIX + "x-http-code").encode("latin-1")
+
+
+def success_status(headers: list[tuple[bytes, bytes]]) -> tuple[int, list[tuple[bytes, bytes]]]:
+    """The HTTP status of a successful call: 200, or the 2xx a backend asked for in its
+    ``x-http-code`` response metadata (grpc-gateway's convention; CloseAccount's 202), which
+    is then not passed on as a header."""
+    status, kept = 200, []
+    for name, value in headers:
+        if name == HTTP_CODE_HEADER:
+            if value.isdigit() and 200 <= int(value) <= 299:
+                status = int(value)
+            continue
+        kept.append((name, value))
+    return status, kept
+
+
 def forwarded_for(existing: str | None, peer: str | None) -> str | None:
     """``X-Forwarded-For`` with the peer appended, as grpc-gateway sends it upstream."""
     if not peer:

@@ -38,6 +38,7 @@ from gateway.headers import (
     parse_grpc_timeout,
     printable_ascii,
     response_headers,
+    success_status,
 )
 from gateway.middleware.auth import REALM
 from gateway.runtime import Runtime
@@ -184,4 +185,8 @@ class RestHandler:
             return
         payload = render_response(route, result.response)
         extra = response_headers(result.initial_metadata, result.trailing_metadata)
-        await send_bytes(send, 200, payload, [*JSON_HEADERS, *extra] if extra else JSON_HEADERS)
+        if not extra:
+            await send_bytes(send, 200, payload, JSON_HEADERS)
+            return
+        status, extra = success_status(extra)
+        await send_bytes(send, status, payload, [*JSON_HEADERS, *extra])

@@ -110,3 +110,14 @@ def test_hops_with_ports_are_read_as_their_address() -> None:
     assert proxies.client_address("10.1.2.3", "198.51.100.7:5678") == "198.51.100.7"
     assert proxies.client_address("10.1.2.3", "[2001:db8::1]:443, 10.0.0.9:80") == "2001:db8::1"
     assert proxies.client_address("10.1.2.3", "198.51.100.7:http") == "10.1.2.3"
+
+
+def test_a_backend_may_ask_for_another_2xx_status_and_the_header_is_dropped() -> None:
+    from gateway.headers import success_status
+
+    headers = [(b"grpc-metadata-x-http-code", b"202"), (b"grpc-metadata-other", b"v")]
+    assert success_status(headers) == (202, [(b"grpc-metadata-other", b"v")])
+    # Only a 2xx: a success never turns into an error or a redirect.
+    for value in (b"500", b"302", b"abc", b""):
+        assert success_status([(b"grpc-metadata-x-http-code", value)]) == (200, [])
+    assert success_status([]) == (200, [])

@@ -125,6 +125,7 @@ async def me(_: Any, info: Info) -> dict[str, Any]:
         "email": response.email,
         "emailVerified": response.email_verified,
         "createdAt": _time(response.created_at, response.HasField("created_at")),
+        "accountState": auth_pb2.AccountState.Name(response.account_state),
     }
 
 
@@ -163,7 +164,11 @@ async def register(_: Any, info: Info, email: str, password: str) -> dict[str, A
     await _login_limit(info, email)
     request = auth_pb2.RegisterRequest(email=email, password=password)
     response = await _call(info, AUTH + "Register", request, auth_pb2.RegisterResponse, user=False)
-    return {"userId": response.user_id, "email": response.email}
+    return {
+        "userId": response.user_id,
+        "email": response.email,
+        "accountState": auth_pb2.AccountState.Name(response.account_state),
+    }
 
 
 async def login(_: Any, info: Info, email: str, password: str) -> dict[str, Any]:
@@ -226,6 +231,14 @@ async def refund(
     )
 
 
+async def close_account(_: Any, info: Info, password: str) -> dict[str, Any]:
+    request = auth_pb2.CloseAccountRequest(password=password)
+    response = await _call(
+        info, AUTH + "CloseAccount", request, auth_pb2.CloseAccountResponse, user=True
+    )
+    return {"accountState": auth_pb2.AccountState.Name(response.account_state)}
+
+
 Resolver = Callable[..., Awaitable[Any]]
 
 RESOLVERS: dict[str, dict[str, Resolver]] = {
@@ -238,5 +251,6 @@ RESOLVERS: dict[str, dict[str, Resolver]] = {
         "topUp": top_up,
         "charge": charge,
         "refund": refund,
+        "closeAccount": close_account,
     },
 }

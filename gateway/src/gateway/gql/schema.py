@@ -15,8 +15,16 @@ SDL = """
 scalar Int64
 
 enum TransactionKind { KIND_UNSPECIFIED TOP_UP CHARGE REFUND }
+"Where an account is in its life (the sign-up and closure sagas move it)."
+enum AccountState { ACCOUNT_STATE_UNSPECIFIED PENDING ACTIVE CLOSING CLOSED }
 
-type User { userId: ID! email: String! emailVerified: Boolean! createdAt: String }
+type User {
+  userId: ID!
+  email: String!
+  emailVerified: Boolean!
+  createdAt: String
+  accountState: AccountState!
+}
 type Wallet { balance: Int64! currency: String! }
 type Transaction {
   id: ID!
@@ -28,7 +36,9 @@ type Transaction {
   createdAt: String
 }
 type TransactionPage { transactions: [Transaction!]! nextPageToken: String! }
-type Registration { userId: ID! email: String! }
+type Registration { userId: ID! email: String! accountState: AccountState! }
+"CLOSED, or CLOSING when the closure was still running when the answer was sent."
+type AccountClosure { accountState: AccountState! }
 type Tokens { accessToken: String! refreshToken: String! tokenType: String! expiresIn: Int! }
 type WalletChange { transaction: Transaction! balance: Int64! }
 
@@ -49,6 +59,8 @@ type Mutation {
   topUp(amount: Int64!, idempotencyKey: String!): WalletChange!
   charge(amount: Int64!, description: String, idempotencyKey: String!): WalletChange!
   refund(chargeId: ID!, amount: Int64!, idempotencyKey: String!): WalletChange!
+  "Closes the signed-in account: password checked again, wallet must be empty."
+  closeAccount(password: String!): AccountClosure!
 }
 """
 
