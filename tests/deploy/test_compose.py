@@ -250,3 +250,24 @@ def test_bind_mounts_point_at_files_in_the_repo(config: dict[str, Any]) -> None:
 def test_postgres_init_creates_one_database_per_service() -> None:
     sql = (REPO / "deploy" / "postgres" / "init" / "01-databases.sql").read_text()
     assert set(re.findall(r"CREATE DATABASE (\w+);", sql)) == {"auth", "billing", "email"}
+
+
+def test_services_talk_mutual_tls_with_certificates_made_once(config: dict[str, Any]) -> None:
+    services = config["services"]
+    job = services["tls-certs"]
+    assert job["restart"] == "no"
+    assert job["entrypoint"][:2] == ["python", "/dev_ca.py"]
+    assert set(job["entrypoint"][3:]) == {"auth", "billing", "email", "gateway"}
+    # Written as the services' user: the volume sits on the image's uid-10001 directory.
+    target = job["entrypoint"][2]
+    assert any(v["source"] == "tls" and v["target"] == target for v in job["volumes"])
+    for name, prefix in PREFIXES.items():
+        service = services[name]
+        key = name.removesuffix("-svc")
+        env = service["environment"]
+        assert env[f"{prefix}_TLS_CA_FILE"] == "/tls/ca.pem"
+        assert env[f"{prefix}_TLS_CERT_FILE"] == f"/tls/{key}.pem"
+        assert env[f"{prefix}_TLS_KEY_FILE"] == f"/tls/{key}-key.pem"
+        mount = next(v for v in service["volumes"] if v["target"] == "/tls")
+        assert (mount["source"], mount["read_only"]) == ("tls", True)
+        assert service["depends_on"]["tls-certs"]["condition"] == "service_completed_successfully"

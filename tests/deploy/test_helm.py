@@ -360,3 +360,31 @@ def test_helm_refuses_values_the_schema_rejects(change: dict[str, Any], where: s
     with pytest.raises(helm.HelmError, match="schema") as error:
         render(values)
     assert where in str(error.value)
+
+
+def test_mutual_tls_mounts_each_service_s_own_certificate() -> None:
+    """With mtls.enabled each service reads its own Secret (a cert-manager Certificate's
+    ca.crt/tls.crt/tls.key) and tells the kit where (tollgate_kit.mtls); off by default."""
+    assert not any(
+        e["name"].endswith("_TLS_CA_FILE")
+        for d in of_kind(render(TEST_VALUES), "Deployment").values()
+        for e in d["spec"]["template"]["spec"]["containers"][0].get("env", [])
+    )
+    docs = render({**TEST_VALUES, "mtls": {"enabled": True, "secretPrefix": "mtls-"}})
+    for key, service in (
+        ("auth", "auth-svc"),
+        ("billing", "billing-svc"),
+        ("email", "email-svc"),
+        ("gateway", "gateway"),
+    ):
+        pod = of_kind(docs, "Deployment")[f"tollgate-{service}"]["spec"]["template"]["spec"]
+        volume = next(v for v in pod["volumes"] if v["name"] == "mtls")
+        assert volume["secret"]["secretName"] == f"mtls-{key}"
+        container = pod["containers"][0]
+        mount = next(m for m in container["volumeMounts"] if m["name"] == "mtls")
+        assert (mount["mountPath"], mount["readOnly"]) == ("/tls", True)
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        prefix = PREFIXES[service]
+        assert env[f"{prefix}_TLS_CA_FILE"] == "/tls/ca.crt"
+        assert env[f"{prefix}_TLS_CERT_FILE"] == "/tls/tls.crt"
+        assert env[f"{prefix}_TLS_KEY_FILE"] == "/tls/tls.key"

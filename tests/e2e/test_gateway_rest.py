@@ -235,6 +235,7 @@ def strict_gateway(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> It
         database_url=stack.database_url,
         redis_url=stack.redis_url,
         data_dir=Path(tmp_path_factory.mktemp("strict_gateway")),
+        tls_dir=stack.tls_dir,  # the backends' CA
         redis_key_prefix=stack.config.redis_key_prefix,
         ports={"gateway.http": free_port()},
         env={

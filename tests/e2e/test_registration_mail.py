@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
-import grpc
 import httpx
 import pytest
 
@@ -280,7 +279,7 @@ async def test_a_repeated_send_email_with_one_message_id_sends_one_mail(mail_sta
     )
     async with MailpitClient(mail_stack.http_url("mailcatcher")) as mail:
         await mail.delete_messages()
-        async with grpc.aio.insecure_channel(mail_stack.grpc_addr("email")) as channel:
+        async with mail_stack.grpc_channel("email", caller="auth") as channel:
             stub = email_pb2_grpc.EmailServiceStub(channel)
             first = await stub.SendEmail(request, timeout=15)
             second = await stub.SendEmail(request, timeout=15)
@@ -306,7 +305,7 @@ async def test_concurrent_send_email_calls_with_one_message_id_send_one_mail(
     )
     async with MailpitClient(mail_stack.http_url("mailcatcher")) as mail:
         await mail.delete_messages()
-        async with grpc.aio.insecure_channel(mail_stack.grpc_addr("email")) as channel:
+        async with mail_stack.grpc_channel("email", caller="auth") as channel:
             stub = email_pb2_grpc.EmailServiceStub(channel)
             responses = await asyncio.gather(
                 *(stub.SendEmail(request, timeout=15) for _ in range(5))

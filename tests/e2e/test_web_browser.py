@@ -125,7 +125,7 @@ def test_wallet_flow_in_a_real_browser(stack: Stack, tmp_path: Path) -> None:
     assert result["refreshesForExpiredToken"] == 1
     # Two tabs of one session refreshing at once: one refresh (Web Lock), both stay signed in.
     assert result["refreshesForTwoTabs"] == 1, result["refreshesForTwoTabs"]
-    assert result["balances"]["twoTabs"] == ["$8.50", "$8.50"]
+    assert result["twoTabBalances"] == ["$8.50", "$8.50"]
     assert "session has ended" in result["revokedSessionNotice"]
 
     # Strict CSP from the gateway, and the app lives within it: no violations, no script

@@ -233,7 +233,7 @@ try {
   });
   const refreshesBeforeTabs = result.refreshRequests;
   await Promise.all([page.reload(), second.reload()]);
-  result.balances.twoTabs = await Promise.all([
+  result.twoTabBalances = await Promise.all([
     waitForText(balance, "$8.50", "balance in the first tab after both refreshed"),
     waitForText(secondBalance, "$8.50", "balance in the second tab after both refreshed"),
   ]);

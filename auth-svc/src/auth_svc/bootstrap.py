@@ -64,7 +64,7 @@ async def build(
         socket_timeout=settings.redis_timeout_seconds,
         socket_connect_timeout=settings.redis_timeout_seconds,
     )
-    channel = email_channel(settings.email_addr)
+    channel = email_channel(settings.email_addr, settings.service_tls())
 
     registry = CollectorRegistry()
     metrics = AuthMetrics(registry)
@@ -79,7 +79,7 @@ async def build(
     )
     users = UserStore(pool)
     lifecycle = AccountLifecycleStore(pool)
-    billing = billing_channel(settings.billing_addr)
+    billing = billing_channel(settings.billing_addr, settings.service_tls())
     wallets = GrpcWallets(billing, settings.billing_timeout_seconds)
     tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer("auth_svc")
     saga_runner = SagaRunner(

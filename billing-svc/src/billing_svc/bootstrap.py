@@ -17,6 +17,7 @@ from tollgate.billing.v1 import billing_pb2, billing_pb2_grpc
 from tollgate_kit.caller import CallerAuthenticator
 from tollgate_kit.db import DatabaseProbe
 from tollgate_kit.jwks_client import grpc_jwks_fetcher
+from tollgate_kit.mtls import open_channel
 from tollgate_kit.redis_client import create_redis
 from tollgate_kit.server import GrpcApp
 from tollgate_kit.tokens import JwksCache, TokenVerifier
@@ -47,7 +48,7 @@ async def build(
         if settings.session_check
         else None
     )
-    auth_channel = grpc.aio.insecure_channel(settings.auth_addr)
+    auth_channel = open_channel(settings.auth_addr, settings.service_tls(), "auth")
     verifier = TokenVerifier(
         JwksCache(grpc_jwks_fetcher(auth_channel)),
         issuer=settings.jwt_issuer,

@@ -21,6 +21,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opentelemetry import propagate
 
 from gateway.metrics import GatewayMetrics
+from tollgate_kit.mtls import ServiceTls, open_channel
 
 Metadata = Sequence[tuple[str, str | bytes]]
 
@@ -69,6 +70,7 @@ class BackendPool:
         metrics: GatewayMetrics,
         *,
         keepalive_seconds: float = 60.0,
+        tls: ServiceTls | None = None,
     ) -> None:
         self._metrics = metrics
         idempotent = set(idempotent_methods)
@@ -80,8 +82,13 @@ class BackendPool:
         for address, services in by_address.items():
             names = {service.full_name for service in services}
             config = service_config(sorted(m for m in idempotent if m[0] in names))
-            channel = grpc.aio.insecure_channel(
+            # With mutual TLS the server must prove to be the service this address is for,
+            # named after its proto package ("tollgate.auth.v1.AuthService" → "auth").
+            server_name = min(names).split(".")[1]
+            channel = open_channel(
                 address,
+                tls,
+                server_name,
                 options=[
                     ("grpc.keepalive_time_ms", int(keepalive_seconds * 1000)),
                     ("grpc.keepalive_timeout_ms", 10_000),

@@ -215,6 +215,7 @@ async def _open(
         idempotent_methods(table),
         metrics,
         keepalive_seconds=settings.grpc_keepalive_seconds,
+        tls=settings.service_tls(),
     )
     redis = create_redis(
         settings.redis_url,

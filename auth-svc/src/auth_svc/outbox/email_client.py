@@ -8,6 +8,7 @@ from opentelemetry import propagate
 
 from auth_svc.domain.outbox import DeliveryOutcome, OutboxMessage
 from tollgate.email.v1 import email_pb2, email_pb2_grpc
+from tollgate_kit.mtls import ServiceTls, open_channel
 
 # Only a rejected message is final; every other failure (UNAVAILABLE, DEADLINE_EXCEEDED,
 # INTERNAL, UNIMPLEMENTED during a rollout, …) may pass, so it is retried with backoff.
@@ -21,8 +22,8 @@ CHANNEL_OPTIONS = (
 )
 
 
-def email_channel(address: str) -> grpc.aio.Channel:
-    return grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
+def email_channel(address: str, tls: ServiceTls | None = None) -> grpc.aio.Channel:
+    return open_channel(address, tls, "email", CHANNEL_OPTIONS)
 
 
 class GrpcEmailSender:

@@ -12,14 +12,16 @@ import grpc
 from auth_svc.outbox.email_client import CHANNEL_OPTIONS
 from tollgate.billing.v1 import billing_pb2, billing_pb2_grpc
 from tollgate_kit.errors import error_reason
+from tollgate_kit.mtls import ServiceTls, open_channel
 from tollgate_kit.saga import PermanentFailure
 
 FINAL = frozenset({grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.INVALID_ARGUMENT})
 
 
-def billing_channel(address: str) -> grpc.aio.Channel:
-    """Reconnects quickly after billing-svc restarts, like email-svc's channel."""
-    return grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
+def billing_channel(address: str, tls: ServiceTls | None = None) -> grpc.aio.Channel:
+    """Reconnects quickly after billing-svc restarts, like email-svc's channel (mutual TLS
+    when the deployment has it)."""
+    return open_channel(address, tls, "billing", CHANNEL_OPTIONS)
 
 
 class GrpcWallets:

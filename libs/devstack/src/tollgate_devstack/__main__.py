@@ -5,26 +5,52 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import threading
+import time
 from pathlib import Path
+from types import FrameType
 
 from tollgate_devstack.services import available_services
-from tollgate_devstack.stack import Stack, StackError, config_from_env, port_keys
+from tollgate_devstack.stack import Stack, StackError, StartCancelled, config_from_env, port_keys
+from tollgate_devstack.supervisor import CrashLoop, RestartPolicy, Supervisor
 from tollgate_devstack.testing import free_port
 
 
-def _run(data_dir: Path, free_ports: bool) -> int:
+class _StopRequest:
+    """Set by SIGINT/SIGTERM. Only a plain attribute is written in the handler: make forwards
+    the signal, so two arrive in a row, and a handler that takes a lock (``Event.set``) can run
+    again while its first run holds that lock, on the same thread — a deadlock."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+
+    def __call__(self, signum: int, _: FrameType | None) -> None:
+        if self.signum is None:
+            self.signum = signum
+
+    @property
+    def requested(self) -> bool:
+        return self.signum is not None
+
+
+def _say(message: str) -> None:
+    print(f"tollgate: {message}", flush=True)
+
+
+def _run(data_dir: Path, free_ports: bool, policy: RestartPolicy) -> int:
     config = config_from_env(os.environ, data_dir)
     if free_ports:
         config.ports = {key: free_port() for key in port_keys(available_services())}
     stack = Stack(config)
-    stopping = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stopping.set())
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    stop = _StopRequest()
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
     try:
-        stack.start()
+        stack.start(cancelled=lambda: stop.requested)
+    except StartCancelled:
+        _say("stopped before the suite was ready")
+        return 0
     except StackError as err:
-        print(f"tollgate: could not start the suite: {err}", flush=True)
+        _say(f"could not start the suite: {err}")
         return 1
     names = [spec.name for spec in stack.specs]
     lines = ["", "Tollgate is running:"]
@@ -58,17 +84,19 @@ def _run(data_dir: Path, free_ports: bool) -> int:
     ]
     print("\n".join(lines), flush=True)
     code = 0
-    while not stopping.wait(1.0):
-        # A service that dies is not restarted: say so and stop, rather than look running.
-        dead = stack.exited()
-        if dead:
-            name, returncode = dead[0]
-            print(f"tollgate: {name} exited with code {returncode}; stopping", flush=True)
+    supervisor = Supervisor(stack, policy, _say)
+    while not stop.requested:
+        try:
+            supervisor.check()
+        except CrashLoop as err:
+            _say(f"{err}: crash loop; stopping")
             code = 1
             break
-    print("tollgate: stopping…", flush=True)
+        # Sleep is cut short by a signal (its handler runs, then the loop sees the request).
+        time.sleep(0.2)
+    _say("stopping…")
     stack.stop()
-    print("tollgate: stopped", flush=True)
+    _say("stopped")
     return code
 
 
@@ -80,9 +108,18 @@ def main() -> int:
     run.add_argument(
         "--free-ports", action="store_true", help="pick free ports instead of the defaults"
     )
+    defaults = RestartPolicy()
+    run.add_argument(
+        "--max-restarts",
+        type=int,
+        default=defaults.max_restarts,
+        help="a service that exits more often than this within --restart-window stops the suite",
+    )
+    run.add_argument("--restart-window", type=float, default=defaults.window_seconds)
     args = parser.parse_args()
     if args.command == "run":
-        return _run(args.data_dir.resolve(), args.free_ports)
+        policy = RestartPolicy(max_restarts=args.max_restarts, window_seconds=args.restart_window)
+        return _run(args.data_dir.resolve(), args.free_ports, policy)
     return 2
 
 

@@ -23,14 +23,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+import grpc
+
+from tollgate_devstack.dev_ca import TlsFiles, ensure_dev_ca
 from tollgate_devstack.infra import EmbeddedPostgres, EmbeddedRedis
 from tollgate_devstack.services import ServiceSpec, available_services
 from tollgate_kit.db import drop_database, with_database
+from tollgate_kit.mtls import ServiceTls, open_channel
 
 LogSink = Callable[[str, str], None]
 
 
 class StackError(RuntimeError):
+    pass
+
+
+class StartCancelled(StackError):
     pass
 
 
@@ -52,6 +60,10 @@ class StackConfig:
     services: Sequence[ServiceSpec] | None = None
     start_mailcatcher: bool = True
     ready_timeout: float = 60.0
+    # Mutual TLS between the services, with a development CA made under ``tls_dir``
+    # (default ``data_dir/tls``; a second stack joins the first by naming its folder).
+    tls: bool = True
+    tls_dir: Path | None = None
 
 
 @dataclass
@@ -71,6 +83,7 @@ class Stack:
         self._pg: EmbeddedPostgres | None = None
         self._redis: EmbeddedRedis | None = None
         self._procs: dict[str, _Proc] = {}
+        self._cancelled: Callable[[], bool] = _never
         self.database_url = ""
         self.redis_url = ""
         self.specs = list(config.services if config.services is not None else available_services())
@@ -109,7 +122,10 @@ class Stack:
         raise StackError(f"no service {name!r} in this stack")
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, cancelled: Callable[[], bool] = lambda: False) -> None:
+        """Start everything and wait until it is ready; ``cancelled`` returning true (a
+        Ctrl-C meanwhile) stops what started and raises :class:`StartCancelled`."""
+        self._cancelled = cancelled
         # Before anything starts: another `make run` (or any server) on one of the ports
         # would answer this stack's readiness checks while its own processes fail to bind.
         self._check_ports_free()
@@ -126,6 +142,8 @@ class Stack:
         except BaseException:
             self.stop()
             raise
+        finally:
+            self._cancelled = _never
 
     def stop(self, drop_databases: bool = False) -> None:
         """SIGTERM every process (newest first), SIGKILL what outlives its grace, then stop
@@ -182,6 +200,15 @@ class Stack:
         self._launch(name)
         self.wait_ready(name)
 
+    def relaunch(self, name: str) -> None:
+        """Start a process that exited again, without waiting for it (the supervisor)."""
+        proc = self._procs[name]
+        if proc.popen is not None:
+            if proc.popen.poll() is None:
+                raise StackError(f"{name} is already running")
+            _reap(proc)
+        self._launch(name)
+
     def process(self, name: str) -> subprocess.Popen[str]:
         popen = self._procs[name].popen
         if popen is None:
@@ -229,6 +256,8 @@ class Stack:
             return
         deadline = time.monotonic() + self.config.ready_timeout
         while time.monotonic() < deadline:
+            if self._cancelled():
+                raise StartCancelled(f"stopped while waiting for {name}")
             if proc.popen is not None and proc.popen.poll() is not None:
                 raise StackError(f"{name} exited with code {proc.popen.returncode} while starting")
             try:
@@ -265,6 +294,9 @@ class Stack:
         if self.config.start_mailcatcher:
             env["EMAIL_SMTP_HOST"] = self.config.host
             env["EMAIL_SMTP_PORT"] = str(self.smtp_port)
+        if self.config.tls:
+            for spec in self.specs:
+                env.update(self.tls_files(spec.name).env(spec.env_prefix))
         env["AUTH_KEYS_DIR"] = str(self.config.data_dir / "keys")
         env["AUTH_PUBLIC_URL"] = self.http_url("gateway") if self._has("gateway") else ""
         return env
@@ -283,6 +315,23 @@ class Stack:
         if spec.database:
             env[f"{p}DATABASE_URL"] = self.database_dsn(spec.name)
         return env
+
+    @property
+    def tls_dir(self) -> Path:
+        return self.config.tls_dir or self.config.data_dir / "tls"
+
+    def tls_files(self, name: str) -> TlsFiles:
+        """The certificate of service ``name`` (issued by the stack's CA on first use)."""
+        return ensure_dev_ca(self.tls_dir, [name])[name]
+
+    def grpc_channel(self, name: str, caller: str) -> grpc.aio.Channel:
+        """A channel to service ``name`` as the service ``caller`` (its certificate when the
+        stack runs mutual TLS): tests call a service as its real clients do."""
+        tls = None
+        if self.config.tls:
+            files = self.tls_files(caller)
+            tls = ServiceTls.load(files.ca, files.cert, files.key)
+        return open_channel(self.grpc_addr(name), tls, name)
 
     def _has(self, name: str) -> bool:
         return any(spec.name == name for spec in self.specs)
@@ -339,7 +388,16 @@ class Stack:
     def _launch(self, name: str) -> None:
         proc = self._procs[name]
         proc.popen = subprocess.Popen(
-            proc.args,
+            # The kernel SIGTERMs the process if this launcher dies, even by SIGKILL: a killed
+            # `make run` must not leave services holding every port. The death signal is tied
+            # to the launching thread, so launch from the thread that lives as long as the stack.
+            [
+                sys.executable,
+                "-m",
+                "tollgate_devstack._bound_to_parent",
+                str(os.getpid()),
+                *proc.args,
+            ],
             env=proc.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -353,6 +411,10 @@ class Stack:
             target=_pump, args=(name, proc.popen.stdout, self._sink), daemon=True
         )
         proc.log_thread.start()
+
+
+def _never() -> bool:
+    return False
 
 
 def _reap(proc: _Proc) -> None:

@@ -1,5 +1,6 @@
-"""Runs a grpc.aio server the same way for every service: health, reflection, RED metrics,
-tracing, an operational HTTP port, and a graceful shutdown on SIGTERM/SIGINT."""
+"""Runs a grpc.aio server the same way for every service: health, optional reflection, RED
+metrics, tracing, optional mutual TLS with a caller policy, an operational HTTP port, and a
+graceful shutdown on SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from prometheus_client import CollectorRegistry
 
 from tollgate_kit.logs import get_logger
 from tollgate_kit.metrics import RpcMetrics, ServerInterceptor
+from tollgate_kit.mtls import SUITE_CALLERS, CallerPolicy, Callers, ServiceTls
 from tollgate_kit.ops_http import ReadinessCheck, bind_http_socket, ops_server
 from tollgate_kit.settings import ServiceSettings
 from tollgate_kit.telemetry import tracing_disabled
@@ -70,6 +72,8 @@ class GrpcApp:
     background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=tuple)
     # Runs after the last RPC finished: close pools and clients here.
     on_stop: Callable[[], Awaitable[None]] | None = None
+    # With mutual TLS on: which services may call which service or method (CallerPolicy).
+    callers: Callers = field(default_factory=lambda: SUITE_CALLERS)
 
 
 async def serve(app: GrpcApp, stop: asyncio.Event | None = None) -> None:
@@ -88,6 +92,10 @@ async def serve(app: GrpcApp, stop: asyncio.Event | None = None) -> None:
     # Every RPC is counted, health checks included; the recording rules leave probes out of
     # the traffic the alerts judge (deploy/prometheus/rules/recording.yml).
     interceptors.append(ServerInterceptor(RpcMetrics(app.registry)))
+    tls = settings.service_tls()
+    if tls is not None:
+        # Innermost, so a refused call is still counted and traced.
+        interceptors.append(CallerPolicy(app.callers))
     server = grpc.aio.server(
         interceptors=interceptors,
         options=[
@@ -101,8 +109,9 @@ async def serve(app: GrpcApp, stop: asyncio.Event | None = None) -> None:
     app.register(server)
     health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    names = [*app.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME]
-    reflection.enable_server_reflection(names, server)
+    if settings.grpc_reflection:
+        names = [*app.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME]
+        reflection.enable_server_reflection(names, server)
     serving = False
 
     async def ready() -> bool:
@@ -116,7 +125,7 @@ async def serve(app: GrpcApp, stop: asyncio.Event | None = None) -> None:
         # Bound here, not by uvicorn, which answers a busy port with sys.exit(); and first,
         # because a gRPC port bound by a server that never starts stays taken.
         http_socket = bind_http_socket(settings.http_host, settings.http_port)
-        port = _bind_grpc(server, f"{settings.grpc_host}:{settings.grpc_port}")
+        port = _bind_grpc(server, f"{settings.grpc_host}:{settings.grpc_port}", tls)
         await server.start()
         ops_task = asyncio.create_task(ops._serve(sockets=[http_socket]))
         while not ops.started:
@@ -134,6 +143,8 @@ async def serve(app: GrpcApp, stop: asyncio.Event | None = None) -> None:
             grpc_port=port,
             http_port=settings.http_port,
             services=list(app.service_names),
+            mutual_tls=tls is not None,
+            reflection=settings.grpc_reflection,
         )
         await stop.wait()
         log.info("service_stopping", grace_seconds=settings.shutdown_grace_seconds)
@@ -161,9 +172,12 @@ async def serve(app: GrpcApp, stop: asyncio.Event | None = None) -> None:
     log.info("service_stopped")
 
 
-def _bind_grpc(server: grpc.aio.Server, address: str) -> int:
+def _bind_grpc(server: grpc.aio.Server, address: str, tls: ServiceTls | None) -> int:
     try:
-        port = server.add_insecure_port(address)
+        if tls is None:
+            port = server.add_insecure_port(address)
+        else:
+            port = server.add_secure_port(address, tls.server_credentials())
     except RuntimeError as err:  # newer grpcio raises instead of returning 0
         raise RuntimeError(f"cannot bind gRPC port {address}") from err
     if port == 0:
