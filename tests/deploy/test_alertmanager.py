@@ -102,3 +102,14 @@ def test_prometheus_sends_alerts_to_alertmanager() -> None:
     config = yaml.safe_load((REPO / "deploy" / "prometheus" / "prometheus.yml").read_text())
     targets = config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
     assert targets == ["alertmanager:9093"]
+
+
+def test_grafana_shows_alertmanager() -> None:
+    datasources = yaml.safe_load(
+        (
+            REPO / "deploy" / "grafana" / "provisioning" / "datasources" / "datasources.yml"
+        ).read_text()
+    )["datasources"]
+    (alertmanager,) = [d for d in datasources if d["type"] == "alertmanager"]
+    assert alertmanager["url"] == "http://alertmanager:9093"
+    assert alertmanager["jsonData"]["implementation"] == "prometheus"

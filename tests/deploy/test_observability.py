@@ -133,7 +133,12 @@ def test_overview_dashboard_covers_the_suite() -> None:
 
 def test_datasources_link_logs_and_traces() -> None:
     datasources = _datasources()
-    assert {ds["type"] for ds in datasources.values()} == {"prometheus", "loki", "jaeger"}
+    assert {ds["type"] for ds in datasources.values()} == {
+        "prometheus",
+        "loki",
+        "jaeger",
+        "alertmanager",
+    }
     (derived,) = datasources["loki"]["jsonData"]["derivedFields"]
     assert derived["datasourceUid"] == "jaeger"
     line = '{"ts": "2026-01-01T00:00:00Z", "level": "info", "trace_id": "' + "ab" * 16 + '"}'
