@@ -203,3 +203,33 @@ def test_the_check_sees_a_missing_extra(venvs_root: Path) -> None:
     without = {n: d for n, d in dists.items() if n != "opentelemetry-instrumentation-redis"}
     assert "opentelemetry-instrumentation-redis" in closure(without, ["tollgate-gateway"])
     assert sys.version_info[:2] == (3, 11)
+
+
+@pytest.mark.parametrize("breakage", ["wrong-hash", "no-hash"])
+def test_the_install_step_refuses_a_tampered_lock(breakage: str, tmp_path: Path) -> None:
+    """The Dockerfile's deps step on a gateway lock whose orjson pin has a wrong hash, or
+    none: `uv pip sync --require-hashes` refuses it."""
+    lock = (REPO / "gateway" / "requirements.lock").read_text()
+    start = lock.index("\norjson==") + 1
+    end = lock.index("\n    # via", start)
+    pin = lock[start:end]
+    if breakage == "wrong-hash":
+        broken_pin = re.sub(r"sha256:[0-9a-f]{64}", "sha256:" + "0" * 64, pin)
+    else:
+        broken_pin = pin.split(" \\\n", 1)[0]
+    assert broken_pin != pin
+    (tmp_path / "gateway").mkdir()
+    (tmp_path / "gateway" / "requirements.lock").write_text(lock.replace(pin, broken_pin))
+    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+    result = subprocess.run(
+        ["sh", str(BUILD_VENV), "deps", str(tmp_path / "venv"), "gateway"],
+        cwd=tmp_path,
+        env={**env, "UV_PYTHON_DOWNLOADS": "never"},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "orjson" in result.stderr
+    assert "hash" in result.stderr.lower()
