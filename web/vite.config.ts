@@ -17,7 +17,15 @@ export default defineConfig({
     assetsInlineLimit: 0,
     reportCompressedSize: false,
     sourcemap: false,
+    // Two pages: the app (index.html) and GraphiQL (graphiql.html, served at GET /graphql).
+    rollupOptions: {
+      input: {
+        index: new URL("./index.html", import.meta.url).pathname,
+        graphiql: new URL("./graphiql.html", import.meta.url).pathname,
+      },
+    },
   },
+  worker: { format: "es" },
   server: {
     // `npm run dev` talks to a locally running gateway (`make run`).
     proxy: { "/v1": "http://127.0.0.1:8080", "/.well-known": "http://127.0.0.1:8080" },

@@ -110,7 +110,9 @@ class FakeAuth(auth_pb2_grpc.AuthServiceServicer):
                 context,
                 StatusError(grpc.StatusCode.ALREADY_EXISTS, "email taken", reason="EMAIL_TAKEN"),
             )
-        return auth_pb2.RegisterResponse(user_id="user-new", email=request.email)
+        return auth_pb2.RegisterResponse(
+            user_id="user-new", email=request.email, account_state=auth_pb2.AccountState.ACTIVE
+        )
 
     async def Login(self, request: Any, context: Any) -> auth_pb2.LoginResponse:
         self.recorded.add("Login", request, context)
@@ -123,7 +125,11 @@ class FakeAuth(auth_pb2_grpc.AuthServiceServicer):
         self.recorded.add("Me", request, context)
         created = Timestamp(seconds=1_700_000_000)
         return auth_pb2.MeResponse(
-            user_id=_user(context), email="a@example.com", email_verified=True, created_at=created
+            user_id=_user(context),
+            email="a@example.com",
+            email_verified=True,
+            created_at=created,
+            account_state=auth_pb2.AccountState.ACTIVE,
         )
 
 

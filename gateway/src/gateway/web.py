@@ -1,5 +1,5 @@
-"""Static content: the React app at ``/app/*``, the API docs page at ``/docs`` and the
-OpenAPI document at ``/openapi.json``.
+"""Static content: the React app at ``/app/*``, GraphiQL at ``GET /graphql`` (browsers), the
+API docs page at ``/docs`` and the OpenAPI document at ``/openapi.json``.
 
 The app is a single-page app: a path that is not a file gets ``index.html`` (the client
 router takes over), except under ``/app/assets/``, where a missing hashed file is a 404.
@@ -27,6 +27,13 @@ SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
     ("x-content-type-options", "nosniff"),
     ("referrer-policy", "strict-origin-when-cross-origin"),
     ("x-frame-options", "DENY"),
+)
+# GraphiQL's editor (Monaco) adds <style> elements and runs its language services in workers
+# built into /app/assets: styles may be inline there, scripts still come only from the gateway.
+GRAPHIQL_CSP = (
+    "default-src 'self'; base-uri 'self'; object-src 'none'; frame-ancestors 'none'; "
+    "form-action 'self'; img-src 'self' data:; font-src 'self' data:; "
+    "style-src 'self' 'unsafe-inline'; worker-src 'self' blob:"
 )
 IMMUTABLE = "public, max-age=31536000, immutable"
 NO_CACHE = "no-cache"
@@ -114,6 +121,25 @@ class DocsFiles(_StaticFiles):
             await send_bytes(send, 404, b"Not Found", headers)
             return
         await self.file(scope, receive, send, found, NO_CACHE)
+
+
+class GraphiQLPage:
+    """``graphiql.html`` of the web build (GraphiQL from npm, built by ``npm run build`` in
+    web/; its assets are under ``/app/assets/``), for a browser that opens ``/graphql``."""
+
+    def __init__(self, root: Path) -> None:
+        self.page = root.resolve() / "graphiql.html"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = {**dict(SECURITY_HEADERS), "content-security-policy": GRAPHIQL_CSP}
+        headers["cache-control"] = NO_CACHE
+        if not self.page.is_file():
+            headers["content-type"] = "text/html; charset=utf-8"
+            raw = [(k.encode(), v.encode()) for k, v in headers.items()]
+            await send_bytes(send, 404, _PLACEHOLDER, raw)
+            return
+        response: Response = FileResponse(self.page, headers=headers)
+        await response(scope, receive, send)
 
 
 class OpenApiDocument:

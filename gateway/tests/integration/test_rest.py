@@ -115,7 +115,11 @@ async def test_public_route_needs_no_token(gateway: httpx.AsyncClient) -> None:
         "/v1/auth/register", json={"email": "new@example.com", "password": "pw-123456"}
     )
     assert response.status_code == 200
-    assert response.json() == {"userId": "user-new", "email": "new@example.com"}
+    assert response.json() == {
+        "userId": "user-new",
+        "email": "new@example.com",
+        "accountState": "ACTIVE",
+    }
     jwks = await gateway.get("/.well-known/jwks.json")
     assert jwks.status_code == 200
     assert jwks.json()["keys"][0]["kid"] == "test-key-1"
@@ -129,6 +133,7 @@ async def test_me_timestamp_is_rfc3339(gateway: httpx.AsyncClient, open_session:
         "email": "a@example.com",
         "emailVerified": True,
         "createdAt": "2023-11-14T22:13:20Z",
+        "accountState": "ACTIVE",
     }
 
 

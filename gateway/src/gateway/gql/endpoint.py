@@ -26,7 +26,7 @@ from graphql import (
     validate,
 )
 from redis.exceptions import RedisError
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.asgi import (
     BodyTooLargeError,
@@ -103,8 +103,11 @@ class GraphQLEndpoint:
         max_root_fields: int,
         max_fields: int = 1000,
         user_rate: Rate | None = None,
+        page: ASGIApp | None = None,
     ) -> None:
         self.schema = schema
+        # GraphiQL, for a browser that opens /graphql (GET, HTML accepted, no query).
+        self._page = page
         self._runtime = runtime
         self._body_limit = body_limit
         self._deadline = default_deadline
@@ -119,6 +122,9 @@ class GraphQLEndpoint:
         self._documents: dict[str, DocumentNode] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._page is not None and _wants_page(scope):
+            await self._page(scope, receive, send)
+            return
         try:
             await self._serve(scope, receive, send)
         except _BadRequestError as error:
@@ -364,6 +370,13 @@ def _operation(
         ):
             return definition
     return None
+
+
+def _wants_page(scope: Scope) -> bool:
+    """A browser navigating to /graphql: GET, HTML accepted, no GraphQL query."""
+    if scope["method"] not in ("GET", "HEAD") or b"query=" in scope["query_string"]:
+        return False
+    return "text/html" in (header(scope, b"accept") or "")
 
 
 def _is_mutation(document: DocumentNode, operation_name: str | None) -> bool:
