@@ -182,9 +182,11 @@ def test_compose_deploy_runs_pull_and_up_over_ssh_with_a_pinned_host_key(
     # The images the images job pushed for this commit.
     assert "TOLLGATE_REGISTRY=%q TOLLGATE_TAG=%q" in scripts
     assert '"ghcr.io/${OWNER,,}/tollgate" "$GITHUB_SHA"' in scripts
-    # Every file the compose file mounts goes to the host with it.
-    copied = re.search(r"tar -C deploy -cf - ([^\\|]+)", scripts)
+    # Every file the compose file mounts goes to the host with it; .env stays on the host.
+    copied = re.search(r"tar -C deploy ((?:--exclude=\S+ )*)-cf - \.", scripts)
     assert copied is not None
+    excluded = {e.removeprefix("--exclude=./") for e in copied.group(1).split()}
+    assert excluded == {"helm", "docker", ".env"}
     compose = yaml.safe_load((REPO / "deploy" / "docker-compose.yml").read_text())
     mounted = {
         volume.split(":")[0].removeprefix("./").split("/")[0]
@@ -192,7 +194,9 @@ def test_compose_deploy_runs_pull_and_up_over_ssh_with_a_pinned_host_key(
         for volume in service.get("volumes", [])
         if isinstance(volume, str) and volume.startswith("./")
     }
-    assert mounted <= set(copied.group(1).split()), mounted
+    assert mounted
+    assert not mounted & excluded, mounted
+    assert all((REPO / "deploy" / top).exists() for top in mounted)
 
 
 def test_kubernetes_deploy_is_helm_with_this_commit(ci: dict[Any, Any]) -> None:
