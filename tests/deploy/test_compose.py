@@ -104,15 +104,19 @@ def test_secrets_reach_the_services_and_nothing_has_a_default_password(
     assert not re.search(r"PASSWORD:-", text), "a password with a default"
 
 
-def test_only_the_gateway_and_grafana_listen_beyond_this_host(config: dict[str, Any]) -> None:
-    """Prometheus (no lifecycle API either), Alertmanager, Loki, Jaeger and Mailpit are on
-    localhost or only inside the compose network."""
+def test_only_the_edge_and_grafana_listen_beyond_this_host(config: dict[str, Any]) -> None:
+    """The gateway is reached through the edge (nginx); Prometheus (no lifecycle API either),
+    Alertmanager, Loki, Jaeger and Mailpit are on localhost or only inside the network."""
     public = set()
     for name, service in config["services"].items():
         for port in service.get("ports", []):
             if port.get("host_ip") != "127.0.0.1":
                 public.add(name)
-    assert public == {"gateway", "grafana"}
+    assert public == {"edge", "grafana"}
+    edge = config["services"]["edge"]
+    assert edge["environment"]["GATEWAY_UPSTREAM"] == "gateway:8080"
+    assert edge["volumes"][0]["source"].endswith("deploy/nginx/nginx.conf.template")
+    assert "GATEWAY_TRUSTED_PROXIES" in config["services"]["gateway"]["environment"]
     assert "ports" not in config["services"]["loki"]
     assert not any("lifecycle" in arg for arg in config["services"]["prometheus"]["command"])
 

@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
 
-from tollgate_devstack.stack import Stack
-from tollgate_devstack.testing import running_suite
+from tollgate_devstack.services import SERVICES
+from tollgate_devstack.stack import Stack, StackConfig
+from tollgate_devstack.testing import free_port, running_suite
 
 LOGS: dict[str, list[str]] = {}
 
@@ -32,3 +34,40 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 def service_logs(name: str) -> list[str]:
     return list(LOGS.get(name, []))
+
+
+GatewayReplica = Callable[[str, Mapping[str, str]], AbstractContextManager[str]]
+
+
+@pytest.fixture(scope="session")
+def gateway_replica(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> GatewayReplica:
+    """Starts one more gateway process on the session's backends and Redis, with settings of
+    its own: ``with gateway_replica("strict", {"GATEWAY_RATE_LIMIT_BURST": "3"}) as url:``."""
+    gateway = next(spec for spec in SERVICES if spec.name == "gateway")
+
+    @contextmanager
+    def start(name: str, env: Mapping[str, str]) -> Iterator[str]:
+        config = StackConfig(
+            database_url=stack.database_url,
+            redis_url=stack.redis_url,
+            data_dir=Path(tmp_path_factory.mktemp(name)),
+            tls_dir=stack.tls_dir,  # the backends' CA
+            redis_key_prefix=stack.config.redis_key_prefix,
+            ports={"gateway.http": free_port()},
+            env={
+                "GATEWAY_AUTH_ADDR": stack.grpc_addr("auth"),
+                "GATEWAY_BILLING_ADDR": stack.grpc_addr("billing"),
+                "GATEWAY_WORKERS": "1",
+                **env,
+            },
+            services=[gateway],
+            start_mailcatcher=False,
+        )
+        replica = Stack(config, log_sink=lambda _name, _line: None)
+        replica.start()
+        try:
+            yield replica.http_url("gateway")
+        finally:
+            replica.stop()
+
+    return start

@@ -6,15 +6,12 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tollgate_devstack.services import SERVICES
-from tollgate_devstack.stack import Stack, StackConfig
-from tollgate_devstack.testing import free_port
+from tollgate_devstack.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -228,37 +225,19 @@ def test_gateway_ops_endpoints(api: httpx.Client) -> None:
 
 
 @pytest.fixture(scope="module")
-def strict_gateway(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def strict_gateway(gateway_replica: Any) -> Iterator[str]:
     """A second gateway replica on the same backends and Redis, with small limits."""
-    gateway = next(spec for spec in SERVICES if spec.name == "gateway")
-    config = StackConfig(
-        database_url=stack.database_url,
-        redis_url=stack.redis_url,
-        data_dir=Path(tmp_path_factory.mktemp("strict_gateway")),
-        tls_dir=stack.tls_dir,  # the backends' CA
-        redis_key_prefix=stack.config.redis_key_prefix,
-        ports={"gateway.http": free_port()},
-        env={
-            "GATEWAY_AUTH_ADDR": stack.grpc_addr("auth"),
-            "GATEWAY_BILLING_ADDR": stack.grpc_addr("billing"),
-            "GATEWAY_WORKERS": "1",
-            "GATEWAY_RATE_LIMIT_PER_MINUTE": "60",
-            "GATEWAY_RATE_LIMIT_BURST": "3",
-            "GATEWAY_LOGIN_RATE_LIMIT_PER_MINUTE": "60",
-            "GATEWAY_LOGIN_RATE_LIMIT_BURST": "2",
-            # The per-email limit is under test; the per-address one must not interfere.
-            "GATEWAY_LOGIN_ADDRESS_RATE_LIMIT_PER_MINUTE": "100000",
-            "GATEWAY_LOGIN_ADDRESS_RATE_LIMIT_BURST": "100000",
-        },
-        services=[gateway],
-        start_mailcatcher=False,
-    )
-    replica = Stack(config, log_sink=lambda _name, _line: None)
-    replica.start()
-    try:
-        yield replica.http_url("gateway")
-    finally:
-        replica.stop()
+    limits = {
+        "GATEWAY_RATE_LIMIT_PER_MINUTE": "60",
+        "GATEWAY_RATE_LIMIT_BURST": "3",
+        "GATEWAY_LOGIN_RATE_LIMIT_PER_MINUTE": "60",
+        "GATEWAY_LOGIN_RATE_LIMIT_BURST": "2",
+        # The per-email limit is under test; the per-address one must not interfere.
+        "GATEWAY_LOGIN_ADDRESS_RATE_LIMIT_PER_MINUTE": "100000",
+        "GATEWAY_LOGIN_ADDRESS_RATE_LIMIT_BURST": "100000",
+    }
+    with gateway_replica("strict_gateway", limits) as url:
+        yield url
 
 
 def _until(send: Any, status: int, deadline: float = 10.0) -> httpx.Response:

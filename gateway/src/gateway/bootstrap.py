@@ -21,6 +21,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
 from gateway.accesslog import AccessLog
+from gateway.auth_failures import FailedAuthLimit
 from gateway.authn import Authenticator
 from gateway.backends import Backend, BackendPool, idempotent_methods
 from gateway.config import GatewaySettings
@@ -39,7 +40,7 @@ from gateway.rest import RestHandler
 from gateway.routing import Access, Endpoint, Limit, Router, dispatch
 from gateway.runtime import Runtime
 from gateway.transcoding import RouteTable, build_openapi
-from gateway.web import AppFiles, DocsFiles, GraphiQLPage, OpenApiDocument
+from gateway.web import AppFiles, DocsFiles, OpenApiDocument
 from tollgate.auth.v1 import auth_pb2
 from tollgate.billing.v1 import billing_pb2
 from tollgate_kit.jwks_client import grpc_jwks_fetcher
@@ -109,7 +110,6 @@ def build_app(
         max_root_fields=settings.graphql_max_root_fields,
         max_fields=settings.graphql_max_fields,
         user_rate=user_rate,
-        page=GraphiQLPage(settings.web_dir),
     )
     app_files = Endpoint("/app/*", AppFiles(settings.web_dir), _READ)
     docs = Endpoint("/docs/*", DocsFiles(), _READ)
@@ -182,7 +182,19 @@ def build_app(
                 access_log=access_log,
                 quiet_routes=_PROBES,
             ),
-            Middleware(AuthMiddleware, runtime=runtime, user_rate=user_rate),
+            Middleware(
+                AuthMiddleware,
+                runtime=runtime,
+                user_rate=user_rate,
+                failed_auth=FailedAuthLimit(
+                    runtime,
+                    Rate(
+                        settings.unauthenticated_rate_limit_per_minute,
+                        settings.unauthenticated_rate_limit_burst,
+                    ),
+                    proxies,
+                ),
+            ),
             Middleware(
                 RateLimitMiddleware,
                 runtime=runtime,
@@ -216,7 +228,6 @@ async def _open(
         idempotent_methods(table),
         metrics,
         keepalive_seconds=settings.grpc_keepalive_seconds,
-        tls=settings.service_tls(),
     )
     redis = create_redis(
         settings.redis_url,

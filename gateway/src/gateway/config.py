@@ -10,8 +10,6 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from tollgate_kit.mtls import ServiceTls
-
 # web/dist in the checkout: gateway/src/gateway/config.py → the repository root is parents[3].
 DEFAULT_WEB_DIR = Path(__file__).resolve().parents[3] / "web" / "dist"
 
@@ -39,12 +37,6 @@ class GatewaySettings(BaseSettings):
     # A Redis command (or connect) taking longer fails as unreachable (UNAVAILABLE / 503):
     # a stalled server must not hold requests until their deadline.
     redis_timeout_seconds: float = Field(default=1.0, gt=0)
-
-    # Mutual TLS to the backends (tollgate_kit.mtls): the deployment's CA and the gateway's
-    # certificate (common name "gateway") and key. All three or none (plaintext).
-    tls_ca_file: Path | None = None
-    tls_cert_file: Path | None = None
-    tls_key_file: Path | None = None
 
     jwt_issuer: str = "tollgate-auth"
     jwt_audience: str = "tollgate"
@@ -82,6 +74,10 @@ class GatewaySettings(BaseSettings):
     # attempt costs auth-svc a bcrypt hash).
     login_address_rate_limit_per_minute: int = Field(default=60, ge=1)
     login_address_rate_limit_burst: int = Field(default=20, ge=1)
+    # Requests that fail authentication (no token, or an invalid one), per client address:
+    # past it, 429 instead of 401 (gateway/auth_failures.py).
+    unauthenticated_rate_limit_per_minute: int = Field(default=60, ge=1)
+    unauthenticated_rate_limit_burst: int = Field(default=30, ge=1)
 
     # Root fields (aliases included) one GraphQL operation may select: each is a backend
     # call, and the whole request pays one rate-limit token.
@@ -111,7 +107,3 @@ class GatewaySettings(BaseSettings):
                 return json.loads(text)
             return [item.strip() for item in text.split(",") if item.strip()]
         return value
-
-    def service_tls(self) -> ServiceTls | None:
-        """The gateway's mutual-TLS material for its backends, or None when TLS is off."""
-        return ServiceTls.load(self.tls_ca_file, self.tls_cert_file, self.tls_key_file)

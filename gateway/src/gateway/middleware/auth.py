@@ -11,6 +11,7 @@ from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.asgi import header, request_state, send_error
+from gateway.auth_failures import FailedAuthLimit
 from gateway.authn import AuthFailure
 from gateway.ratelimit import Rate
 from gateway.routing import Access, Limit
@@ -31,10 +32,18 @@ def www_authenticate(failure: AuthFailure) -> bytes:
 
 
 class AuthMiddleware:
-    def __init__(self, app: ASGIApp, *, runtime: Runtime, user_rate: Rate) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        runtime: Runtime,
+        user_rate: Rate,
+        failed_auth: FailedAuthLimit | None = None,
+    ) -> None:
         self.app = app
         self._runtime = runtime
         self._user_rate = user_rate
+        self._failed_auth = failed_auth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,6 +71,17 @@ class AuthMiddleware:
             if access is Access.OPTIONAL:
                 state.auth_error = (failure.reason, failure.message)
                 await self.app(scope, receive, send)
+                return
+            refused = await self._failed_auth.refusal(scope) if self._failed_auth else None
+            if refused is not None:
+                await send_error(
+                    send,
+                    429,
+                    8,
+                    "too many requests without a valid token",
+                    reason="RATE_LIMITED",
+                    headers=refused.headers(),
+                )
                 return
             await send_error(
                 send,
