@@ -263,3 +263,20 @@ def test_a_killed_launcher_leaves_no_service_behind(tmp_path: Path) -> None:
         proc.kill()
         proc.wait()
         assert _wait_gone(list(children.values()), 30) == []
+
+
+@pytest.mark.e2e
+def test_signals_while_starting_stop_what_started(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    log = tmp_path / "run.log"
+    with _launcher(data_dir, log) as proc:
+        # The first service is up, the rest are still coming: a developer presses Ctrl-C.
+        _wait_for_line(proc, log, '"msg": "service_started"')
+        children = _children(proc)
+        for _ in range(3):
+            proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+        output = log.read_text(errors="replace")
+        assert "tollgate: stopped before the suite was ready" in output
+        assert "Ctrl-C stops it." not in output
+        assert _wait_gone(list(children.values()), 5) == []
