@@ -40,7 +40,7 @@ from gateway.rest import RestHandler
 from gateway.routing import Access, Endpoint, Limit, Router, dispatch
 from gateway.runtime import Runtime
 from gateway.transcoding import RouteTable, build_openapi
-from gateway.web import AppFiles, DocsFiles, OpenApiDocument
+from gateway.web import AppFiles, DocsFiles, GraphiQLPage, OpenApiDocument
 from tollgate.auth.v1 import auth_pb2
 from tollgate.billing.v1 import billing_pb2
 from tollgate_kit.jwks_client import grpc_jwks_fetcher
@@ -110,6 +110,7 @@ def build_app(
         max_root_fields=settings.graphql_max_root_fields,
         max_fields=settings.graphql_max_fields,
         user_rate=user_rate,
+        page=GraphiQLPage(settings.web_dir),
     )
     app_files = Endpoint("/app/*", AppFiles(settings.web_dir), _READ)
     docs = Endpoint("/docs/*", DocsFiles(), _READ)
@@ -228,6 +229,7 @@ async def _open(
         idempotent_methods(table),
         metrics,
         keepalive_seconds=settings.grpc_keepalive_seconds,
+        tls=settings.service_tls(),
     )
     redis = create_redis(
         settings.redis_url,

@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from tollgate_kit.mtls import ServiceTls
+
 # web/dist in the checkout: gateway/src/gateway/config.py → the repository root is parents[3].
 DEFAULT_WEB_DIR = Path(__file__).resolve().parents[3] / "web" / "dist"
 
@@ -37,6 +39,12 @@ class GatewaySettings(BaseSettings):
     # A Redis command (or connect) taking longer fails as unreachable (UNAVAILABLE / 503):
     # a stalled server must not hold requests until their deadline.
     redis_timeout_seconds: float = Field(default=1.0, gt=0)
+
+    # Mutual TLS to the backends (tollgate_kit.mtls): the deployment's CA and the gateway's
+    # certificate (common name "gateway") and key. All three or none (plaintext).
+    tls_ca_file: Path | None = None
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
 
     jwt_issuer: str = "tollgate-auth"
     jwt_audience: str = "tollgate"
@@ -107,3 +115,7 @@ class GatewaySettings(BaseSettings):
                 return json.loads(text)
             return [item.strip() for item in text.split(",") if item.strip()]
         return value
+
+    def service_tls(self) -> ServiceTls | None:
+        """The gateway's mutual-TLS material for its backends, or None when TLS is off."""
+        return ServiceTls.load(self.tls_ca_file, self.tls_cert_file, self.tls_key_file)
