@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -202,16 +203,24 @@ def sign_in_users(base_url: str, count: int, *, top_up: int = 0) -> list[str]:
             login.raise_for_status()
             token = login.json()["accessToken"]
             if top_up:
-                client.post(
-                    "/v1/wallet/top-ups",
-                    json={"amount": str(top_up)},
-                    headers={
-                        "Authorization": f"Bearer {token}",
-                        "Idempotency-Key": uuid.uuid4().hex,
-                    },
-                ).raise_for_status()
+                _top_up(client, token, top_up)
             tokens.append(token)
     return tokens
+
+
+def _top_up(client: httpx.Client, token: str, amount: int) -> None:
+    """Top a new user's wallet up, once the registration saga has opened it."""
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex}
+    deadline = time.monotonic() + 10
+    while True:
+        answer = client.post("/v1/wallet/top-ups", json={"amount": str(amount)}, headers=headers)
+        if answer.status_code != 400 or "WALLET_NOT_OPEN" not in answer.text:
+            if answer.is_error:
+                raise RuntimeError(f"top-up: {answer.status_code} {answer.text}")
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError("the wallet was not opened within 10 s")
+        time.sleep(0.05)
 
 
 def write_lines(lines: Iterable[str]) -> Path:

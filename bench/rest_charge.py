@@ -64,6 +64,7 @@ USERS = 32
 BALANCE = 100_000_000
 CHARGE_BODY = '{"amount":"1","description":"bench"}'
 SERVICES = ("gateway", "billing", "auth", "email")
+JWKS_PATH = "/.well-known/jwks.json"
 
 
 @dataclass
@@ -256,29 +257,10 @@ def _pin(pids: Sequence[int], cpus: str) -> None:
 
 def _start_peer(dsn: str, jwks_url: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(HERE / "peers" / "starlette_peer.py"),
-            "--port",
-            str(port),
-            "--dsn",
-            dsn,
-            "--jwks",
-            jwks_url,
-        ],
-    )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("the peer exited while starting")
-        try:
-            httpx.post(url + "/v1/wallet/charges", timeout=1)
-            return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError("the peer did not start")
+    peer = str(HERE / "peers" / "starlette_peer.py")
+    args = [peer, "--port", str(port), "--dsn", dsn, "--jwks", jwks_url]
+    return _start(args, url + "/v1/wallet/charges"), url
 
 
 def run(args: argparse.Namespace, report: Report) -> None:
@@ -289,7 +271,10 @@ def run(args: argparse.Namespace, report: Report) -> None:
         # The bench measures cost, not the per-user limit: 32 users at thousands a second.
         "GATEWAY_RATE_LIMIT_PER_MINUTE": "100000000",
         "GATEWAY_RATE_LIMIT_BURST": "100000000",
+        **dict(item.split("=", 1) for item in args.env),
     }
+    # The code before this work (a checkout on PYTHONPATH) has no mutual TLS to turn off.
+    suite_options = {"tls": False} if args.no_tls else {}
     report(f"# REST charges — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     report()
     report(
@@ -299,7 +284,9 @@ def run(args: argparse.Namespace, report: Report) -> None:
     report()
     with (
         tempfile.TemporaryDirectory(prefix="tollgate-bench-") as data_dir,
-        running_suite("bench", Path(data_dir), env=env, log_sink=lambda _n, _l: None) as stack,
+        running_suite(
+            "bench", Path(data_dir), env=env, log_sink=lambda _n, _l: None, **suite_options
+        ) as stack,
     ):
         gateway = stack.http_url("gateway")
         billing_dsn = stack.database_dsn("billing")
@@ -325,7 +312,7 @@ def run(args: argparse.Namespace, report: Report) -> None:
                 "rest/peer |"
             )
             report("|---|---|---|---|---|---|---|---|---|---|---|")
-            peer, peer_url = _start_peer(billing_dsn, gateway + "/.well-known/jwks.json")
+            peer = None if args.no_peer else _start_peer(billing_dsn, gateway + JWKS_PATH)
             try:
                 for connections in args.connections:
                     rest = _measure(
@@ -336,27 +323,36 @@ def run(args: argparse.Namespace, report: Report) -> None:
                         seconds=args.seconds,
                         refresh_groups=groups,
                     )
+                    r = rest.result
+                    line = (
+                        f"| {connections} | {r.rps:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | "
+                        f"{r.errors} | {_cpu_text(rest.cpu_us)} |"
+                    )
+                    if peer is None:
+                        report(line + " | | | | | |")
+                        continue
                     db_tps = pgbench(
                         billing_dsn, PGBENCH_CHARGE, clients=connections, seconds=args.seconds
                     )
                     peer_run = _measure(
-                        peer_url + "/v1/wallet/charges",
+                        peer[1] + "/v1/wallet/charges",
                         tokens_file,
-                        {"peer": process_tree(peer.pid)},
+                        {"peer": process_tree(peer[0].pid)},
                         connections=connections,
                         seconds=args.seconds,
                     )
-                    r, p = rest.result, peer_run.result
+                    p = peer_run.result
                     report(
-                        f"| {connections} | {r.rps:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | "
-                        f"{r.errors} | {_cpu_text(rest.cpu_us)} | {db_tps:,.0f} | "
-                        f"{r.rps / db_tps:.2f} | {p.rps:,.0f} | {peer_run.cpu_us['peer']:,.0f} "
-                        f"| {r.rps / p.rps:.2f} |"
+                        f"{line} {db_tps:,.0f} | {r.rps / db_tps:.2f} | {p.rps:,.0f} | "
+                        f"{peer_run.cpu_us['peer']:,.0f} | {r.rps / p.rps:.2f} |"
                     )
             finally:
-                peer.terminate()
-                peer.wait(timeout=30)
+                if peer is not None:
+                    peer[0].terminate()
+                    peer[0].wait(timeout=30)
             report()
+            if not args.no_peer:
+                _floor(args, report, tokens_file)
             if args.growth:
                 _growth(args, report, stack, tokens, tokens_file, groups)
             if args.cores and cores >= 2:
@@ -376,6 +372,69 @@ def run(args: argparse.Namespace, report: Report) -> None:
             report()
         finally:
             tokens_file.unlink()
+
+
+def _start(args: list[str], url: str) -> subprocess.Popen[bytes]:
+    """Start a bench server and wait until ``url`` answers."""
+    proc = subprocess.Popen([sys.executable, *args])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{args} exited while starting")
+        try:
+            httpx.post(url, timeout=1)
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"{args} did not start")
+
+
+def _floor(args: argparse.Namespace, report: Report, tokens_file: Path) -> None:
+    """The same two hops doing nothing (bench/peers/floor.py), under the same load."""
+    floor = str(HERE / "peers" / "floor.py")
+    grpc_port, http_port = free_port(), free_port()
+    noop = subprocess.Popen([sys.executable, floor, "grpc", "--port", str(grpc_port)])
+    url = f"http://127.0.0.1:{http_port}/v1/wallet/charges"
+    workers = str(os.cpu_count() or 1)
+    forward = None
+    try:
+        forward = _start(
+            [
+                floor,
+                "http",
+                "--port",
+                str(http_port),
+                "--target",
+                f"127.0.0.1:{grpc_port}",
+                "--workers",
+                workers,
+            ],
+            url,
+        )
+        report("## Floor: the same servers doing nothing (uvicorn → grpc.aio, no-op)")
+        report()
+        report("| connections | requests/s | p50 ms | p99 ms | CPU µs per request |")
+        report("|---|---|---|---|---|")
+        for connections in args.connections:
+            measured = _measure(
+                url,
+                tokens_file,
+                {"http floor": process_tree(forward.pid), "grpc floor": [noop.pid]},
+                connections=connections,
+                seconds=args.seconds,
+            )
+            r = measured.result
+            report(
+                f"| {connections} | {r.rps:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | "
+                f"{_cpu_text(measured.cpu_us)} |"
+            )
+        report()
+    finally:
+        for proc in (forward, noop):
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=30)
 
 
 def _growth(
@@ -508,6 +567,15 @@ def main() -> int:
     parser.add_argument("--growth", action="store_true")
     parser.add_argument("--cores", action="store_true")
     parser.add_argument("--storm", action="store_true")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for every service (experiments)",
+    )
+    parser.add_argument("--no-tls", action="store_true", help="services without mutual TLS")
+    parser.add_argument("--no-peer", action="store_true", help="skip pgbench and the peer")
     parser.add_argument("--markdown", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
     report = Report()

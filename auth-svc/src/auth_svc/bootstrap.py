@@ -110,7 +110,9 @@ async def build(
     )
     sessions = SessionService(
         users=users,
-        sessions=SessionStore(redis, settings.redis_key_prefix, settings.refresh_ttl),
+        sessions=SessionStore(
+            redis, settings.redis_key_prefix, settings.refresh_ttl, token_ttl=settings.access_ttl
+        ),
         hasher=hasher,
         limiter=LoginRateLimiter(
             redis,
@@ -139,7 +141,8 @@ async def build(
             saga_runner,
             wait=settings.close_account_wait_seconds,
         ),
-        caller=CallerAuthenticator(verifier, redis, settings.redis_key_prefix),
+        # The sessions' owner looks its callers' sessions up in Redis itself.
+        caller=CallerAuthenticator(verifier, redis=redis, key_prefix=settings.redis_key_prefix),
     )
     relay = OutboxRelay(
         OutboxStore(pool),
@@ -172,6 +175,7 @@ async def build(
         return True
 
     async def on_stop() -> None:
+        hasher.close()
         await channel.close(grace=None)
         await billing.close(grace=None)
         await pool.close()

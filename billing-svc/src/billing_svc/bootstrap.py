@@ -16,9 +16,9 @@ from billing_svc.store.lifecycle import WalletLifecycleStore
 from tollgate.billing.v1 import billing_pb2, billing_pb2_grpc
 from tollgate_kit.caller import CallerAuthenticator
 from tollgate_kit.db import DatabaseProbe
+from tollgate_kit.ended_sessions import EndedSessions
 from tollgate_kit.jwks_client import grpc_jwks_fetcher
 from tollgate_kit.mtls import open_channel
-from tollgate_kit.redis_client import create_redis
 from tollgate_kit.server import GrpcApp
 from tollgate_kit.tokens import JwksCache, TokenVerifier
 
@@ -39,11 +39,12 @@ async def build(
         max_size=settings.db_pool_max_size,
         statement_timeout=settings.db_statement_timeout_seconds,
     )
-    redis = (
-        create_redis(
+    # Ended sessions arrive on a feed kept in memory: no Redis round trip per call.
+    ended = (
+        EndedSessions.connect(
             settings.redis_url,
-            socket_timeout=settings.redis_timeout_seconds,
-            socket_connect_timeout=settings.redis_timeout_seconds,
+            settings.redis_key_prefix,
+            connect_timeout=settings.redis_timeout_seconds,
         )
         if settings.session_check
         else None
@@ -54,7 +55,7 @@ async def build(
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
     )
-    authenticator = CallerAuthenticator(verifier, redis, settings.redis_key_prefix)
+    authenticator = CallerAuthenticator(verifier, ended)
 
     ledger = Ledger(pool)
     wallets = Wallets(ledger, currency=settings.default_currency, max_amount=settings.max_amount)
@@ -79,11 +80,14 @@ async def build(
     # Not through the pool: a busy pool (charges queued on a locked wallet) is no outage.
     database_ready = DatabaseProbe(settings.database_url)
 
+    async def ready() -> bool:
+        return (ended is None or ended.in_sync()) and await database_ready()
+
     async def on_stop() -> None:
         await pool.close()
         await database_ready.close()
-        if redis is not None:
-            await redis.aclose()
+        if ended is not None:
+            await ended.aclose()
         await auth_channel.close(None)
 
     return GrpcApp(
@@ -91,6 +95,7 @@ async def build(
         register=register,
         service_names=[SERVICE_NAME, LIFECYCLE_SERVICE_NAME],
         registry=registry,
-        ready=database_ready,
+        ready=ready,
+        background=[ended.run] if ended is not None else [],
         on_stop=on_stop,
     )

@@ -21,6 +21,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
 from gateway.accesslog import AccessLog
+from gateway.app import GatewayApp
 from gateway.auth_failures import FailedAuthLimit
 from gateway.authn import Authenticator
 from gateway.backends import Backend, BackendPool, idempotent_methods
@@ -35,7 +36,7 @@ from gateway.middleware import (
     RecoverMiddleware,
 )
 from gateway.ops import InternalOnly, MetricsEndpoint, Readiness, ReadyEndpoint, healthz
-from gateway.ratelimit import LoginRates, Rate, RateLimiter
+from gateway.ratelimit import LeasedLimiter, LoginRates, Rate, RateLimiter
 from gateway.rest import RestHandler
 from gateway.routing import Access, Endpoint, Limit, Router, dispatch
 from gateway.runtime import Runtime
@@ -43,6 +44,7 @@ from gateway.transcoding import RouteTable, build_openapi
 from gateway.web import AppFiles, DocsFiles, GraphiQLPage, OpenApiDocument
 from tollgate.auth.v1 import auth_pb2
 from tollgate.billing.v1 import billing_pb2
+from tollgate_kit.ended_sessions import EndedSessions
 from tollgate_kit.jwks_client import grpc_jwks_fetcher
 from tollgate_kit.logs import configure_logging, get_logger
 from tollgate_kit.redis_client import create_redis
@@ -159,7 +161,7 @@ def build_app(
             await asyncio.gather(flusher, return_exceptions=True)
             await _close(runtime)
 
-    app = Starlette(
+    app = GatewayApp(
         middleware=[
             Middleware(RecoverMiddleware),
             Middleware(
@@ -247,8 +249,24 @@ async def _open(
         log.warning("jwks_prefetch_failed", error=type(error).__name__)
     verifier = TokenVerifier(jwks, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
 
+    ended = EndedSessions.connect(
+        settings.redis_url,
+        settings.redis_key_prefix,
+        connect_timeout=settings.redis_timeout_seconds,
+    )
+    runtime.ended = ended
+    runtime.feed = asyncio.create_task(ended.run(), name="ended-sessions-feed")
+    try:
+        # Serve once ended sessions are known: before that every token would be a 503.
+        await asyncio.wait_for(ended.synced.wait(), timeout=2.0)
+    except TimeoutError:
+        log.warning("ended_sessions_feed_not_in_sync")  # /readyz says so until it is
+
     async def redis_ready() -> bool:
         return bool(await asyncio.wait_for(redis.ping(), timeout=1.0))
+
+    async def feed_ready() -> bool:
+        return ended.in_sync()
 
     checks = [
         (name, partial(pool.health, name, 1.0))
@@ -257,12 +275,13 @@ async def _open(
     runtime.backends = pool
     runtime.redis = redis
     limiter = RateLimiter(redis, settings.redis_key_prefix)
-    runtime.authenticator = Authenticator(
-        verifier, redis, settings.redis_key_prefix, limiter=limiter
-    )
+    leased = LeasedLimiter(limiter)
+    runtime.authenticator = Authenticator(verifier, ended, limiter=leased)
+    runtime.leased = leased
     runtime.limiter = limiter
     runtime.readiness = Readiness(
-        [*checks, ("redis", redis_ready)], settings.readiness_cache_seconds
+        [*checks, ("redis", redis_ready), ("ended_sessions_feed", feed_ready)],
+        settings.readiness_cache_seconds,
     )
     log.info(
         "gateway_started",
@@ -272,12 +291,17 @@ async def _open(
 
 
 async def _close(runtime: Runtime) -> None:
+    if runtime.feed is not None:
+        runtime.feed.cancel()
+        await asyncio.gather(runtime.feed, return_exceptions=True)
+    if runtime.ended is not None:
+        await runtime.ended.aclose()
     if runtime.backends is not None:
         await runtime.backends.close()
     if runtime.redis is not None:
         await runtime.redis.aclose()
     runtime.backends = runtime.redis = runtime.authenticator = None
-    runtime.limiter = runtime.readiness = None
+    runtime.limiter = runtime.leased = runtime.readiness = runtime.ended = runtime.feed = None
 
 
 def create_app() -> Starlette:

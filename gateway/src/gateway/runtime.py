@@ -7,12 +7,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import asyncio
+
     from redis.asyncio import Redis
 
     from gateway.authn import Authenticator
     from gateway.backends import BackendPool
     from gateway.ops import Readiness
-    from gateway.ratelimit import RateLimiter
+    from gateway.ratelimit import LeasedLimiter, RateLimiter
+    from tollgate_kit.ended_sessions import EndedSessions
 
 
 @dataclass
@@ -21,4 +24,7 @@ class Runtime:
     redis: Redis | None = None
     authenticator: Authenticator | None = None
     limiter: RateLimiter | None = None
+    leased: LeasedLimiter | None = None
     readiness: Readiness | None = None
+    ended: EndedSessions | None = None
+    feed: asyncio.Task[None] | None = None

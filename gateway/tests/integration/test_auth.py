@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from redis.asyncio import Redis
 
-from tollgate_kit.tokens import session_key
+from tollgate_kit.ended_sessions import announce_ended
 
 pytestmark = pytest.mark.integration
 
@@ -65,15 +66,20 @@ async def test_refresh_token_is_not_an_access_token(
     assert response.status_code == 401
 
 
-async def test_ended_session_blocks_the_token_at_once(
+async def test_an_ended_session_blocks_the_token_within_a_second(
     gateway: httpx.AsyncClient, open_session: Any, redis: Redis, redis_prefix: str
 ) -> None:
-    session = await open_session()
+    session, other = await open_session(), await open_session()
     assert (await gateway.get("/v1/wallet", headers=session.headers)).status_code == 200
-    await redis.delete(session_key(redis_prefix, session.session_id))
-    response = await gateway.get("/v1/wallet", headers=session.headers)
+    # What auth-svc does on logout: announce the ended session on the feed.
+    await announce_ended(redis, redis_prefix, session.session_id, valid_until=time.time() + 900)
+    ended_at = time.monotonic()
+    while (response := await gateway.get("/v1/wallet", headers=session.headers)).status_code == 200:
+        assert time.monotonic() - ended_at < 1.0
+        await asyncio.sleep(0.01)
     assert response.status_code == 401
     assert _reason(response) == "SESSION_REVOKED"
+    assert (await gateway.get("/v1/wallet", headers=other.headers)).status_code == 200
 
 
 async def test_jwks_is_fetched_once_and_cached(

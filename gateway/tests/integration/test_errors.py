@@ -120,6 +120,7 @@ async def test_backend_down_is_503(gateway_factory: Any, open_session: Any, back
         "tollgate.auth.v1.AuthService": True,
         "tollgate.billing.v1.BillingService": False,
         "redis": True,
+        "ended_sessions_feed": True,
     }
 
 

@@ -4,10 +4,15 @@
 family) whose TTL is the refresh-token lifetime, renewed on every rotation; verifiers only
 test that it exists. ``<prefix>auth:user_sessions:<user_id>`` is the set of a user's sids
 (pruned lazily when a session has expired).
+
+Ending a session first announces it on the ended-sessions feed
+(:mod:`tollgate_kit.ended_sessions`), from which every verifier learns it within a second,
+then deletes it; if the announcement fails, the session stays and the call fails.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -16,6 +21,7 @@ from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from auth_svc.domain.sessions import PresentedRefresh, Rotation, SessionState, decide_rotation
+from tollgate_kit.ended_sessions import announce_ended, ensure_epoch
 from tollgate_kit.tokens import session_key
 
 _FIELDS = ("user_id", "created_at", "last_refreshed_at", "refresh_jti", "family")
@@ -44,10 +50,30 @@ def _state(session_id: str, raw: Mapping[Any, Any]) -> SessionState | None:
 
 
 class SessionStore:
-    def __init__(self, redis: Redis, prefix: str, ttl: timedelta) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        prefix: str,
+        ttl: timedelta,
+        *,
+        token_ttl: timedelta,
+        token_leeway: timedelta = timedelta(seconds=5),
+    ) -> None:
         self._redis = redis
         self._prefix = prefix
         self._ttl = int(ttl.total_seconds())
+        # How long an access token of a session ended now can still be presented: the feed
+        # entry must outlive it, and followers keep the id that long.
+        self._token_life = (token_ttl + token_leeway).total_seconds()
+
+    async def _announce_ended(self, session_id: str) -> None:
+        await announce_ended(
+            self._redis,
+            self._prefix,
+            session_id,
+            valid_until=time.time() + self._token_life,
+            retention_seconds=self._token_life + 60,
+        )
 
     def _key(self, session_id: str) -> str:
         return session_key(self._prefix, session_id)
@@ -56,6 +82,9 @@ class SessionStore:
         return f"{self._prefix}auth:user_sessions:{user_id}"
 
     async def create(self, state: SessionState) -> None:
+        # A session must belong to the current epoch of the ended-sessions feed, or the
+        # verifiers would refuse its tokens as left over from lost data.
+        await ensure_epoch(self._redis, self._prefix)
         key, user_key = self._key(state.session_id), self._user_key(state.user_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(
@@ -89,6 +118,10 @@ class SessionStore:
                     if decision is Rotation.ENDED:
                         await pipe.reset()  # type: ignore[no-untyped-call]
                         return decision
+                    if decision is Rotation.REUSED and state is not None:
+                        # Announced before the transaction: a retry after a WatchError finds
+                        # the token reused again (or the session gone), never valid.
+                        await self._announce_ended(presented.session_id)
                     pipe.multi()  # type: ignore[no-untyped-call]
                     if decision is Rotation.ROTATE:
                         pipe.hset(
@@ -105,6 +138,7 @@ class SessionStore:
                     continue
 
     async def delete(self, session_id: str, user_id: str) -> None:
+        await self._announce_ended(session_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.delete(self._key(session_id))
             pipe.srem(self._user_key(user_id), session_id)

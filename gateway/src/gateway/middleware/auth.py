@@ -16,6 +16,7 @@ from gateway.authn import AuthFailure
 from gateway.ratelimit import Rate
 from gateway.routing import Access, Limit
 from gateway.runtime import Runtime
+from tollgate_kit.ended_sessions import FeedUnavailable
 from tollgate_kit.logs import get_logger
 from tollgate_kit.tokens import KeySetUnavailable
 
@@ -92,7 +93,13 @@ class AuthMiddleware:
                 headers=[(b"www-authenticate", www_authenticate(failure))],
             )
             return
-        except (RedisError, KeySetUnavailable, grpc.aio.AioRpcError, OSError) as error:
+        except (
+            RedisError,
+            KeySetUnavailable,
+            FeedUnavailable,
+            grpc.aio.AioRpcError,
+            OSError,
+        ) as error:
             # The session store or the key source is down: nobody can be let in.
             log.warning("auth_unavailable", error=type(error).__name__)
             await send_error(send, 503, 14, "service unavailable")

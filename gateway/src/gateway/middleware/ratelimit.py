@@ -56,8 +56,8 @@ class RateLimitMiddleware:
             peer_host(scope), joined_header(scope, b"x-forwarded-for")
         )
         limit = state.target.limit
-        limiter = self._runtime.limiter
-        if limit is Limit.NONE or limiter is None:
+        limiter, leased = self._runtime.limiter, self._runtime.leased
+        if limit is Limit.NONE or limiter is None or leased is None:
             await self.app(scope, receive, send)
             return
         if limit is Limit.LOGIN:
@@ -66,13 +66,17 @@ class RateLimitMiddleware:
             except BodyTooLargeError:
                 await send_error(send, 413, 3, "request body too large")
                 return
-            checks = self._login_rates.checks(state.client_address, _email(state.body))
-        elif state.claims is not None:
-            checks = [("user", state.claims.subject, self._user_rate)]
-        else:
-            checks = [("addr", state.client_address, self._user_rate)]
         try:
-            decision = state.rate_decision or await limiter.hit_all(checks)
+            if limit is Limit.LOGIN:
+                # Small budgets guessing passwords: decided request by request.
+                checks = self._login_rates.checks(state.client_address, _email(state.body or b""))
+                decision = await limiter.hit_all(checks)
+            elif state.rate_decision is not None:
+                decision = state.rate_decision  # taken with the authentication
+            elif state.claims is not None:
+                decision = await leased.hit("user", state.claims.subject, self._user_rate)
+            else:
+                decision = await leased.hit("addr", state.client_address, self._user_rate)
         except RedisError as error:
             log.warning("rate_limiter_unavailable", error=type(error).__name__)
             await self.app(scope, receive, send)

@@ -106,11 +106,13 @@ def running_suite(
     log_sink: LogSink | None = None,
     redis_url: str | None = None,
     database_ports: Mapping[str, int] | None = None,
+    tls: bool = True,
 ) -> Iterator[Stack]:
     """The whole suite as real processes on the test PostgreSQL and Redis (or ``redis_url``):
     free ports, fresh databases and a fresh key prefix, all removed on exit. The launcher is
     `make run`'s. ``database_ports`` (service name -> local port, a :class:`TcpProxy` in front
-    of the test PostgreSQL) sends that service's database connections through the port."""
+    of the test PostgreSQL) sends that service's database connections through the port;
+    ``tls=False`` runs the services without mutual TLS (benchmarks compare both)."""
     specs = list(services if services is not None else available_services())
     key_prefix = f"test:{unique_name(name)}:"
     redis_url = redis_url or redis_server_url()
@@ -133,6 +135,7 @@ def running_suite(
         ports={key: free_port() for key in port_keys(specs)},
         env={**SUITE_TEST_ENV, **proxied, **(env or {})},
         services=specs,
+        tls=tls,
     )
     suite = Stack(config, log_sink=log_sink)
     try:

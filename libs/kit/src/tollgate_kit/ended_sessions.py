@@ -29,6 +29,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from redis.asyncio import Redis
 
 from tollgate_kit.logs import get_logger
@@ -176,7 +177,14 @@ class EndedSessions:
         return len(self._ended)
 
     async def run(self) -> None:
-        """Follow the feed until cancelled, reconnecting (with backoff) whenever Redis fails."""
+        """Follow the feed until cancelled, reconnecting (with backoff) whenever Redis fails.
+
+        Its reads are no request's work: they start no trace (five reads a second would
+        otherwise each be a root span)."""
+        with suppress_instrumentation():
+            await self._run()
+
+    async def _run(self) -> None:
         backoff = 0.05
         while True:
             try:

@@ -109,6 +109,14 @@ class CallerPolicy(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             return self._callers[method]
         return self._callers.get(method.lstrip("/").split("/", 1)[0], frozenset())
 
+    def guard(
+        self, method: str, handler: grpc.RpcMethodHandler[Any, Any]
+    ) -> grpc.RpcMethodHandler[Any, Any]:
+        """``handler`` behind the caller check of ``method`` (the server wraps each method
+        once, at registration; see :mod:`tollgate_kit.rpc_handlers`)."""
+        allowed = self.allowed(method)
+        return handler if allowed is None else _guarded(handler, allowed, method)
+
     async def intercept_service(
         self,
         continuation: Callable[

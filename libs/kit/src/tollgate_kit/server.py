@@ -9,47 +9,23 @@ import signal
 import socket
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from opentelemetry.instrumentation.grpc import aio_server_interceptor
+from opentelemetry import trace
 from prometheus_client import CollectorRegistry
 
 from tollgate_kit.logs import get_logger
-from tollgate_kit.metrics import RpcMetrics, ServerInterceptor
+from tollgate_kit.metrics import RpcMetrics
 from tollgate_kit.mtls import SUITE_CALLERS, CallerPolicy, Callers, ServiceTls
 from tollgate_kit.ops_http import ReadinessCheck, bind_http_socket, ops_server
+from tollgate_kit.rpc_handlers import HandlerWrapper, Registrar
 from tollgate_kit.settings import ServiceSettings
 from tollgate_kit.telemetry import tracing_disabled
 
 log = get_logger(__name__)
-
-
-_INFRASTRUCTURE = ("/grpc.health.v1.Health/", "/grpc.reflection.")
-
-
-class _SkipInfrastructure(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
-    """Applies ``inner`` to the service's own RPCs only. Health probes would flood the traces,
-    and OpenTelemetry's interceptor mishandles the health service's streaming Watch."""
-
-    def __init__(self, inner: grpc.aio.ServerInterceptor) -> None:  # type: ignore[type-arg]
-        self._inner = inner
-
-    async def intercept_service(
-        self,
-        continuation: Callable[
-            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]
-        ],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any]:
-        if handler_call_details.method.startswith(_INFRASTRUCTURE):
-            return await continuation(handler_call_details)
-        handler: grpc.RpcMethodHandler[Any, Any] = await self._inner.intercept_service(
-            continuation, handler_call_details
-        )
-        return handler
 
 
 async def _always_ready() -> bool:
@@ -86,18 +62,17 @@ async def serve(app: GrpcApp, stop: asyncio.Event | None = None) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    interceptors: list[grpc.aio.ServerInterceptor] = []  # type: ignore[type-arg]
-    if not tracing_disabled():
-        interceptors.append(_SkipInfrastructure(aio_server_interceptor()))  # type: ignore[no-untyped-call]
-    # Every RPC is counted, health checks included; the recording rules leave probes out of
-    # the traffic the alerts judge (deploy/prometheus/rules/recording.yml).
-    interceptors.append(ServerInterceptor(RpcMetrics(app.registry)))
     tls = settings.service_tls()
-    if tls is not None:
-        # Innermost, so a refused call is still counted and traced.
-        interceptors.append(CallerPolicy(app.callers))
+    # Every RPC is counted, health checks included (the recording rules leave probes out of
+    # the traffic the alerts judge: deploy/prometheus/rules/recording.yml); the service's
+    # own RPCs are traced; with mutual TLS, callers are checked against app.callers. All of
+    # it wraps each method's handler once, at registration: no interceptor runs per call.
+    wrapper = HandlerWrapper(
+        RpcMetrics(app.registry),
+        None if tracing_disabled() else trace.get_tracer("tollgate_kit.rpc"),
+        CallerPolicy(app.callers) if tls is not None else None,
+    )
     server = grpc.aio.server(
-        interceptors=interceptors,
         options=[
             ("grpc.so_reuseport", 0),
             ("grpc.keepalive_permit_without_calls", 1),
@@ -106,12 +81,13 @@ async def serve(app: GrpcApp, stop: asyncio.Event | None = None) -> None:
             ("grpc.max_connection_age_grace_ms", 30_000),
         ],
     )
-    app.register(server)
+    registrar = cast(grpc.aio.Server, Registrar(server, wrapper))
+    app.register(registrar)
     health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, registrar)
     if settings.grpc_reflection:
         names = [*app.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME]
-        reflection.enable_server_reflection(names, server)
+        reflection.enable_server_reflection(names, registrar)
     serving = False
 
     async def ready() -> bool:
