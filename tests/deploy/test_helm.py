@@ -183,6 +183,7 @@ def test_secrets_come_from_existing_secrets(docs: list[dict[str, Any]]) -> None:
         ("gateway", "GATEWAY_BILLING_ADDR", "billing-svc"),
         ("billing-svc", "BILLING_AUTH_ADDR", "auth-svc"),
         ("auth-svc", "AUTH_EMAIL_ADDR", "email-svc"),
+        ("auth-svc", "AUTH_BILLING_ADDR", "billing-svc"),
     ],
 )
 def test_backend_addresses_point_at_the_services(
