@@ -167,8 +167,7 @@ def _sign_up_and_top_up(gateway: str) -> None:
 def test_embedded_suite_starts_healthy_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     first_log = tmp_path / "first.log"
-    proc = _start(data_dir, first_log)
-    try:
+    with _launcher(data_dir, first_log) as proc:
         banner = _wait_for_banner(proc, first_log)
         urls = re.findall(r"metrics (http://\S+)/metrics", banner)
         assert urls, banner
@@ -182,10 +181,6 @@ def test_embedded_suite_starts_healthy_stops_cleanly_and_keeps_data(tmp_path: Pa
         if gateway is not None:
             _sign_up_and_top_up(gateway.group(1))
         output = _stop(proc, first_log)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert "tollgate: stopped" in output
     assert '"msg": "service_stopped"' in output
 
