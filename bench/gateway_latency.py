@@ -27,11 +27,11 @@ import time
 import uuid
 from pathlib import Path
 
-import grpc
 import httpx
 
 from tollgate.billing.v1 import billing_pb2, billing_pb2_grpc
 from tollgate_devstack.testing import running_suite
+from tollgate_kit.mtls import ServiceTls, open_channel
 
 PASSWORD = "bench password 123"
 
@@ -87,7 +87,12 @@ async def _timed(call: object, count: int) -> list[float]:
 async def _latency(
     gateway_url: str, billing_addr: str, token: str, requests: int
 ) -> tuple[list[float], list[float]]:
-    channel = grpc.aio.insecure_channel(billing_addr)
+    # As the gateway reaches billing-svc: over mutual TLS with its certificate when the suite
+    # runs it (the parent passes the files), so both sides pay the same transport.
+    tls = ServiceTls.load(
+        *(_optional_path(f"GATEWAY_TLS_{part}_FILE") for part in ("CA", "CERT", "KEY"))
+    )
+    channel = open_channel(billing_addr, tls, "billing")
     stub = billing_pb2_grpc.BillingServiceStub(channel)
     metadata = (("authorization", f"Bearer {token}"),)
 
@@ -156,6 +161,11 @@ async def _load_loop(url: str, token: str, seconds: float, connections: int) -> 
     return done / elapsed
 
 
+def _optional_path(variable: str) -> Path | None:
+    value = os.environ.get(variable)
+    return Path(value) if value else None
+
+
 def _sign_in(base_url: str) -> str:
     email = f"bench-{uuid.uuid4().hex[:10]}@example.com"
     with httpx.Client(base_url=base_url, timeout=30) as client:
@@ -217,6 +227,7 @@ def main() -> int:
             capture_output=True,
             text=True,
             check=True,
+            env={**os.environ, **stack.tls_files("gateway").env("GATEWAY_")},
         )
         samples = json.loads(child.stdout)
         grpc_samples, gateway_samples = samples["grpc"], samples["gateway"]
