@@ -7,6 +7,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 import asyncpg
 import pytest
@@ -94,6 +95,18 @@ def runner(
     )
 
 
+@asynccontextmanager
+async def running(*runners: SagaRunner) -> AsyncIterator[None]:
+    """The runners' background loops, for the block."""
+    tasks = [asyncio.create_task(r.run()) for r in runners]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 async def start(pool: asyncpg.Pool, subject: str = "user-1") -> str:
     async with pool.acquire() as conn, conn.transaction():
         return await start_saga(conn, "test", subject, {"credit": 5})
@@ -145,12 +158,8 @@ async def test_a_transient_failure_is_retried_with_backoff_from_the_same_step(
     assert saga.step == 2
     assert saga.attempts == 1
     assert "c unavailable" in (saga.last_error or "")
-    background = asyncio.create_task(saga_runner.run())
-    try:
+    async with running(saga_runner):
         done = await saga_runner.wait_finished(saga_id, 5)
-    finally:
-        background.cancel()
-        await asyncio.gather(background, return_exceptions=True)
     assert done is not None
     assert done.state is SagaState.COMPLETED
     assert journal.names(saga_id) == ["a", "b", "c", "d"]  # a and b never ran again
@@ -164,13 +173,9 @@ async def test_a_permanent_failure_compensates_completed_steps_in_reverse(
     journal.failures["undo c"] = 1  # a compensation is retried like a step
     saga_runner, registry = runner(pool, journal)
     saga_id = await start(pool)
-    background = asyncio.create_task(saga_runner.run())
-    try:
+    async with running(saga_runner):
         saga_runner.launch(saga_id, "test")
         saga = await saga_runner.wait_finished(saga_id, 5)
-    finally:
-        background.cancel()
-        await asyncio.gather(background, return_exceptions=True)
     assert saga is not None
     assert saga.state is SagaState.COMPENSATED
     assert journal.names(saga_id) == ["a", "b", "c", "undo c", "undo a"]
@@ -194,12 +199,8 @@ async def test_a_saga_whose_runner_died_resumes_from_its_persisted_step(
     assert dead.step == 2
     second, _ = runner(pool, journal)
     started = time.monotonic()
-    background = asyncio.create_task(second.run())
-    try:
+    async with running(second):
         saga = await second.wait_finished(saga_id, 5)
-    finally:
-        background.cancel()
-        await asyncio.gather(background, return_exceptions=True)
     assert saga is not None
     assert saga.state is SagaState.COMPLETED
     assert time.monotonic() - started >= 0.5  # not before the dead runner's lease ended
@@ -213,16 +214,11 @@ async def test_two_runners_never_run_a_step_of_one_saga_twice(pool: asyncpg.Pool
     ids = [await start(pool, f"user-{n}") for n in range(40)]
     one, _ = runner(pool, journal)
     two, _ = runner(pool, journal)
-    tasks = [asyncio.create_task(r.run()) for r in (one, two)]
-    try:
+    async with running(one, two):
         for saga_id in ids:
             saga = await one.wait_finished(saga_id, 10)
             assert saga is not None
             assert saga.state is SagaState.COMPLETED
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
     calls = Counter(journal.entries)
     assert len(calls) == 4 * len(ids)
     assert set(calls.values()) == {1}

@@ -16,7 +16,6 @@ new trace every poll interval on every replica, and its metrics already tell its
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -71,8 +70,7 @@ class OutboxRelay:
         self._metrics = metrics
         self._policy = policy
         self._tracer = tracer or trace.get_tracer(__name__)
-        self._wake = asyncio.Event()
-        self._listener = NotifyListener(listen_dsn, NOTIFY_CHANNEL, self._wake)
+        self._listener = NotifyListener(listen_dsn, NOTIFY_CHANNEL)
         self._last_purge = float("-inf")
 
     async def run(self) -> None:
@@ -82,7 +80,7 @@ class OutboxRelay:
                 stop_if_cancelled()
                 with suppress_instrumentation():
                     await self._listener.ensure()
-                self._wake.clear()
+                self._listener.clear()
                 try:
                     await self.drain()
                     with suppress_instrumentation():
@@ -90,12 +88,7 @@ class OutboxRelay:
                 except Exception:
                     self._metrics.outbox_relay_errors.inc()
                     log.exception("outbox_relay_failed")
-                # asyncio.timeout, not wait_for: on Python 3.11 a cancellation that lands as
-                # wait_for times out comes back as TimeoutError, which would be suppressed
-                # here, and the relay would outlive its service's shutdown.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self._policy.poll_interval):
-                        await self._wake.wait()
+                await self._listener.wait(self._policy.poll_interval)
         finally:
             await self._listener.close()
 

@@ -4,6 +4,7 @@ still does the work when it cannot be opened: LISTEN is only the fast path."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import asyncpg
@@ -14,11 +15,24 @@ log = get_logger(__name__)
 
 
 class NotifyListener:
-    def __init__(self, dsn: str | None, channel: str, wake: asyncio.Event) -> None:
+    def __init__(self, dsn: str | None, channel: str) -> None:
         self._dsn = dsn
         self._channel = channel
-        self._wake = wake
+        self._wake = asyncio.Event()
         self._conn: asyncpg.Connection | None = None
+
+    def clear(self) -> None:
+        """Forget earlier notifications: called before a round looks for work."""
+        self._wake.clear()
+
+    async def wait(self, seconds: float) -> None:
+        """Until a NOTIFY arrives (or arrived since :meth:`clear`) or ``seconds`` pass."""
+        # asyncio.timeout, not wait_for: on Python 3.11 a cancellation that lands as wait_for
+        # times out comes back as TimeoutError, which would be suppressed here, and the loop
+        # would outlive its service's shutdown.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
 
     def _on_notify(self, *_: Any) -> None:
         self._wake.set()

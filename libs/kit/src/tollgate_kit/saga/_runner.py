@@ -19,7 +19,6 @@ with the row), with one child span per step; the polling itself is left out of t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -83,8 +82,7 @@ class SagaRunner:
         self._metrics = metrics
         self._policy = policy
         self._tracer = tracer or trace.get_tracer(__name__)
-        self._wake = asyncio.Event()
-        self._listener = NotifyListener(listen_dsn, NOTIFY_CHANNEL, self._wake)
+        self._listener = NotifyListener(listen_dsn, NOTIFY_CHANNEL)
         self._launched: set[asyncio.Task[None]] = set()
 
     def define(self, *definitions: SagaDefinition) -> None:
@@ -141,7 +139,7 @@ class SagaRunner:
                 stop_if_cancelled()
                 with suppress_instrumentation():
                     await self._listener.ensure()
-                self._wake.clear()
+                self._listener.clear()
                 try:
                     await self.drain()
                     with suppress_instrumentation():
@@ -151,9 +149,8 @@ class SagaRunner:
                 except Exception:
                     self._metrics.runner_errors.inc()
                     log.exception("saga_runner_failed")
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self._policy.poll_interval):
-                        await self._wake.wait()
+
+                await self._listener.wait(self._policy.poll_interval)
         finally:
             for task in list(self._launched):
                 task.cancel()
