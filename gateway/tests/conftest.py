@@ -121,6 +121,14 @@ class FakeAuth(auth_pb2_grpc.AuthServiceServicer):
             access_token=token, refresh_token="r", token_type="Bearer", expires_in=900
         )
 
+    async def CloseAccount(self, request: Any, context: Any) -> auth_pb2.CloseAccountResponse:
+        """ "slow" plays a closure still running when the call answers (as auth-svc: 202)."""
+        self.recorded.add("CloseAccount", request, context)
+        if request.password == "slow":
+            await context.send_initial_metadata((("x-http-code", "202"),))
+            return auth_pb2.CloseAccountResponse(account_state=auth_pb2.AccountState.CLOSING)
+        return auth_pb2.CloseAccountResponse(account_state=auth_pb2.AccountState.CLOSED)
+
     async def Me(self, request: Any, context: Any) -> auth_pb2.MeResponse:
         self.recorded.add("Me", request, context)
         created = Timestamp(seconds=1_700_000_000)

@@ -10,6 +10,9 @@ from typing import Any
 import asyncpg
 import grpc
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from tollgate.auth.v1 import auth_pb2
 from tollgate_kit.errors import error_reason
@@ -208,3 +211,33 @@ async def test_a_slow_closure_answers_closing_and_finishes_in_the_background(
             return bool(state == "CLOSED")
 
         await eventually(closed, within=10, what="the closure to finish")
+
+
+async def test_a_saga_run_is_one_trace_continuing_the_request_that_started_it(
+    settings_for: Callable[..., Any], start_auth: Callable[..., Any]
+) -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    try:
+        async with start_auth(settings_for(), tracer_provider=provider) as auth:
+            await auth.stub.Register(
+                auth_pb2.RegisterRequest(email="gus@example.com", password=PASSWORD),
+                metadata=(("traceparent", f"00-{trace_id}-00f067aa0ba902b7-01"),),
+            )
+        finished = exporter.get_finished_spans()
+    finally:
+        provider.shutdown()
+    runs = [s for s in finished if s.name == "saga registration"]
+    steps = [s.name for s in finished if s.name.startswith("saga.step ")]
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.context is not None
+    assert format(run.context.trace_id, "032x") == trace_id
+    assert (run.attributes or {})["saga.state"] == "completed"
+    assert steps == ["saga.step open_wallet", "saga.step welcome_mail", "saga.step activate"]
+    for span in finished:
+        if span.name.startswith("saga.step "):
+            assert span.parent is not None
+            assert span.parent.span_id == run.context.span_id

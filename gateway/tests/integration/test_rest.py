@@ -201,3 +201,16 @@ async def test_api_answers_are_never_cached(gateway: httpx.AsyncClient, open_ses
     ]
     for response in answers:
         assert response.headers["cache-control"] == "no-store", response.request.url
+
+
+async def test_a_closure_still_running_answers_202_and_a_finished_one_200(
+    gateway: httpx.AsyncClient, open_session: Any
+) -> None:
+    session = await open_session("user-9")
+    done = await gateway.post("/v1/auth/me:close", json={"password": "pw"}, headers=session.headers)
+    assert (done.status_code, done.json()) == (200, {"accountState": "CLOSED"})
+    running = await gateway.post(
+        "/v1/auth/me:close", json={"password": "slow"}, headers=session.headers
+    )
+    assert (running.status_code, running.json()) == (202, {"accountState": "CLOSING"})
+    assert "grpc-metadata-x-http-code" not in running.headers
