@@ -199,6 +199,10 @@ async def run(args: argparse.Namespace) -> None:
         await upgrade(dsn, MIGRATIONS)
         conn = await asyncpg.connect(dsn)
         for i in range(max_clients):  # pgbench's :client_id counts from 0
+            # Opened as billing-svc's OpenWallet does (money calls need an open wallet).
+            await conn.execute(
+                "INSERT INTO wallets (user_id, currency, balance) VALUES ($1, 'USD', 0)", f"pg-{i}"
+            )
             await conn.execute(
                 "SELECT billing_top_up($1, 'USD', $2, $3, '\\x00'::bytea)",
                 f"pg-{i}",
@@ -239,6 +243,9 @@ async def run(args: argparse.Namespace) -> None:
             # Client i talks to replica i % replicas, as a load balancer would spread them.
             stubs = [billing_pb2_grpc.BillingServiceStub(c) for c in channels]
             clients_stubs = [stubs[i % len(stubs)] for i in range(max_clients)]
+            lifecycle = billing_pb2_grpc.WalletLifecycleServiceStub(channels[0])
+            for i in range(max_clients):
+                await lifecycle.OpenWallet(billing_pb2.OpenWalletRequest(user_id=f"bench-user-{i}"))
             for stub, metadata in zip(clients_stubs, sessions, strict=True):
                 await stub.TopUp(
                     billing_pb2.TopUpRequest(amount=BALANCE, idempotency_key=uuid.uuid4().hex),
