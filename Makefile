@@ -65,3 +65,4 @@ bench: install
 	$(PY) bench/auth_login.py
 	$(PY) bench/billing_charge.py
 	$(PY) bench/gateway_latency.py
+	$(PY) bench/soak.py
