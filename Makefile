@@ -60,9 +60,12 @@ unit: install
 test: install lint typecheck buf web-test web
 	$(PY) -m pytest -q
 
-# Each prints its figures as ratios measured in one run; needs local PostgreSQL/Redis (and pgbench, wrk).
+# Each prints its figures as ratios measured in one run; needs local PostgreSQL/Redis (and pgbench,
+# wrk). The REST charge run writes bench/results/latest.md.
 bench: install
-	$(PY) bench/auth_login.py
-	$(PY) bench/billing_charge.py
+	$(PY) bench/rest_charge.py --growth --cores --storm --markdown bench/results/latest.md
 	$(PY) bench/gateway_latency.py
 	$(PY) bench/soak.py
+	$(PY) bench/auth_login.py
+	$(PY) bench/billing_charge.py
+	$(PY) bench/telemetry_cost.py

@@ -154,6 +154,12 @@ async def _fund_pgbench_wallets(dsn: str, count: int) -> None:
     conn = await asyncpg.connect(dsn)
     try:
         for i in range(count):  # pgbench's :client_id counts from 0
+            # Opened as billing-svc's OpenWallet does, then funded.
+            await conn.execute(
+                "INSERT INTO wallets (user_id, currency, balance) VALUES ($1, 'USD', 0) "
+                "ON CONFLICT DO NOTHING",
+                f"pg-{i}",
+            )
             await conn.execute(
                 "SELECT billing_top_up($1, 'USD', $2, $3, '\\x00'::bytea)",
                 f"pg-{i}",
@@ -166,27 +172,27 @@ async def _fund_pgbench_wallets(dsn: str, count: int) -> None:
 
 GROW_WALLETS = """
 INSERT INTO wallets (user_id, currency, balance)
-SELECT 'grow-' || g, 'USD', 0 FROM generate_series(1, $1) AS g
+SELECT 'grow-' || g, 'USD', 0 FROM generate_series(1, $1::int) AS g
 """
 GROW_ROWS = """
 INSERT INTO transactions (user_id, currency, kind, amount, balance_after, idempotency_key,
                           request_fingerprint, ts)
-SELECT $1 || (g % $2 + 1), 'USD', 'TOP_UP', 1, 0, 'grow-' || g, '\\x00'::bytea,
+SELECT $1::text || (g % $2::int + 1), 'USD', 'TOP_UP', 1, 0, 'grow-' || g, '\\x00'::bytea,
        now() - (g || ' seconds')::interval
-  FROM generate_series($3, $4) AS g
+  FROM generate_series($3::int, $4::int) AS g
 """
 HOT_ROWS = """
 INSERT INTO transactions (user_id, currency, kind, amount, balance_after, idempotency_key,
                           request_fingerprint, ts)
-SELECT $1, 'USD', 'TOP_UP', 1, 0, 'grow-hot-' || g, '\\x00'::bytea,
+SELECT $1::text, 'USD', 'TOP_UP', 1, 0, 'grow-hot-' || g, '\\x00'::bytea,
        now() - interval '1 day' - (g || ' seconds')::interval
-  FROM generate_series(1, $2) AS g
+  FROM generate_series(1, $2::int) AS g
 """
 # balance == sum(transactions) holds after the growth as before it.
 GROW_BALANCES = """
 UPDATE wallets w SET balance = s.total
   FROM (SELECT user_id, sum(amount) AS total FROM transactions
-         WHERE user_id LIKE 'grow-%' OR user_id = $1 GROUP BY user_id) s
+         WHERE user_id LIKE 'grow-%' OR user_id = $1::text GROUP BY user_id) s
  WHERE w.user_id = s.user_id AND w.currency = 'USD'
 """
 
@@ -271,6 +277,8 @@ def run(args: argparse.Namespace, report: Report) -> None:
         # The bench measures cost, not the per-user limit: 32 users at thousands a second.
         "GATEWAY_RATE_LIMIT_PER_MINUTE": "100000000",
         "GATEWAY_RATE_LIMIT_BURST": "100000000",
+        # auth-svc's own per-account login budget: the storm logs one account in.
+        "AUTH_LOGIN_RATE_LIMIT": "100000000",
         **dict(item.split("=", 1) for item in args.env),
     }
     # The code before this work (a checkout on PYTHONPATH) has no mutual TLS to turn off.
@@ -512,6 +520,19 @@ def _cores(args: argparse.Namespace, report: Report, stack: Stack, tokens_file: 
     report()
 
 
+def _check_seconds(cost: int) -> float:
+    """Median seconds of one bcrypt check at ``cost`` on this machine."""
+    import bcrypt
+
+    hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(cost))
+    samples = []
+    for _ in range(5):
+        started = time.perf_counter()
+        bcrypt.checkpw(PASSWORD.encode(), hashed)
+        samples.append(time.perf_counter() - started)
+    return sorted(samples)[2]
+
+
 def _storm(args: argparse.Namespace, report: Report, gateway: str, tokens_file: Path) -> None:
     """GET /v1/wallet at 4 connections, alone and beside a login storm of 16 connections."""
     email = f"storm-{uuid.uuid4().hex[:8]}@example.com"
@@ -544,7 +565,10 @@ def _storm(args: argparse.Namespace, report: Report, gateway: str, tokens_file: 
     time.sleep(2)
     loud = wrk(wallet, tokens_file, connections=4, seconds=args.seconds)
     out, _ = storm.communicate(timeout=args.seconds + 60)
-    logins = parse_wrk(out).rps
+    storm_result = parse_wrk(out)
+    bound = (os.cpu_count() or 1) / _check_seconds(args.bcrypt_cost)
+    # Successful logins only: a refused one costs no bcrypt.
+    logins = (storm_result.requests - storm_result.errors) / storm_result.seconds
     report("## Login storm: GET /v1/wallet (4 connections) beside 16 connections logging in")
     report()
     report("| | wallet reads/s | p50 ms | p99 ms |")
@@ -553,8 +577,10 @@ def _storm(args: argparse.Namespace, report: Report, gateway: str, tokens_file: 
     report(f"| during the storm | {loud.rps:,.0f} | {loud.p50_ms:.1f} | {loud.p99_ms:.1f} |")
     report()
     report(
-        f"logins/s during the storm: {logins:,.1f} (bcrypt cost {args.bcrypt_cost}); "
-        "p99 target during the storm ≤ 25 ms"
+        f"successful logins/s during the storm: {logins:,.1f} (bcrypt cost {args.bcrypt_cost}, "
+        f"{storm_result.errors} refused); the bcrypt bound (cores / check time) is "
+        f"{bound:,.1f}/s: {logins / bound:.2f} of it. Targets: ≥ 0.9 of the bound, wallet p99 "
+        "≤ 25 ms during the storm"
     )
     report()
 
