@@ -54,8 +54,15 @@ def crash_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             # was in flight when auth-svc stopped stays leased (hidden) for the lease, so
             # keep it short here.
             "AUTH_OUTBOX_BACKOFF_MAX_SECONDS": "0.5",
-            "AUTH_OUTBOX_SEND_TIMEOUT_SECONDS": "3",
+            "AUTH_OUTBOX_SEND_TIMEOUT_SECONDS": "2",
             "AUTH_OUTBOX_LEASE_SECONDS": "4",
+            # The same for a sign-up saga that was running in the auth-svc that died.
+            "AUTH_BILLING_TIMEOUT_SECONDS": "2",
+            "AUTH_SAGA_STEP_TIMEOUT_SECONDS": "3",
+            "AUTH_SAGA_LEASE_SECONDS": "5",
+            "AUTH_SAGA_POLL_SECONDS": "0.2",
+            "AUTH_SAGA_BACKOFF_BASE_SECONDS": "0.2",
+            "AUTH_SAGA_BACKOFF_MAX_SECONDS": "1",
             "AUTH_SHUTDOWN_GRACE_SECONDS": "10",
             "BILLING_SHUTDOWN_GRACE_SECONDS": "10",
         },
