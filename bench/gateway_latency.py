@@ -24,16 +24,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import httpx
+from _harness import sign_in_users
 
 from tollgate.billing.v1 import billing_pb2, billing_pb2_grpc
 from tollgate_devstack.testing import running_suite
 from tollgate_kit.mtls import ServiceTls, open_channel
-
-PASSWORD = "bench password 123"
 
 
 class RawHttp:
@@ -167,18 +165,7 @@ def _optional_path(variable: str) -> Path | None:
 
 
 def _sign_in(base_url: str) -> str:
-    email = f"bench-{uuid.uuid4().hex[:10]}@example.com"
-    with httpx.Client(base_url=base_url, timeout=30) as client:
-        client.post("/v1/auth/register", json={"email": email, "password": PASSWORD})
-        login = client.post("/v1/auth/login", json={"email": email, "password": PASSWORD})
-        login.raise_for_status()
-        token: str = login.json()["accessToken"]
-        top_up = client.post(
-            "/v1/wallet/top-ups",
-            json={"amount": 1000},
-            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex},
-        )
-        top_up.raise_for_status()
+    (token,) = sign_in_users(base_url, 1, top_up=1000)
     return token
 
 
