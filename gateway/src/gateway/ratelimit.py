@@ -299,10 +299,12 @@ class LeasedLimiter:
             return Decision(
                 True, rate.burst, lease.remaining + lease.tokens, 0.0, lease.reset_after
             )
-        size = 1 if lease is None else lease.size
-        if lease is not None:
-            spent = not lease.tokens
-            size = min(size * 2, self._max_lease) if spent else max(size // 2, 1)
+        if lease is None or now > lease.expires + self._lease_seconds:
+            size = 1  # new, or back after a pause: start small
+        elif not lease.tokens:
+            size = min(lease.size * 2, self._max_lease)  # spent in time: take more
+        else:
+            size = max(lease.size // 2, 1)  # expired with tokens left: take fewer
         size = max(1, min(size, rate.burst // 4))
         granted, decision = await self._limiter.take(kind, identity, rate, size)
         lease = _Lease(
