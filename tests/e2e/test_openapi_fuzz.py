@@ -86,5 +86,7 @@ def test_the_gateway_keeps_its_openapi_document_under_fuzzing(
     )
     assert f"Tested: {operations}" in output, output[-4000:]
     # Only credentials in the body (login, the password closing an account) may fail alone.
+    _, _, warned = output.partition("Authentication failed")
+    warned = warned.partition("\N{ELECTRIC LIGHT BULB}")[0]
     for signed_in in ("GET /v1/wallet", "POST /v1/wallet/charges", "GET /v1/auth/me"):
-        assert f"- {signed_in}\n" not in output, output[-4000:]
+        assert f"- {signed_in}\n" not in warned, output[-4000:]

@@ -93,6 +93,10 @@ SUITE_TEST_ENV: Mapping[str, str] = {
     "GATEWAY_LOGIN_RATE_LIMIT_BURST": "100000",
     "GATEWAY_LOGIN_ADDRESS_RATE_LIMIT_PER_MINUTE": "100000",
     "GATEWAY_LOGIN_ADDRESS_RATE_LIMIT_BURST": "100000",
+    # Every test client is 127.0.0.1: one test's 401s (the fuzzer's) must not turn another's
+    # into 429s. tests/e2e/test_edge.py sets its own on a replica.
+    "GATEWAY_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE": "100000",
+    "GATEWAY_UNAUTHENTICATED_RATE_LIMIT_BURST": "100000",
 }
 
 
