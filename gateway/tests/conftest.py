@@ -36,6 +36,7 @@ from gateway.config import GatewaySettings
 from tollgate.auth.v1 import auth_pb2, auth_pb2_grpc
 from tollgate.billing.v1 import billing_pb2, billing_pb2_grpc
 from tollgate_devstack.testing import redis_server_url, temp_redis_prefix
+from tollgate_kit.ended_sessions import ensure_epoch
 from tollgate_kit.errors import StatusError
 from tollgate_kit.tokens import session_key
 
@@ -272,6 +273,9 @@ def open_session(keys: Keys, redis: Redis, redis_prefix: str) -> Callable[..., A
     """Signs an access token and opens its session in Redis, as auth-svc would."""
 
     async def open_(user: str = "user-1", **claims: Any) -> Session:
+        # auth-svc makes sure the ended-sessions epoch exists before a session does, or a
+        # gateway started later would take the session for one a Redis restart lost.
+        await ensure_epoch(redis, redis_prefix)
         session_id = uuid.uuid4().hex
         await redis.hset(session_key(redis_prefix, session_id), mapping={"user_id": user})
         token = keys.sign(sub=user, sid=session_id, **claims)

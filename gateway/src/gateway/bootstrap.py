@@ -175,6 +175,7 @@ def build_app(
                     "RateLimit-Remaining",
                     "RateLimit-Reset",
                     "WWW-Authenticate",
+                    "X-Request-Id",
                 ],
                 max_age=600,
             ),

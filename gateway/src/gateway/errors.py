@@ -17,11 +17,13 @@ import orjson
 from google.protobuf import any_pb2, json_format
 from google.rpc import error_details_pb2, status_pb2
 
+from gateway.request_id import current as current_request_id
+from gateway.request_id import request_info
 from tollgate_kit.errors import ERROR_DOMAIN, status_from_metadata
 
 # Imported for its side effect too: the google.rpc detail types must be in the descriptor
 # pool to render an Any as JSON.
-_DETAIL_TYPES = (error_details_pb2.ErrorInfo,)
+_DETAIL_TYPES = (error_details_pb2.ErrorInfo, error_details_pb2.RequestInfo)
 
 # runtime/errors.go HTTPStatusFromCode, by gRPC code number.
 HTTP_STATUS_BY_CODE: dict[int, int] = {
@@ -72,7 +74,12 @@ def http_status(code: int) -> int:
 
 
 def error_body(code: int, message: str, details: Iterable[Any] = ()) -> bytes:
-    return orjson.dumps({"code": code, "message": message, "details": list(details)})
+    """The JSON status; inside a request, its id closes the details (``RequestInfo``)."""
+    listed = list(details)
+    request_id = current_request_id.get()
+    if request_id is not None:
+        listed.append(request_info(request_id))
+    return orjson.dumps({"code": code, "message": message, "details": listed})
 
 
 def error_info(reason: str, metadata: dict[str, str] | None = None) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import pytest
 
 from gateway.backends import Backend
 from gateway.bootstrap import AUTH_SERVICE, BILLING_SERVICE
+from gateway.request_id import request_info
 from tollgate_devstack.testing import free_port
 
 pytestmark = pytest.mark.integration
@@ -35,7 +36,8 @@ async def test_backend_error_details_become_json_any(
                 "reason": "INSUFFICIENT_FUNDS",
                 "domain": "tollgate.dev",
                 "metadata": {"balance": "1000"},
-            }
+            },
+            request_info(response.headers["x-request-id"]),
         ],
     }
 
@@ -58,7 +60,11 @@ async def test_backend_crash_is_500_without_internal_text(
         headers={**session.headers, "Idempotency-Key": "k"},
     )
     assert response.status_code == 500
-    assert response.json() == {"code": 2, "message": "internal error", "details": []}
+    assert response.json() == {
+        "code": 2,
+        "message": "internal error",
+        "details": [request_info(response.headers["x-request-id"])],
+    }
     assert "SELECT" not in response.text
 
 
@@ -72,7 +78,11 @@ async def test_grpc_timeout_header_is_the_deadline(
         headers={**session.headers, "Idempotency-Key": "k", "Grpc-Timeout": "100m"},
     )
     assert response.status_code == 504
-    assert response.json() == {"code": 4, "message": "deadline exceeded", "details": []}
+    assert response.json() == {
+        "code": 4,
+        "message": "deadline exceeded",
+        "details": [request_info(response.headers["x-request-id"])],
+    }
 
 
 async def test_a_grpc_timeout_below_the_minimum_is_raised_to_it(
@@ -114,7 +124,11 @@ async def test_backend_down_is_503(gateway_factory: Any, open_session: Any, back
         response = await gateway.get("/v1/wallet", headers=session.headers)
         ready = await gateway.get("/readyz")
     assert response.status_code == 503
-    assert response.json() == {"code": 14, "message": "service unavailable", "details": []}
+    assert response.json() == {
+        "code": 14,
+        "message": "service unavailable",
+        "details": [request_info(response.headers["x-request-id"])],
+    }
     assert ready.status_code == 503
     assert ready.json()["checks"] == {
         "tollgate.auth.v1.AuthService": True,
@@ -135,7 +149,7 @@ async def test_malformed_json_is_400(gateway: httpx.AsyncClient, open_session: A
     body = response.json()
     assert body["code"] == 3
     assert body["message"] == "malformed JSON body: a value was expected at line 1 column 12"
-    assert [detail["reason"] for detail in body["details"]] == ["MALFORMED_JSON"]
+    assert [detail.get("reason") for detail in body["details"]] == ["MALFORMED_JSON", None]
 
 
 async def test_wrong_type_is_400(gateway: httpx.AsyncClient, open_session: Any) -> None:
@@ -164,14 +178,22 @@ async def test_body_over_the_limit_is_413(gateway_factory: Any, open_session: An
 async def test_unknown_route_is_404(gateway: httpx.AsyncClient) -> None:
     response = await gateway.get("/v1/nothing-here")
     assert response.status_code == 404
-    assert response.json() == {"code": 5, "message": "Not Found", "details": []}
+    assert response.json() == {
+        "code": 5,
+        "message": "Not Found",
+        "details": [request_info(response.headers["x-request-id"])],
+    }
 
 
 async def test_wrong_method_is_405_with_allow(gateway: httpx.AsyncClient) -> None:
     response = await gateway.delete("/v1/wallet")
     assert response.status_code == 405
     assert response.headers["allow"] == "GET, HEAD"
-    assert response.json() == {"code": 12, "message": "Method Not Allowed", "details": []}
+    assert response.json() == {
+        "code": 12,
+        "message": "Method Not Allowed",
+        "details": [request_info(response.headers["x-request-id"])],
+    }
 
 
 async def test_head_on_a_get_route_answers_its_headers_without_the_body(
@@ -208,7 +230,11 @@ async def test_auth_svc_down_before_any_key_is_503_not_401(
         response = await gateway.get("/v1/wallet", headers=session.headers)
     # The token may well be good: "retry later", not "log in again".
     assert response.status_code == 503
-    assert response.json() == {"code": 14, "message": "service unavailable", "details": []}
+    assert response.json() == {
+        "code": 14,
+        "message": "service unavailable",
+        "details": [request_info(response.headers["x-request-id"])],
+    }
 
 
 async def test_a_huge_grpc_timeout_is_capped_not_overflowed(

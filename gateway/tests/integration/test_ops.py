@@ -7,6 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway.request_id import request_info
+
 pytestmark = pytest.mark.integration
 
 
@@ -77,5 +79,10 @@ async def test_unexpected_exception_is_a_bare_500(
     gateway.app.state.runtime.backends.call = broken  # type: ignore[attr-defined]
     response = await gateway.get("/v1/wallet", headers=session.headers)
     assert response.status_code == 500
-    assert response.json() == {"code": 13, "message": "internal error", "details": []}
+    request_id = response.headers["x-request-id"]
+    assert response.json() == {
+        "code": 13,
+        "message": "internal error",
+        "details": [request_info(request_id)],
+    }
     assert "secret" not in response.text

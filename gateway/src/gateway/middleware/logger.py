@@ -6,6 +6,7 @@ and for the middleware after it.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Iterable
 
@@ -13,6 +14,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.propagators.textmap import Getter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway import request_id as request_ids
 from gateway.accesslog import AccessLog
 from gateway.asgi import STATE_KEY, RequestState
 from gateway.metrics import GatewayMetrics
@@ -91,14 +93,29 @@ class LoggerMiddleware:
             kind=trace.SpanKind.SERVER,
             attributes={"http.request.method": method, "http.route": target.template},
         ) as span:
+            context = span.get_span_context()
+            # Tracing off (no SDK): still an id to quote, in the trace id's format.
+            request_id = (
+                format(context.trace_id, "032x") if context.is_valid else secrets.token_hex(16)
+            )
+            scope[request_ids.SCOPE_KEY] = request_id
+            token = request_ids.current.set(request_id)
+            header = (request_ids.HEADER, request_id.encode())
+
+            async def identified_send(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    message["headers"] = [*message.get("headers", ()), header]
+                await status_send(message)
+
             try:
-                await self.app(scope, receive, status_send)
+                await self.app(scope, receive, identified_send)
             except Exception:
                 # Logged here, inside the request's span, so the line carries its trace_id.
                 log.exception("request_failed", method=method, path=scope["path"])
                 scope[FAILURE_LOGGED] = True
                 raise
             finally:
+                request_ids.current.reset(token)
                 elapsed = time.perf_counter() - started
                 span.set_attribute("http.response.status_code", status)
                 if status >= 500:

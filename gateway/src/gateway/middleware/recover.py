@@ -1,13 +1,15 @@
 """The outermost middleware: any exception becomes a 500 with a fixed body.
 
 The exception is logged with its stack; the client only ever sees
-``{"code": 13, "message": "internal error", "details": []}``.
+``{"code": 13, "message": "internal error", "details": [<RequestInfo>]}`` and the request's
+``X-Request-Id``.
 """
 
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway import request_id as request_ids
 from gateway.asgi import send_error
 from gateway.middleware.logger import FAILURE_LOGGED
 from tollgate_kit.logs import get_logger
@@ -39,4 +41,13 @@ class RecoverMiddleware:
             if started:
                 # Headers are out; the server closes the connection on a broken response.
                 raise
-            await send_error(send, 500, 13, "internal error")
+            request_id: str | None = scope.get(request_ids.SCOPE_KEY)
+            if request_id is None:
+                await send_error(send, 500, 13, "internal error")
+                return
+            token = request_ids.current.set(request_id)
+            try:
+                headers = [(request_ids.HEADER, request_id.encode())]
+                await send_error(send, 500, 13, "internal error", headers=headers)
+            finally:
+                request_ids.current.reset(token)
