@@ -21,11 +21,9 @@ import argparse
 import asyncio
 import base64
 import os
-import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -34,6 +32,7 @@ from typing import Any
 import asyncpg
 import grpc
 import jwt
+from _harness import PGBENCH_CHARGE, cpu_seconds, pgbench
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from redis.asyncio import Redis
@@ -42,17 +41,13 @@ from tollgate.auth.v1 import auth_pb2, auth_pb2_grpc
 from tollgate.billing.v1 import billing_pb2, billing_pb2_grpc
 from tollgate_devstack.testing import free_port, redis_server_url, temp_database, temp_redis_prefix
 from tollgate_kit.db import upgrade
+from tollgate_kit.ended_sessions import ensure_epoch
 from tollgate_kit.tokens import session_key
 
 ROOT = Path(__file__).resolve().parents[1]
 MIGRATIONS = ROOT / "billing-svc" / "migrations"
 KID = "bench"
 BALANCE = 10**12
-
-PGBENCH_SCRIPT = (
-    "SELECT * FROM billing_charge("
-    "'pg-' || :client_id, 'USD', 1, '', gen_random_uuid()::text, '\\x00'::bytea);\n"
-)
 
 
 class _NoopBilling(billing_pb2_grpc.BillingServiceServicer):
@@ -95,12 +90,6 @@ def _token(key: Ed25519PrivateKey, user_id: str, session_id: str) -> str:
     return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": KID})
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def _grpc_tps(
     stubs: list[billing_pb2_grpc.BillingServiceAsyncStub],
     sessions: list[tuple[tuple[str, str], ...]],
@@ -128,48 +117,16 @@ async def _grpc_tps(
     deadline = time.perf_counter() + warmup + duration
     tasks = [asyncio.create_task(client(stubs[i], sessions[i])) for i in range(clients)]
     await asyncio.sleep(warmup)
-    service_cpu = sum(_cpu_seconds(pid) for pid in service_pids)
-    client_cpu = _cpu_seconds(os.getpid())
+    service_cpu = sum(cpu_seconds(pid) for pid in service_pids)
+    client_cpu = cpu_seconds(os.getpid())
     measuring, started = True, time.perf_counter()
     await asyncio.sleep(duration)
     measuring, elapsed = False, time.perf_counter() - started
     counted = done
-    service_cpu = sum(_cpu_seconds(pid) for pid in service_pids) - service_cpu
-    client_cpu = _cpu_seconds(os.getpid()) - client_cpu
+    service_cpu = sum(cpu_seconds(pid) for pid in service_pids) - service_cpu
+    client_cpu = cpu_seconds(os.getpid()) - client_cpu
     await asyncio.gather(*tasks)
     return counted / elapsed, 1e6 * service_cpu / counted, 1e6 * client_cpu / counted
-
-
-def _pgbench_tps(dsn: str, clients: int, duration: float) -> float:
-    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
-        script.write(PGBENCH_SCRIPT)
-    try:
-        out = subprocess.run(
-            [
-                "pgbench",
-                "-n",
-                "-M",
-                "prepared",
-                "-c",
-                str(clients),
-                "-j",
-                str(min(clients, os.cpu_count() or 1)),
-                "-T",
-                str(int(duration)),
-                "-f",
-                script.name,
-                dsn,
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    finally:
-        os.unlink(script.name)
-    match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", out)
-    if match is None:
-        raise RuntimeError(f"cannot read pgbench output:\n{out}")
-    return float(match.group(1))
 
 
 async def _wait_ready(channel: grpc.aio.Channel, proc: subprocess.Popen[bytes]) -> None:
@@ -212,6 +169,8 @@ async def run(args: argparse.Namespace) -> None:
         await conn.close()
 
         redis = Redis.from_url(redis_server_url())
+        # As auth-svc does before any session: the ended-sessions feed's epoch.
+        await ensure_epoch(redis, prefix)
         sessions: list[tuple[tuple[str, str], ...]] = []
         for i in range(max_clients):
             session = uuid.uuid4().hex
@@ -273,7 +232,9 @@ async def run(args: argparse.Namespace) -> None:
                     f"(CPU per call: server {noop_us:.0f} us, client {noop_client_us:.0f} us)",
                     flush=True,
                 )
-                pg_tps = await asyncio.to_thread(_pgbench_tps, dsn, clients, args.duration)
+                pg_tps = await asyncio.to_thread(
+                    pgbench, dsn, PGBENCH_CHARGE, clients=clients, seconds=args.duration
+                )
                 print(f"pgbench clients={clients:<3} tps      ={pg_tps:9.1f}", flush=True)
                 results.append((clients, grpc_tps, noop_tps, pg_tps))
             print()
