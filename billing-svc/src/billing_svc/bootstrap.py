@@ -55,6 +55,8 @@ async def build(
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
     )
+    if ended is not None:
+        await ended.start()
     authenticator = CallerAuthenticator(verifier, ended)
 
     ledger = Ledger(pool)
@@ -96,6 +98,5 @@ async def build(
         service_names=[SERVICE_NAME, LIFECYCLE_SERVICE_NAME],
         registry=registry,
         ready=ready,
-        background=[ended.run] if ended is not None else [],
         on_stop=on_stop,
     )

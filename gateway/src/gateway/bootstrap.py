@@ -256,12 +256,8 @@ async def _open(
         connect_timeout=settings.redis_timeout_seconds,
     )
     runtime.ended = ended
-    runtime.feed = asyncio.create_task(ended.run(), name="ended-sessions-feed")
-    try:
-        # Serve once ended sessions are known: before that every token would be a 503.
-        await asyncio.wait_for(ended.synced.wait(), timeout=2.0)
-    except TimeoutError:
-        log.warning("ended_sessions_feed_not_in_sync")  # /readyz says so until it is
+    # Serve once ended sessions are known: before that every token would be a 503.
+    await ended.start()
 
     async def redis_ready() -> bool:
         return bool(await asyncio.wait_for(redis.ping(), timeout=1.0))
@@ -292,9 +288,6 @@ async def _open(
 
 
 async def _close(runtime: Runtime) -> None:
-    if runtime.feed is not None:
-        runtime.feed.cancel()
-        await asyncio.gather(runtime.feed, return_exceptions=True)
     if runtime.ended is not None:
         await runtime.ended.aclose()
     if runtime.backends is not None:
@@ -302,7 +295,7 @@ async def _close(runtime: Runtime) -> None:
     if runtime.redis is not None:
         await runtime.redis.aclose()
     runtime.backends = runtime.redis = runtime.authenticator = None
-    runtime.limiter = runtime.leased = runtime.readiness = runtime.ended = runtime.feed = None
+    runtime.limiter = runtime.leased = runtime.readiness = runtime.ended = None
 
 
 def create_app() -> Starlette:

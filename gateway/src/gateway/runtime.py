@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import asyncio
-
     from redis.asyncio import Redis
 
     from gateway.authn import Authenticator
@@ -27,4 +25,3 @@ class Runtime:
     leased: LeasedLimiter | None = None
     readiness: Readiness | None = None
     ended: EndedSessions | None = None
-    feed: asyncio.Task[None] | None = None

@@ -140,6 +140,7 @@ class EndedSessions:
         self._synced_at = float("-inf")
         self.synced = asyncio.Event()
         self._owned: Redis | None = None
+        self._task: asyncio.Task[None] | None = None
 
     @classmethod
     def connect(
@@ -158,7 +159,21 @@ class EndedSessions:
         follower._owned = redis
         return follower
 
+    async def start(self, wait_seconds: float = 2.0) -> None:
+        """Follow the feed in a task of its own, and wait (at most ``wait_seconds``) for the
+        first sync: a service that serves before it would answer every caller UNAVAILABLE.
+        :meth:`aclose` stops it."""
+        self._task = asyncio.create_task(self.run(), name="ended-sessions-feed")
+        try:
+            await asyncio.wait_for(self.synced.wait(), timeout=wait_seconds)
+        except TimeoutError:
+            log.warning("ended_sessions_feed_not_in_sync")  # readiness reports it until it is
+
     async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
         if self._owned is not None:
             await self._owned.aclose()
             self._owned = None
