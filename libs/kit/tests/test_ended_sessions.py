@@ -156,3 +156,17 @@ async def test_after_a_redis_restart_tokens_of_lost_sessions_are_refused(
             took = await until_true(lambda: ended(follower, "fresh", time.time() + 1))
             assert took < 1.0
         await writer.aclose()
+
+
+async def test_a_flush_without_a_restart_is_noticed_too(tmp_path: Path) -> None:
+    with RedisServerProcess(tmp_path / "redis") as server:
+        admin = create_redis(server.url)
+        async with following(server.url, "t:", purge_every=0.2) as follower:
+            await asyncio.wait_for(follower.synced.wait(), 5)
+            issued = time.time()
+            follower.check(claims("live", issued))
+            await asyncio.sleep(1.1)  # a token's iat has whole seconds
+            await admin.flushall()  # every session is gone, the connection is not
+            await until_true(lambda: ended(follower, "live", issued))
+            follower.check(claims("fresh", time.time() + 1))
+        await admin.aclose()

@@ -218,16 +218,21 @@ class EndedSessions:
         self._synced_at = float("-inf")
         self.synced.clear()
 
-    async def _rebuild(self) -> None:
-        """(Re)connect: adopt the epoch, then read every entry still in the stream."""
-        sent = time.monotonic()
+    async def _adopt_epoch(self) -> None:
         epoch, created = await ensure_epoch(self._redis, self._prefix)
         if epoch != self._state.epoch:
             if self._state.epoch:
                 log.warning("ended_sessions_epoch_changed", not_before=created)
             # Sessions of an older data set are gone: so are their tokens. The epoch's time
             # is rounded down, as a token's iat is.
-            self._state = _State(epoch=epoch, not_before=float(int(created)))
+            self._state = _State(
+                epoch=epoch, not_before=float(int(created)), last_id=self._state.last_id
+            )
+
+    async def _rebuild(self) -> None:
+        """(Re)connect: adopt the epoch, then read every entry still in the stream."""
+        sent = time.monotonic()
+        await self._adopt_epoch()
         last_id = "0-0"
         while True:
             entries = _entries(await self._redis.xread({self._key: last_id}, count=5000))
@@ -257,6 +262,8 @@ class EndedSessions:
             self._synced(sent)
             if sent - purged_at > self._purge_every:
                 self._purge()
+                # A flush without a restart keeps the connection: look at the epoch too.
+                await self._adopt_epoch()
                 purged_at = sent
 
     def _synced(self, sent: float) -> None:
