@@ -52,6 +52,8 @@ class Authenticator:
             claims = await self._verifier.verify(token, ACCESS)
         except TokenError as error:
             raise AuthFailure(error.reason, str(error)) from None
+        if not self._ended.in_sync():
+            await self._ended.wait_in_sync()
         try:
             self._ended.check(claims)
         except SessionEnded:

@@ -141,6 +141,8 @@ class EndedSessions:
         self.synced = asyncio.Event()
         self._owned: Redis | None = None
         self._task: asyncio.Task[None] | None = None
+        # Set (and replaced) at every completed read: what wait_in_sync waits on.
+        self._tick = asyncio.Event()
 
     @classmethod
     def connect(
@@ -187,6 +189,21 @@ class EndedSessions:
 
     def in_sync(self) -> bool:
         return time.monotonic() - self._synced_at <= self._max_staleness
+
+    async def wait_in_sync(self, timeout: float = 0.5) -> bool:  # noqa: ASYNC109
+        """Wait (at most ``timeout`` seconds) until the follower is in sync; False if it is
+        not by then. A busy event loop may hold a read's answer that has already arrived:
+        a caller waits for it briefly instead of being refused at once."""
+        deadline = time.monotonic() + timeout
+        while not self.in_sync():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            try:
+                await asyncio.wait_for(self._tick.wait(), remaining)
+            except TimeoutError:
+                return False
+        return True
 
     def __len__(self) -> int:
         return len(self._ended)
@@ -268,6 +285,8 @@ class EndedSessions:
 
     def _synced(self, sent: float) -> None:
         self._synced_at = sent
+        tick, self._tick = self._tick, asyncio.Event()
+        tick.set()
         if not self.synced.is_set():
             self.synced.set()
 
