@@ -124,10 +124,21 @@ def error_reason(status: status_pb2.Status) -> str | None:
     return None
 
 
+_CANCELLED = grpc.StatusCode.CANCELLED.value[0]
+_UNAVAILABLE = grpc.StatusCode.UNAVAILABLE.value[0]
+
+
 def rpc_error_payload(error: grpc.aio.AioRpcError) -> tuple[int, bytes]:
-    """(HTTP status, JSON body) for a failed backend call."""
+    """(HTTP status, JSON body) for a failed backend call.
+
+    A call the gateway had cancelled (its client went away) raises ``CancelledError``, never
+    reaches here: a ``CANCELLED`` that does is the backend's own (a server shutting down
+    drops calls that have not started) and is answered as the retryable 503 it is, not as
+    499 "the client closed the request"."""
     status = status_of(error)
     code = status.code
+    if code == _CANCELLED:
+        return http_status(_UNAVAILABLE), error_body(_UNAVAILABLE, "service unavailable")
     message = safe_message(code, status.message)
     details = [detail_json(detail) for detail in status.details]
     return http_status(code), error_body(code, message, details)

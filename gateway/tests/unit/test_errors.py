@@ -8,7 +8,7 @@ import pytest
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2
 
-from gateway.errors import detail_json, error_body, http_status, safe_message
+from gateway.errors import detail_json, error_body, http_status, rpc_error_payload, safe_message
 
 EXPECTED = {
     grpc.StatusCode.OK: 200,
@@ -75,3 +75,12 @@ def test_error_info_detail_renders_as_json_any() -> None:
 def test_unknown_detail_type_keeps_its_bytes() -> None:
     detail = any_pb2.Any(type_url="type.googleapis.com/acme.Unknown", value=b"\x01")
     assert detail_json(detail) == {"@type": "type.googleapis.com/acme.Unknown", "value": "AQ=="}
+
+
+def test_a_backend_that_cancels_a_call_is_unavailable_not_a_closed_request() -> None:
+    error = grpc.aio.AioRpcError(
+        grpc.StatusCode.CANCELLED, grpc.aio.Metadata(), grpc.aio.Metadata(), "shutting down"
+    )
+    status, body = rpc_error_payload(error)
+    assert status == 503
+    assert orjson.loads(body) == {"code": 14, "message": "service unavailable", "details": []}
