@@ -114,7 +114,7 @@ def test_only_the_edge_and_grafana_listen_beyond_this_host(config: dict[str, Any
                 public.add(name)
     assert public == {"edge", "grafana"}
     edge = config["services"]["edge"]
-    assert edge["environment"]["GATEWAY_UPSTREAM"] == "gateway:8080"
+    assert edge["environment"]["NGINX_UPSTREAM"] == "gateway:8080"
     assert edge["volumes"][0]["source"].endswith("deploy/nginx/nginx.conf.template")
     assert "GATEWAY_TRUSTED_PROXIES" in config["services"]["gateway"]["environment"]
     assert "ports" not in config["services"]["loki"]

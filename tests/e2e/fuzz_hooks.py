@@ -81,7 +81,11 @@ def request_shape_is_accepted(ctx: Any, response: Any, case: Any) -> bool | None
         details = response.json().get("details", [])
     except ValueError:
         raise AssertionError("a 400 without a JSON status body") from None
-    reasons = [detail.get("reason") for detail in details if isinstance(detail, dict)]
+    reasons = [
+        detail.get("reason")
+        for detail in details
+        if isinstance(detail, dict) and detail.get("@type", "").endswith("google.rpc.ErrorInfo")
+    ]
     if not reasons or not all(reasons):
         raise AssertionError(f"a 400 without an ErrorInfo reason: {response.text[:200]}")
     refused = SHAPE_REASONS.intersection(reasons)

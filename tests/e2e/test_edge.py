@@ -56,7 +56,7 @@ def edge(edge_gateway: str) -> Iterator[tuple[str, int]]:
     upstream = urlsplit(edge_gateway)
     rendered = string.Template(TEMPLATE.read_text()).safe_substitute(
         NGINX_LISTEN=f"127.0.0.1:{port}",
-        GATEWAY_UPSTREAM=f"{upstream.hostname}:{upstream.port}",
+        NGINX_UPSTREAM=f"{upstream.hostname}:{upstream.port}",
         NGINX_RUN_DIR=str(run_dir),
     )
     conf = run_dir / "nginx.conf"

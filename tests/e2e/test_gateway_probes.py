@@ -47,7 +47,12 @@ def _balance(api: httpx.Client, auth: dict[str, str]) -> int:
 
 
 def _reasons(response: httpx.Response) -> list[str]:
-    return [detail.get("reason") for detail in response.json()["details"]]
+    """The ErrorInfo reasons of an error (other detail types may come along)."""
+    return [
+        detail.get("reason")
+        for detail in response.json()["details"]
+        if detail["@type"] == "type.googleapis.com/google.rpc.ErrorInfo"
+    ]
 
 
 def test_a_body_idempotency_key_is_refused_so_two_keys_never_move_money_twice(
