@@ -20,6 +20,7 @@ from gateway.asgi import (
     request_state,
     send_error,
 )
+from gateway.errors import BODY_TOO_LARGE
 from gateway.headers import TrustedProxies
 from gateway.ratelimit import Decision, LoginRates, Rate
 from gateway.routing import Limit
@@ -64,7 +65,7 @@ class RateLimitMiddleware:
             try:
                 state.body = await read_body(scope, receive, self._body_limit)
             except BodyTooLargeError:
-                await send_error(send, 413, 3, "request body too large")
+                await send_error(send, 413, 3, "request body too large", reason=BODY_TOO_LARGE)
                 return
         try:
             if limit is Limit.LOGIN:
