@@ -17,6 +17,7 @@ import pytest
 from tollgate.billing.v1 import billing_pb2, billing_pb2_grpc
 from tollgate_devstack.stack import Stack
 from tollgate_devstack.testing import RedisServerProcess, running_suite
+from tollgate_kit.ended_sessions import EPOCH_MARGIN_SECONDS
 
 pytestmark = pytest.mark.e2e
 
@@ -127,7 +128,9 @@ def test_after_a_redis_restart_old_tokens_stop_and_logout_still_reaches_everyone
     with httpx.Client(base_url=suite.http_url("gateway"), timeout=10) as api:
         before = sign_in(api)["accessToken"]
         assert wallet_status(api, before) == 200
-        time.sleep(1.1)  # tokens carry whole seconds: the restart falls in a later one
+        # Tokens carry whole seconds, and an epoch admits tokens a few seconds older than
+        # itself (clock skew): the restart falls well after the token.
+        time.sleep(EPOCH_MARGIN_SECONDS + 1.1)
         redis_server.__exit__()  # no persistence: every session is gone with it
         redis_server.__enter__()
         # The lost session's token is refused everywhere once the services reconnect.

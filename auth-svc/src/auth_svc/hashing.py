@@ -2,9 +2,10 @@
 
 The threads run at a lower CPU priority (``nice`` +10, per thread): a storm of logins
 would otherwise take every core from the requests that need a millisecond (a wallet read,
-a charge), on this host and on any that shares its cores. bcrypt then uses what the
-others leave, which, on a host that does little else, is all of it: logins keep the
-bcrypt bound, wallet reads keep their latency (bench/rest_charge.py --storm).
+a charge) on the same host. bcrypt then uses what the others leave, which, on a host that
+does little else, is all of it: logins keep the bcrypt bound, wallet reads keep their
+latency (bench/rest_charge.py --storm). The pool has a thread per core this process may
+run on (its affinity, as a container sets it), not per core of the host.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ class PasswordHasher:
         """A hasher with a dummy hash at ``cost``: checked when the email is unknown, so an
         unknown email costs the same time as a wrong password."""
         pool = ThreadPoolExecutor(
-            max_workers=os.cpu_count() or 1,
+            # The cores this process may run on (a container's affinity), not the host's.
+            max_workers=len(os.sched_getaffinity(0)) or 1,
             thread_name_prefix="bcrypt",
             initializer=_lower_priority,
         )

@@ -9,9 +9,14 @@ request. While the feed is out of sync nobody is let in (:class:`FeedUnavailable
 
 from __future__ import annotations
 
-from gateway.ratelimit import Decision, LeasedLimiter, Rate
+from redis.exceptions import RedisError
+
+from gateway.ratelimit import LIMIT_UNAVAILABLE, Decision, LeasedLimiter, Rate
 from tollgate_kit.ended_sessions import EndedSessions, SessionEnded
+from tollgate_kit.logs import get_logger
 from tollgate_kit.tokens import ACCESS, TokenClaims, TokenError, TokenVerifier, bearer_token
+
+log = get_logger(__name__)
 
 
 class AuthFailure(Exception):
@@ -42,8 +47,8 @@ class Authenticator:
         ``FeedUnavailable`` when ended sessions cannot be known (the caller answers 503).
 
         With ``rate``, the user's rate limit is hit here (from a lease, mostly without a Redis
-        round trip) and its decision returned for the rate limit middleware. Redis errors
-        propagate.
+        round trip) and its decision returned for the rate limit middleware; with Redis out of
+        reach the limit is not applied (:data:`LIMIT_UNAVAILABLE`), as the middleware does.
         """
         token = bearer_token(authorization)
         if token is None:
@@ -60,5 +65,9 @@ class Authenticator:
             raise AuthFailure("SESSION_REVOKED", "session has ended") from None
         decision = None
         if rate is not None and self._limiter is not None:
-            decision = await self._limiter.hit("user", claims.subject, rate)
+            try:
+                decision = await self._limiter.hit("user", claims.subject, rate)
+            except RedisError as error:
+                log.warning("rate_limiter_unavailable", error=type(error).__name__)
+                decision = LIMIT_UNAVAILABLE
         return claims, decision

@@ -8,6 +8,7 @@ Python (unit-tested, and the reference for the script).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import ipaddress
 import math
@@ -59,6 +60,11 @@ class Decision:
         if not self.allowed:
             headers.append((b"retry-after", str(max(1, math.ceil(self.retry_after))).encode()))
         return headers
+
+
+# Passed on when Redis could not decide: the limit protects the backends, it does not gate
+# access, so the request goes through (without RateLimit headers).
+LIMIT_UNAVAILABLE = Decision(allowed=True, limit=0, remaining=0, retry_after=0.0, reset_after=0.0)
 
 
 def gcra(tat_us: int | None, now_us: int, rate: Rate, cost: int = 1) -> tuple[Decision, int | None]:
@@ -266,6 +272,8 @@ class _Lease:
     # The size of the next lease: doubled when one is spent in time, halved when one expires
     # with tokens left.
     size: int
+    # The refusal, when Redis granted nothing.
+    refused: Decision | None = None
 
 
 class LeasedLimiter:
@@ -288,17 +296,41 @@ class LeasedLimiter:
         self._lease_seconds = lease_seconds
         self._max_lease = max_lease
         self._leases: dict[tuple[str, str], _Lease] = {}
+        # One lease request in flight per identity: its other requests wait for it instead
+        # of each taking (and wasting) a lease of their own.
+        self._taking: dict[tuple[str, str], asyncio.Future[None]] = {}
         self._pruned_at = time.monotonic()
 
     async def hit(self, kind: str, identity: str, rate: Rate) -> Decision:
-        now = time.monotonic()
         key = (kind, identity)
-        lease = self._leases.get(key)
-        if lease is not None and lease.tokens and now < lease.expires:
-            lease.tokens -= 1
-            return Decision(
-                True, rate.burst, lease.remaining + lease.tokens, 0.0, lease.reset_after
-            )
+        while True:
+            now = time.monotonic()
+            lease = self._leases.get(key)
+            if lease is not None and lease.tokens and now < lease.expires:
+                lease.tokens -= 1
+                return Decision(
+                    True, rate.burst, lease.remaining + lease.tokens, 0.0, lease.reset_after
+                )
+            taking = self._taking.get(key)
+            if taking is None:
+                break
+            await asyncio.shield(taking)
+            lease = self._leases.get(key)
+            if lease is not None and not lease.tokens and lease.refused:
+                # The lease just asked for was refused: so is this request, same answer.
+                return lease.refused
+        done = asyncio.get_running_loop().create_future()
+        self._taking[key] = done
+        try:
+            return await self._take(key, lease, now, rate)
+        finally:
+            del self._taking[key]
+            done.set_result(None)
+
+    async def _take(
+        self, key: tuple[str, str], lease: _Lease | None, now: float, rate: Rate
+    ) -> Decision:
+        kind, identity = key
         if lease is None or now > lease.expires + self._lease_seconds:
             size = 1  # new, or back after a pause: start small
         elif not lease.tokens:
@@ -313,6 +345,7 @@ class LeasedLimiter:
             remaining=decision.remaining,
             reset_after=decision.reset_after,
             size=size,
+            refused=None if decision.allowed else decision,
         )
         if not decision.allowed:
             lease.size = 1

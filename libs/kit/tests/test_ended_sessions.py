@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tollgate_devstack.testing import RedisServerProcess, redis_server_url, temp_redis_prefix
+from tollgate_kit import ended_sessions
 from tollgate_kit.ended_sessions import (
     EndedSessions,
     FeedUnavailable,
@@ -132,8 +133,9 @@ async def test_a_stalled_redis_fails_closed_and_recovers(tmp_path: Path) -> None
 
 
 async def test_after_a_redis_restart_tokens_of_lost_sessions_are_refused(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(ended_sessions, "EPOCH_MARGIN_SECONDS", 0.0)
     with RedisServerProcess(tmp_path / "redis") as server:
         writer = create_redis(server.url, socket_timeout=0.5, socket_connect_timeout=0.5)
         async with following(server.url, "t:") as follower:
@@ -160,7 +162,10 @@ async def test_after_a_redis_restart_tokens_of_lost_sessions_are_refused(
         await writer.aclose()
 
 
-async def test_a_flush_without_a_restart_is_noticed_too(tmp_path: Path) -> None:
+async def test_a_flush_without_a_restart_is_noticed_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ended_sessions, "EPOCH_MARGIN_SECONDS", 0.0)
     with RedisServerProcess(tmp_path / "redis") as server:
         admin = create_redis(server.url)
         async with following(server.url, "t:", purge_every=0.2) as follower:
@@ -172,3 +177,22 @@ async def test_a_flush_without_a_restart_is_noticed_too(tmp_path: Path) -> None:
             await until_true(lambda: ended(follower, "live", issued))
             follower.check(claims("fresh", time.time() + 1))
         await admin.aclose()
+
+
+async def test_a_full_batch_is_not_taken_for_being_in_sync() -> None:
+    """A backlog larger than one read: the follower is in sync only once it has read it all."""
+    url = redis_server_url()
+    async with temp_redis_prefix("feed") as prefix:
+        writer = create_redis(url)
+        async with following(url, prefix) as follower:
+            await asyncio.wait_for(follower.synced.wait(), 5)
+            async with writer.pipeline(transaction=False) as pipe:
+                for i in range(2500):
+                    ended_sessions.queue_ended(
+                        pipe, prefix, f"s-{i}", valid_until=time.time() + 900
+                    )
+                await pipe.execute()
+            await until_true(lambda: len(follower) == 2500)
+            assert ended(follower, "s-0")
+            assert ended(follower, "s-2499")
+        await writer.aclose()

@@ -5,9 +5,10 @@ family) whose TTL is the refresh-token lifetime, renewed on every rotation; veri
 test that it exists. ``<prefix>auth:user_sessions:<user_id>`` is the set of a user's sids
 (pruned lazily when a session has expired).
 
-Ending a session first announces it on the ended-sessions feed
-(:mod:`tollgate_kit.ended_sessions`), from which every verifier learns it within a second,
-then deletes it; if the announcement fails, the session stays and the call fails.
+Ending a session announces it on the ended-sessions feed (:mod:`tollgate_kit.ended_sessions`),
+from which every verifier learns it within a second, in the same transaction that deletes it:
+a session is never deleted unannounced, nor announced and kept (then forgotten by the
+verifiers while its refresh token still worked).
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from datetime import timedelta
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from auth_svc.domain.sessions import PresentedRefresh, Rotation, SessionState, decide_rotation
-from tollgate_kit.ended_sessions import announce_ended, ensure_epoch
+from tollgate_kit.ended_sessions import ensure_epoch, queue_ended
 from tollgate_kit.tokens import session_key
 
 _FIELDS = ("user_id", "created_at", "last_refreshed_at", "refresh_jti", "family")
@@ -66,9 +68,9 @@ class SessionStore:
         # entry must outlive it, and followers keep the id that long.
         self._token_life = (token_ttl + token_leeway).total_seconds()
 
-    async def _announce_ended(self, session_id: str) -> None:
-        await announce_ended(
-            self._redis,
+    def _queue_ended(self, pipe: Pipeline, session_id: str) -> None:
+        queue_ended(
+            pipe,
             self._prefix,
             session_id,
             valid_until=time.time() + self._token_life,
@@ -118,10 +120,6 @@ class SessionStore:
                     if decision is Rotation.ENDED:
                         await pipe.reset()  # type: ignore[no-untyped-call]
                         return decision
-                    if decision is Rotation.REUSED and state is not None:
-                        # Announced before the transaction: a retry after a WatchError finds
-                        # the token reused again (or the session gone), never valid.
-                        await self._announce_ended(presented.session_id)
                     pipe.multi()  # type: ignore[no-untyped-call]
                     if decision is Rotation.ROTATE:
                         pipe.hset(
@@ -129,7 +127,8 @@ class SessionStore:
                         )
                         pipe.expire(key, self._ttl)
                         pipe.expire(self._user_key(presented.user_id), self._ttl)
-                    elif state is not None:  # REUSED
+                    elif state is not None:  # REUSED: announced and deleted together
+                        self._queue_ended(pipe, presented.session_id)
                         pipe.delete(key)
                         pipe.srem(self._user_key(state.user_id), presented.session_id)
                     await pipe.execute()
@@ -138,8 +137,8 @@ class SessionStore:
                     continue
 
     async def delete(self, session_id: str, user_id: str) -> None:
-        await self._announce_ended(session_id)
         async with self._redis.pipeline(transaction=True) as pipe:
+            self._queue_ended(pipe, session_id)
             pipe.delete(self._key(session_id))
             pipe.srem(self._user_key(user_id), session_id)
             await pipe.execute()

@@ -22,7 +22,7 @@ from gateway.asgi import (
 )
 from gateway.errors import BODY_TOO_LARGE
 from gateway.headers import TrustedProxies
-from gateway.ratelimit import Decision, LoginRates, Rate
+from gateway.ratelimit import LIMIT_UNAVAILABLE, Decision, LoginRates, Rate, address_identity
 from gateway.routing import Limit
 from gateway.runtime import Runtime
 from tollgate_kit.logs import get_logger
@@ -77,9 +77,13 @@ class RateLimitMiddleware:
             elif state.claims is not None:
                 decision = await leased.hit("user", state.claims.subject, self._user_rate)
             else:
-                decision = await leased.hit("addr", state.client_address, self._user_rate)
+                client = address_identity(state.client_address)
+                decision = await leased.hit("addr", client, self._user_rate)
         except RedisError as error:
             log.warning("rate_limiter_unavailable", error=type(error).__name__)
+            await self.app(scope, receive, send)
+            return
+        if decision is LIMIT_UNAVAILABLE:
             await self.app(scope, receive, send)
             return
         if not decision.allowed:

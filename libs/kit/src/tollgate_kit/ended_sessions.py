@@ -31,6 +31,7 @@ from typing import Any
 
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from tollgate_kit.logs import get_logger
 from tollgate_kit.redis_client import REDIS_UNREACHABLE, create_redis
@@ -43,6 +44,10 @@ log = get_logger(__name__)
 # an access token plus the verifiers' leeway, so a (re)connecting follower reads every entry
 # that can still matter.
 DEFAULT_RETENTION_SECONDS = 3600.0
+# Entries read at once; a full batch means more may be waiting.
+_BATCH = 1000
+# How often a follower re-reads the epoch while connected (a flush keeps the connection).
+_EPOCH_EVERY = 1.0
 
 
 def feed_key(prefix: str) -> str:
@@ -64,15 +69,49 @@ def _entries(replies: Any) -> list[tuple[str, dict[bytes, bytes]]]:
     return [(_text(entry_id), fields) for entry_id, fields in replies[0][1]]
 
 
+# Tokens issued this long before an epoch was created still pass: the creator's clock may be
+# a little behind auth-svc's, and a login takes its time before its session is stored.
+EPOCH_MARGIN_SECONDS = 5.0
+
+
 async def ensure_epoch(redis: Redis, prefix: str) -> tuple[str, float]:
-    """The current epoch (id, creation time), created now if Redis has none."""
-    value = f"{uuid.uuid4().hex}:{time.time():.6f}"
+    """The current epoch (id, the time from which its sessions' tokens are issued), created
+    now if Redis has none."""
+    value = f"{uuid.uuid4().hex}:{time.time() - EPOCH_MARGIN_SECONDS:.6f}"
     await redis.set(epoch_key(prefix), value, nx=True)
     current = await redis.get(epoch_key(prefix))
     if current is None:  # deleted between the two commands: take ours
         current = value
     epoch, _, created = _text(current).partition(":")
-    return epoch, float(created or 0.0)
+    try:
+        return epoch, float(created)
+    except ValueError:
+        return epoch, 0.0  # not ours to judge: no token is refused for its age
+
+
+# Trimming compares the writer's clock with Redis's stream ids: this much slack on top of a
+# token's life keeps a writer whose clock runs ahead from trimming entries that still count.
+TRIM_SLACK_SECONDS = 600.0
+
+
+def queue_ended(
+    pipe: Pipeline,
+    prefix: str,
+    session_id: str,
+    *,
+    valid_until: float,
+    retention_seconds: float = DEFAULT_RETENTION_SECONDS,
+) -> None:
+    """Queue, in ``pipe``, the announcement that ``session_id`` has ended (its tokens expire
+    by ``valid_until``, unix seconds). Queue it in the transaction that deletes the session:
+    then a session is never deleted unannounced nor announced and kept."""
+    oldest_ms = max(0, int((time.time() - retention_seconds - TRIM_SLACK_SECONDS) * 1000))
+    pipe.xadd(
+        feed_key(prefix),
+        {"sid": session_id, "until": f"{valid_until:.3f}"},
+        minid=oldest_ms,
+        approximate=True,
+    )
 
 
 async def announce_ended(
@@ -83,16 +122,16 @@ async def announce_ended(
     valid_until: float,
     retention_seconds: float = DEFAULT_RETENTION_SECONDS,
 ) -> None:
-    """Tell every follower that ``session_id`` has ended; its tokens expire by
-    ``valid_until`` (unix seconds). Call it *before* deleting the session: if this fails,
-    the session stays open and the caller reports the failure."""
-    oldest_ms = max(0, int((time.time() - retention_seconds) * 1000))
-    await redis.xadd(
-        feed_key(prefix),
-        {"sid": session_id, "until": f"{valid_until:.3f}"},
-        minid=oldest_ms,
-        approximate=True,
-    )
+    """Tell every follower that ``session_id`` has ended, on its own (tests, tools)."""
+    async with redis.pipeline(transaction=False) as pipe:
+        queue_ended(
+            pipe,
+            prefix,
+            session_id,
+            valid_until=valid_until,
+            retention_seconds=retention_seconds,
+        )
+        await pipe.execute()
 
 
 class FeedUnavailable(Exception):
@@ -223,11 +262,14 @@ class EndedSessions:
                 await self._rebuild()
                 backoff = 0.05
                 await self._follow()
-            except REDIS_UNREACHABLE as error:
+            except Exception as error:
                 # redis-py may report our own cancellation as a lost connection.
                 stop_if_cancelled()
                 self._out_of_sync()
-                log.warning("ended_sessions_feed_unreachable", error=type(error).__name__)
+                # Whatever failed (Redis away, refusing writes, a reply we cannot read), the
+                # follower keeps trying: a task that ended would fail every call until restart.
+                level = log.warning if isinstance(error, REDIS_UNREACHABLE) else log.error
+                level("ended_sessions_feed_failed", error=type(error).__name__)
                 await asyncio.sleep(backoff * (0.5 + random.random()))  # noqa: S311 - jitter
                 backoff = min(backoff * 2, 1.0)
 
@@ -252,7 +294,7 @@ class EndedSessions:
         await self._adopt_epoch()
         last_id = "0-0"
         while True:
-            entries = _entries(await self._redis.xread({self._key: last_id}, count=5000))
+            entries = _entries(await self._redis.xread({self._key: last_id}, count=_BATCH))
             if not entries:
                 break
             self._remember(entries)
@@ -262,12 +304,12 @@ class EndedSessions:
         self._synced(sent)
 
     async def _follow(self) -> None:
-        purged_at = time.monotonic()
+        purged_at = epoch_at = time.monotonic()
         while True:
             sent = time.monotonic()
             entries = _entries(
                 await self._redis.xread(
-                    {self._key: self._state.last_id}, block=self._block_ms, count=1000
+                    {self._key: self._state.last_id}, block=self._block_ms, count=_BATCH
                 )
             )
             # A cancellation that redis-py swallowed (it can, while connecting) ends the loop
@@ -276,11 +318,14 @@ class EndedSessions:
             if entries:
                 self._remember(entries)
                 self._state.last_id = entries[-1][0]
-            self._synced(sent)
+            if len(entries) < _BATCH:
+                self._synced(sent)  # caught up: a full batch may have more behind it
+            if sent - epoch_at > _EPOCH_EVERY:
+                # A flush without a restart keeps the connection: look at the epoch.
+                await self._adopt_epoch()
+                epoch_at = sent
             if sent - purged_at > self._purge_every:
                 self._purge()
-                # A flush without a restart keeps the connection: look at the epoch too.
-                await self._adopt_epoch()
                 purged_at = sent
 
     def _synced(self, sent: float) -> None:
