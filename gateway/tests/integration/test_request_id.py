@@ -1,5 +1,6 @@
-"""Every gateway response names its request with an id a user can quote (the trace id),
-and every JSON error body carries it as a google.rpc.RequestInfo detail."""
+"""Every gateway response names its request with an id a user can quote (the trace id, or a
+fresh id where nothing is traced), and every JSON error body carries it as a
+google.rpc.RequestInfo detail."""
 
 from __future__ import annotations
 
@@ -41,3 +42,19 @@ async def test_error_bodies_carry_the_request_id(gateway: httpx.AsyncClient) -> 
             "servingData": "",
         }
         assert details[0]["reason"] == "TOKEN_MISSING"
+
+
+async def test_probes_and_preflights_are_named_too(gateway_factory: Any) -> None:
+    async with gateway_factory(cors_allow_origins=["https://app.example.com"]) as gateway:
+        answers = [
+            await gateway.get("/healthz"),
+            await gateway.options(
+                "/v1/wallet",
+                headers={
+                    "Origin": "https://app.example.com",
+                    "Access-Control-Request-Method": "GET",
+                },
+            ),
+        ]
+    assert [answer.status_code for answer in answers] == [200, 200]
+    assert all(HEX32.fullmatch(answer.headers["x-request-id"]) for answer in answers)

@@ -98,17 +98,11 @@ class LoggerMiddleware:
             request_id = (
                 format(context.trace_id, "032x") if context.is_valid else secrets.token_hex(16)
             )
+            # The recover middleware puts it on the answer; error bodies read it from here.
             scope[request_ids.SCOPE_KEY] = request_id
             token = request_ids.current.set(request_id)
-            header = (request_ids.HEADER, request_id.encode())
-
-            async def identified_send(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    message["headers"] = [*message.get("headers", ()), header]
-                await status_send(message)
-
             try:
-                await self.app(scope, receive, identified_send)
+                await self.app(scope, receive, status_send)
             except Exception:
                 # Logged here, inside the request's span, so the line carries its trace_id.
                 log.exception("request_failed", method=method, path=scope["path"])

@@ -1,4 +1,5 @@
-"""The outermost middleware: any exception becomes a 500 with a fixed body.
+"""The outermost middleware: every answer gets its ``X-Request-Id``, and any exception
+becomes a 500 with a fixed body.
 
 The exception is logged with its stack; the client only ever sees
 ``{"code": 13, "message": "internal error", "details": [<RequestInfo>]}`` and the request's
@@ -6,6 +7,8 @@ The exception is logged with its stack; the client only ever sees
 """
 
 from __future__ import annotations
+
+import secrets
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -31,6 +34,10 @@ class RecoverMiddleware:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
+                # Every answer names its request: the trace id the logger middleware chose,
+                # or, for what never reached it (CORS preflights) or is never traced (probes),
+                # a fresh id of the same form.
+                message["headers"] = [*message.get("headers", ()), _id_header(scope)]
             await send(message)
 
         try:
@@ -41,13 +48,16 @@ class RecoverMiddleware:
             if started:
                 # Headers are out; the server closes the connection on a broken response.
                 raise
-            request_id: str | None = scope.get(request_ids.SCOPE_KEY)
-            if request_id is None:
-                await send_error(send, 500, 13, "internal error")
-                return
-            token = request_ids.current.set(request_id)
+            header = _id_header(scope)
+            token = request_ids.current.set(header[1].decode())
             try:
-                headers = [(request_ids.HEADER, request_id.encode())]
-                await send_error(send, 500, 13, "internal error", headers=headers)
+                await send_error(send, 500, 13, "internal error", headers=[header])
             finally:
                 request_ids.current.reset(token)
+
+
+def _id_header(scope: Scope) -> tuple[bytes, bytes]:
+    request_id = scope.get(request_ids.SCOPE_KEY)
+    if request_id is None:
+        request_id = scope[request_ids.SCOPE_KEY] = secrets.token_hex(16)
+    return request_ids.HEADER, request_id.encode()
