@@ -3,8 +3,8 @@ with mutual TLS, the caller check — wrapped around each method's handler once,
 servicers are registered.
 
 grpc.aio's server interceptors run per call: each one is awaited in turn to produce the
-handler, and OpenTelemetry's builds a fresh wrapper for every call. Measured on a charge,
-that machinery cost more than the charge's own Python code; here a call runs one coroutine
+handler, and OpenTelemetry's builds a fresh wrapper for every call (py-spy put it and the
+spans at about a tenth of billing-svc's samples per charge). Here a call runs one coroutine
 per method, built once, with its metric children bound in advance.
 """
 
