@@ -9,8 +9,9 @@ gRPC clients (one user each, distinct idempotency keys, ample balance) charge 1 
 loop, and ``pgbench`` runs the very call the service makes (``SELECT * FROM billing_charge(…)``,
 prepared) with the same number of clients. Never part of the test run.
 
-Beside them, the same clients call a no-op ``Charge`` (a bare grpc.aio server under uvloop,
-answering a constant, no interceptors, no database): the ceiling any Python gRPC service
+Beside them, the same clients call a no-op ``Charge`` (``bench/peers/floor.py grpc``: a bare
+grpc.aio server under uvloop, answering a constant, no interceptors, no database): the
+ceiling any Python gRPC service
 reaches with this client on this machine. ``svc/noop`` is how much of that ceiling the real
 charge keeps.
 """
@@ -45,24 +46,10 @@ from tollgate_kit.ended_sessions import ensure_epoch
 from tollgate_kit.tokens import session_key
 
 ROOT = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
 MIGRATIONS = ROOT / "billing-svc" / "migrations"
 KID = "bench"
 BALANCE = 10**12
-
-
-class _NoopBilling(billing_pb2_grpc.BillingServiceServicer):
-    async def Charge(
-        self, request: billing_pb2.ChargeRequest, context: Any
-    ) -> billing_pb2.ChargeResponse:
-        return billing_pb2.ChargeResponse(balance=1)
-
-
-async def _serve_noop(port: int) -> None:
-    server = grpc.aio.server()
-    billing_pb2_grpc.add_BillingServiceServicer_to_server(_NoopBilling(), server)  # type: ignore[abstract]
-    server.add_insecure_port(f"127.0.0.1:{port}")
-    await server.start()
-    await server.wait_for_termination()
 
 
 class _Jwks(auth_pb2_grpc.AuthServiceServicer):
@@ -190,7 +177,7 @@ async def run(args: argparse.Namespace) -> None:
         ]
         noop_port = free_port()
         noop = subprocess.Popen(  # noqa: ASYNC220 - started once, before measuring
-            [sys.executable, __file__, "--noop-server", str(noop_port)]
+            [sys.executable, str(HERE / "peers" / "floor.py"), "grpc", "--port", str(noop_port)]
         )
         noop_channel = grpc.aio.insecure_channel(f"127.0.0.1:{noop_port}")
         channels = [grpc.aio.insecure_channel(f"127.0.0.1:{port}") for port in ports]
@@ -281,11 +268,6 @@ def _service_env(
 
 
 def main() -> None:
-    if sys.argv[1:2] == ["--noop-server"]:
-        import uvloop
-
-        uvloop.run(_serve_noop(int(sys.argv[2])))
-        return
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--clients", type=int, nargs="+", default=[8, 32])

@@ -57,10 +57,8 @@ class Authenticator:
             claims = await self._verifier.verify(token, ACCESS)
         except TokenError as error:
             raise AuthFailure(error.reason, str(error)) from None
-        if not self._ended.in_sync():
-            await self._ended.wait_in_sync()
         try:
-            self._ended.check(claims)
+            await self._ended.ensure_open(claims)
         except SessionEnded:
             raise AuthFailure("SESSION_REVOKED", "session has ended") from None
         decision = None

@@ -63,9 +63,7 @@ class CallerAuthenticator:
         try:
             claims = await self._verifier.verify(token, ACCESS)
             if self._ended is not None:
-                if not self._ended.in_sync():
-                    await self._ended.wait_in_sync()
-                self._ended.check(claims)
+                await self._ended.ensure_open(claims)
             if self._redis is not None and not await self._redis.exists(
                 session_key(self._prefix, claims.session_id)
             ):

@@ -219,6 +219,13 @@ class EndedSessions:
             await self._owned.aclose()
             self._owned = None
 
+    async def ensure_open(self, claims: TokenClaims) -> None:
+        """:meth:`check`, after waiting briefly (:meth:`wait_in_sync`) when the follower is
+        a moment behind: what a caller authenticating a request uses."""
+        if not self.in_sync():
+            await self.wait_in_sync()
+        self.check(claims)
+
     def check(self, claims: TokenClaims) -> None:
         """Raises :class:`SessionEnded` or :class:`FeedUnavailable`."""
         if time.monotonic() - self._synced_at > self._max_staleness:
