@@ -19,9 +19,6 @@ from auth_svc.outbox.relay import OutboxRelay, RelayPolicy
 from auth_svc.sagas.billing_client import GrpcWallets, billing_channel
 from auth_svc.sagas.closure import closure_saga
 from auth_svc.sagas.registration import registration_saga
-from auth_svc.services.accounts import AccountPolicy, AccountService
-from auth_svc.services.closure import AccountClosure
-from auth_svc.services.sessions import SessionService
 from auth_svc.signing.issuer import TokenIssuer
 from auth_svc.signing.keyset import KeySet, load_or_create_keys
 from auth_svc.store.account_lifecycle import AccountLifecycleStore
@@ -29,6 +26,9 @@ from auth_svc.store.outbox import OutboxStore
 from auth_svc.store.rate_limit import LoginRateLimiter
 from auth_svc.store.sessions import SessionStore
 from auth_svc.store.users import UserStore
+from auth_svc.usecases.accounts import AccountPolicy, AccountService
+from auth_svc.usecases.closure import AccountClosure
+from auth_svc.usecases.sessions import SessionService
 from tollgate.auth.v1 import auth_pb2, auth_pb2_grpc
 from tollgate_kit.caller import CallerAuthenticator
 from tollgate_kit.db import DatabaseProbe, create_pool

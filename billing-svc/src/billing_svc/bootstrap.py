@@ -9,10 +9,10 @@ from prometheus_client import CollectorRegistry
 from billing_svc.api import BillingMetrics, BillingServicer
 from billing_svc.api.lifecycle import WalletLifecycleServicer
 from billing_svc.config import BillingSettings
-from billing_svc.lifecycle import WalletLifecycle
-from billing_svc.service import Wallets
 from billing_svc.store import Ledger, create_ledger_pool
 from billing_svc.store.lifecycle import WalletLifecycleStore
+from billing_svc.usecases.ledger import Wallets
+from billing_svc.usecases.lifecycle import WalletLifecycle
 from tollgate.billing.v1 import billing_pb2, billing_pb2_grpc
 from tollgate_kit.caller import CallerAuthenticator
 from tollgate_kit.db import DatabaseProbe

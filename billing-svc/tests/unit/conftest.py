@@ -15,8 +15,8 @@ from prometheus_client import CollectorRegistry
 from billing_svc.api import BillingMetrics, BillingServicer
 from billing_svc.domain.model import Kind, Transaction
 from billing_svc.domain.pagination import Cursor
-from billing_svc.service import Wallets
 from billing_svc.store.ledger import LedgerResult
+from billing_svc.usecases.ledger import Wallets
 from tollgate_kit.tokens import TokenClaims
 
 

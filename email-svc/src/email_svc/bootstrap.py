@@ -8,10 +8,10 @@ from prometheus_client import CollectorRegistry
 from email_svc.api import EmailServicer
 from email_svc.config import EmailSettings
 from email_svc.metrics import EmailMetrics
-from email_svc.retention import purge_send_log
-from email_svc.sending import EmailSender
 from email_svc.smtp import SmtpTransport
 from email_svc.store import PgSendLog
+from email_svc.usecases.retention import purge_send_log
+from email_svc.usecases.sending import EmailSender
 from tollgate.email.v1 import email_pb2, email_pb2_grpc
 from tollgate_kit.db import DatabaseProbe, create_pool
 from tollgate_kit.server import GrpcApp

@@ -14,7 +14,7 @@ from email_svc.domain import (
     IdempotencyKeyReused,
     SendInProgress,
 )
-from email_svc.sending import EmailSender, SendOutcome
+from email_svc.usecases.sending import EmailSender, SendOutcome
 
 REQUEST = EmailRequest(
     message_id="m-1",

@@ -13,11 +13,11 @@ from auth_svc.api.errors import to_status
 from auth_svc.api.peer import client_address
 from auth_svc.domain.accounts import AccountState
 from auth_svc.domain.errors import AuthError
-from auth_svc.services.accounts import AccountService
-from auth_svc.services.closure import AccountClosure
-from auth_svc.services.sessions import SessionService
 from auth_svc.signing.issuer import TokenPair
 from auth_svc.signing.keyset import KeySet
+from auth_svc.usecases.accounts import AccountService
+from auth_svc.usecases.closure import AccountClosure
+from auth_svc.usecases.sessions import SessionService
 from tollgate.auth.v1 import auth_pb2, auth_pb2_grpc
 from tollgate_kit.caller import CallerAuthenticator
 from tollgate_kit.db import DATABASE_UNREACHABLE

@@ -9,7 +9,7 @@ import grpc
 
 from billing_svc.api.errors import to_status
 from billing_svc.domain.errors import BillingError
-from billing_svc.lifecycle import WalletLifecycle
+from billing_svc.usecases.lifecycle import WalletLifecycle
 from tollgate.billing.v1 import billing_pb2, billing_pb2_grpc
 from tollgate_kit.logs import get_logger
 

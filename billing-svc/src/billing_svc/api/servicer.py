@@ -15,7 +15,7 @@ from billing_svc.api.errors import classify, to_status
 from billing_svc.api.metrics import BillingMetrics, Outcomes
 from billing_svc.domain.errors import BillingError
 from billing_svc.domain.model import Receipt
-from billing_svc.service import Wallets
+from billing_svc.usecases.ledger import Wallets
 from tollgate.billing.v1 import billing_pb2, billing_pb2_grpc
 from tollgate_kit.errors import StatusError
 from tollgate_kit.tokens import TokenClaims

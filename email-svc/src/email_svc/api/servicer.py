@@ -12,7 +12,7 @@ from email_svc.domain import (
     SendInProgress,
 )
 from email_svc.metrics import EmailMetrics
-from email_svc.sending import EmailSender
+from email_svc.usecases.sending import EmailSender
 from tollgate.email.v1 import email_pb2, email_pb2_grpc
 from tollgate_kit.db import DATABASE_UNREACHABLE
 from tollgate_kit.errors import StatusError

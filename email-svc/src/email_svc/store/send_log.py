@@ -15,7 +15,7 @@ from datetime import timedelta
 import asyncpg
 
 from email_svc.domain import IdempotencyKeyReused
-from email_svc.sending import SendOutcome
+from email_svc.usecases.sending import SendOutcome
 
 _REGISTER = """
 INSERT INTO email_sends (message_id, recipient, template, fingerprint)

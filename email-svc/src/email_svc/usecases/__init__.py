@@ -1,0 +1,1 @@
+"""Use cases: sending a message and pruning the send log, through ports the stores implement."""
