@@ -21,7 +21,8 @@ down_revision = "0001_ledger"
 branch_labels = None
 depends_on = None
 
-# 9007199254740991 below (2**53 - 1), as billing_svc.domain.money.MAX_BALANCE.
+# 9007199254740991 below (2**53 - 1): the limit as this revision shipped it. Its current
+# definition is sql/billing_max_balance.sql, which also re-creates the constraint.
 
 # Checks every existing wallet under the table's lock; `wallets` holds one row per user, so
 # the scan is short. A balance already past the limit fails the migration by the
@@ -164,6 +165,8 @@ def downgrade() -> None:
     for sql in (previous.TOP_UP, previous.REFUND):
         op.execute(sql.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1))
     op.execute("ALTER TABLE wallets DROP CONSTRAINT wallets_balance_limit")
+    # Created by the repeatable migrations (sql/billing_max_balance.sql) once at head.
+    op.execute("DROP FUNCTION IF EXISTS billing_max_balance()")
 
 
 def _revision_0001() -> ModuleType:

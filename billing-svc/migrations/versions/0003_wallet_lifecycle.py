@@ -6,7 +6,8 @@ Existing wallets stay open; a user with ledger rows but no wallet row (none can 
 foreign key, the statement only makes the promise explicit) gets an open one. Users of auth-svc
 without a wallet get theirs from auth-svc's own migration, which starts a sign-up saga for them.
 
-The function bodies live in ``migrations/sql/money_functions.sql``.
+The money functions that know about the state are repeatable migrations
+(``migrations/sql/*.sql``), applied after this revision once the upgrade reaches head.
 
 Revision ID: 0003_wallet_lifecycle
 Revises: 0002_balance_limit
@@ -23,8 +24,6 @@ revision = "0003_wallet_lifecycle"
 down_revision = "0002_balance_limit"
 branch_labels = None
 depends_on = None
-
-FUNCTIONS = Path(__file__).resolve().parents[1] / "sql" / "money_functions.sql"
 
 STATE = """
 ALTER TABLE wallets
@@ -43,15 +42,6 @@ ON CONFLICT (user_id, currency) DO NOTHING
 def upgrade() -> None:
     op.execute(STATE)
     op.execute(OPEN_FOR_LEDGER_ROWS)
-    for statement in function_statements():
-        op.execute(statement)
-
-
-def function_statements() -> list[str]:
-    """The file's CREATE FUNCTION statements one by one (the driver prepares each statement,
-    and a prepared statement holds one command)."""
-    chunks = FUNCTIONS.read_text().split("$$;\n")
-    return [chunk + "$$;" for chunk in chunks if "CREATE" in chunk]
 
 
 def downgrade() -> None:
@@ -60,7 +50,7 @@ def downgrade() -> None:
     op.execute(first.CHARGE.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1))
     op.execute(previous.TOP_UP)
     op.execute(previous.REFUND)
-    op.execute("DROP FUNCTION billing_wallet_refusal(text, text, text)")
+    op.execute("DROP FUNCTION IF EXISTS billing_wallet_refusal(text, text, text)")
     op.execute("ALTER TABLE wallets DROP COLUMN closed_at, DROP COLUMN state")
 
 

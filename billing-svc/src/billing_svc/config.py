@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from billing_svc.domain.money import MAX_BALANCE
+from billing_svc.domain.money import JSON_SAFE_INTEGER
 from tollgate_kit.settings import ServiceSettings
 
 
@@ -44,9 +44,9 @@ class BillingSettings(ServiceSettings):
     # Requests carry no currency: every wallet of this deployment is in this one.
     default_currency: str = "USD"
     # Largest amount (minor units) one top-up, charge or refund may move.
-    max_amount: int = Field(default=100_000_000, gt=0, le=MAX_BALANCE)
+    max_amount: int = Field(default=100_000_000, gt=0, le=JSON_SAFE_INTEGER)
     # Credited once to every wallet the sign-up saga opens (minor units; 0: none).
-    sign_up_credit: int = Field(default=0, ge=0, le=MAX_BALANCE)
+    sign_up_credit: int = Field(default=0, ge=0, le=JSON_SAFE_INTEGER)
 
     @field_validator("default_currency")
     @classmethod

@@ -6,13 +6,15 @@ import asyncpg
 import grpc
 import pytest
 
-from billing_svc.domain.money import MAX_BALANCE
 from tollgate.billing.v1 import billing_pb2
 from tollgate_devstack.testing import temp_database
 from tollgate_kit.db import downgrade, migrations_dir, upgrade
 from tollgate_kit.errors import error_reason
 
 pytestmark = pytest.mark.integration
+
+# migrations/sql/billing_max_balance.sql: the largest integer a JSON number keeps exactly.
+MAX_BALANCE = 2**53 - 1
 
 
 def key():

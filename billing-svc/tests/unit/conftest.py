@@ -15,8 +15,8 @@ from prometheus_client import CollectorRegistry
 from billing_svc.api import BillingMetrics, BillingServicer
 from billing_svc.domain.model import Kind, Transaction
 from billing_svc.domain.pagination import Cursor
-from billing_svc.store.ledger import LedgerResult
 from billing_svc.usecases.ledger import Wallets
+from billing_svc.usecases.ports import LedgerOutcome, LedgerResult
 from tollgate_kit.tokens import TokenClaims
 
 
@@ -25,7 +25,7 @@ def ledger_result(
 ) -> LedgerResult:
     """A ledger answer; ``created``/``existing`` come with a transaction."""
     if outcome not in ("created", "existing"):
-        return LedgerResult(outcome, None, None, None, refundable=3)
+        return LedgerResult(LedgerOutcome(outcome), refundable=3)
     tx = Transaction(
         id=uuid4(),
         kind=Kind.CHARGE,
@@ -36,7 +36,7 @@ def ledger_result(
         created_at=datetime.now(UTC),
     )
     return LedgerResult(
-        outcome=outcome, transaction=tx, balance=balance, fingerprint=fingerprint, refundable=None
+        outcome=LedgerOutcome(outcome), transaction=tx, balance=balance, fingerprint=fingerprint
     )
 
 

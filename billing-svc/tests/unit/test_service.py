@@ -4,6 +4,7 @@ import pytest
 
 from billing_svc.domain import idempotency
 from billing_svc.domain.errors import (
+    BillingError,
     ChargeNotFound,
     IdempotencyKeyReused,
     InsufficientFunds,
@@ -12,6 +13,8 @@ from billing_svc.domain.errors import (
     RefundExceedsCharge,
 )
 from billing_svc.domain.model import Kind
+from billing_svc.store.ledger import _result as ledger_row_result
+from billing_svc.usecases.ports import LedgerOutcome, LedgerResult
 
 
 async def test_a_created_charge_is_not_a_replay(make_wallets, make_result):
@@ -53,6 +56,19 @@ async def test_ledger_refusals_become_domain_errors(make_wallets, make_result, o
         await make_wallets(make_result(outcome)).refund("u", str(uuid.uuid4()), 5, "k")
 
 
-async def test_unknown_outcomes_are_bugs_not_answers(make_wallets, make_result):
-    with pytest.raises(RuntimeError):
-        await make_wallets(make_result("surprise")).top_up("u", 5, "k")
+@pytest.mark.parametrize(
+    "outcome",
+    [o for o in LedgerOutcome if o not in (LedgerOutcome.CREATED, LedgerOutcome.EXISTING)],
+)
+async def test_every_refusal_of_the_ledger_is_a_domain_error(make_wallets, outcome):
+    with pytest.raises(BillingError):
+        await make_wallets(LedgerResult(outcome, refundable=1)).top_up("u", 5, "k")
+
+
+def test_an_outcome_the_ledger_does_not_know_is_refused_at_the_store_boundary():
+    row = dict.fromkeys(("id", "balance", "request_fingerprint", "refundable"))
+    with pytest.raises(ValueError, match="surprise"):
+        ledger_row_result({**row, "outcome": "surprise"})
+    assert ledger_row_result({**row, "outcome": "wallet_closed"}).outcome is (
+        LedgerOutcome.WALLET_CLOSED
+    )

@@ -58,8 +58,8 @@ class InsufficientFunds(BillingError):
 
 
 class BalanceLimitExceeded(BillingError):
-    """A credit (top-up or refund) would take the balance past the wallet's limit
-    (:data:`billing_svc.domain.money.MAX_BALANCE`); nothing was written."""
+    """A credit (top-up or refund) would take the balance past the wallet's limit (the
+    ledger's ``billing_max_balance()``); nothing was written."""
 
     reason = "BALANCE_LIMIT_EXCEEDED"
 

@@ -7,9 +7,10 @@ import unicodedata
 from billing_svc.domain.errors import InvalidAmount, InvalidDescription
 
 MAX_DESCRIPTION_LENGTH = 500
-# The most a wallet may hold: the largest integer a JSON number (a JavaScript double) keeps
-# exactly. The database enforces it (migration 0002); no single amount may exceed it either.
-MAX_BALANCE = 2**53 - 1
+# The largest integer a JSON number (a JavaScript double) keeps exactly: no configured amount
+# limit may exceed it. (What a wallet may hold is the ledger's rule, defined once in
+# migrations/sql/billing_max_balance.sql.)
+JSON_SAFE_INTEGER = 2**53 - 1
 
 
 def validate_amount(amount: int, max_amount: int) -> int:

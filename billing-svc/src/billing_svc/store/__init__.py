@@ -1,6 +1,6 @@
 """PostgreSQL adapters of billing-svc."""
 
-from billing_svc.store.ledger import Ledger, LedgerResult
+from billing_svc.store.ledger import Ledger
 from billing_svc.store.pool import create_ledger_pool
 
-__all__ = ["Ledger", "LedgerResult", "create_ledger_pool"]
+__all__ = ["Ledger", "create_ledger_pool"]

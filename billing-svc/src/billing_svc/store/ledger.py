@@ -1,12 +1,11 @@
 """The ledger in PostgreSQL. Each money-moving call is one round trip to one server-side
-function (created by the migrations), run as a prepared statement that asyncpg caches per
-connection."""
+function (its current definition: ``migrations/sql/<name>.sql``), run as a prepared statement
+that asyncpg caches per connection."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
@@ -14,6 +13,7 @@ import asyncpg
 from billing_svc.domain.errors import LedgerUnavailable
 from billing_svc.domain.model import Kind, Transaction
 from billing_svc.domain.pagination import Cursor
+from billing_svc.usecases.ports import LedgerOutcome, LedgerResult
 from tollgate_kit.db import DATABASE_UNREACHABLE
 
 _CHARGE = "SELECT * FROM billing_charge($1, $2, $3, $4, $5, $6)"
@@ -50,23 +50,6 @@ def reachable() -> Iterator[None]:
         ) from err
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerResult:
-    """What a ledger function answered.
-
-    ``outcome`` is ``created``, ``existing`` (the key already names a transaction, which is
-    returned with the fingerprint of its request), ``insufficient_funds``, ``not_found``,
-    ``not_refundable``, ``exceeds_charge`` (with ``refundable``, what is left) or
-    ``balance_limit`` (a credit would cross the wallet's limit).
-    """
-
-    outcome: str
-    transaction: Transaction | None
-    balance: int | None
-    fingerprint: bytes | None
-    refundable: int | None
-
-
 def _transaction(row: asyncpg.Record) -> Transaction:
     return Transaction(
         id=row["id"],
@@ -83,7 +66,7 @@ def _result(row: asyncpg.Record | None) -> LedgerResult:
     if row is None:
         raise RuntimeError("ledger function returned no row")
     return LedgerResult(
-        outcome=row["outcome"],
+        outcome=LedgerOutcome(row["outcome"]),
         transaction=_transaction(row) if row["id"] is not None else None,
         balance=row["balance"],
         fingerprint=row["request_fingerprint"],

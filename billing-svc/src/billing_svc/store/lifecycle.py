@@ -3,25 +3,10 @@ transaction of its own, serialised with money calls by the wallet row's lock."""
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
-
 import asyncpg
 
 from billing_svc.store.ledger import reachable
-
-
-class Closing(enum.Enum):
-    CLOSED = "closed"
-    NOT_EMPTY = "not_empty"
-
-
-@dataclass(frozen=True, slots=True)
-class Opened:
-    """The wallet after an open: ``closed`` when it had been closed (and stays so)."""
-
-    balance: int
-    closed: bool
+from billing_svc.usecases.ports import Closing, Opened
 
 
 class WalletLifecycleStore:

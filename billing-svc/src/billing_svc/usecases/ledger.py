@@ -3,76 +3,40 @@ and turn the ledger's outcome into a receipt or a domain error."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
-from uuid import UUID
+from collections.abc import Callable, Sequence
 
-from billing_svc.domain import idempotency, money, pagination, refunds
-from billing_svc.domain.errors import (
-    BalanceLimitExceeded,
-    ChargeNotFound,
-    InsufficientFunds,
-    NotRefundable,
-    WalletClosed,
-    WalletNotOpen,
-)
+from billing_svc.domain import errors, idempotency, money, pagination, refunds
 from billing_svc.domain.model import Kind, Receipt, Transaction
 from billing_svc.domain.pagination import Cursor
-from billing_svc.store.ledger import LedgerResult
+from billing_svc.usecases.ports import LedgerOutcome, LedgerPort, LedgerResult
 
-
-class LedgerPort(Protocol):
-    async def charge(
-        self,
-        user_id: str,
-        currency: str,
-        amount: int,
-        description: str,
-        idempotency_key: str,
-        fingerprint: bytes,
-    ) -> LedgerResult: ...
-
-    async def top_up(
-        self, user_id: str, currency: str, amount: int, idempotency_key: str, fingerprint: bytes
-    ) -> LedgerResult: ...
-
-    async def refund(
-        self, user_id: str, charge_id: UUID, amount: int, idempotency_key: str, fingerprint: bytes
-    ) -> LedgerResult: ...
-
-    async def balance(self, user_id: str, currency: str) -> int: ...
-
-    async def transactions(
-        self, user_id: str, limit: int, after: Cursor | None
-    ) -> Sequence[Transaction]: ...
+# Each refusal of the ledger, as the domain error the caller gets.
+_REFUSALS: dict[LedgerOutcome, Callable[[LedgerResult], errors.BillingError]] = {
+    LedgerOutcome.INSUFFICIENT_FUNDS: lambda _: errors.InsufficientFunds("insufficient funds"),
+    LedgerOutcome.BALANCE_LIMIT: lambda _: errors.BalanceLimitExceeded(
+        "a credit may not take the balance past the wallet's limit; spend some first"
+    ),
+    LedgerOutcome.NOT_FOUND: lambda _: errors.ChargeNotFound("charge not found"),
+    LedgerOutcome.NOT_REFUNDABLE: lambda _: errors.NotRefundable("only charges can be refunded"),
+    LedgerOutcome.EXCEEDS_CHARGE: lambda r: refunds.exceeds_charge(r.refundable or 0),
+    LedgerOutcome.WALLET_NOT_OPEN: lambda _: errors.WalletNotOpen(
+        "the wallet is not open yet; sign-up has not finished"
+    ),
+    LedgerOutcome.WALLET_CLOSED: lambda _: errors.WalletClosed("the wallet is closed"),
+}
 
 
 def _receipt(result: LedgerResult, fingerprint: bytes) -> Receipt:
-    outcome = result.outcome
-    if outcome in ("created", "existing"):
-        if result.transaction is None or result.balance is None or result.fingerprint is None:
-            raise RuntimeError(f"ledger outcome {outcome!r} without its transaction")
-        replayed = outcome == "existing"
-        if replayed:
-            idempotency.check_replay(result.fingerprint, fingerprint)
-        return Receipt(transaction=result.transaction, balance=result.balance, replayed=replayed)
-    if outcome == "insufficient_funds":
-        raise InsufficientFunds("insufficient funds")
-    if outcome == "balance_limit":
-        raise BalanceLimitExceeded(
-            f"the balance may not exceed {money.MAX_BALANCE} minor units; spend some first"
-        )
-    if outcome == "not_found":
-        raise ChargeNotFound("charge not found")
-    if outcome == "not_refundable":
-        raise NotRefundable("only charges can be refunded")
-    if outcome == "exceeds_charge":
-        raise refunds.exceeds_charge(result.refundable or 0)
-    if outcome == "wallet_not_open":
-        raise WalletNotOpen("the wallet is not open yet; sign-up has not finished")
-    if outcome == "wallet_closed":
-        raise WalletClosed("the wallet is closed")
-    raise RuntimeError(f"unknown ledger outcome {outcome!r}")
+    """The receipt of a money call the ledger took (or had taken: a replay), else its refusal
+    raised as a domain error."""
+    if result.outcome not in (LedgerOutcome.CREATED, LedgerOutcome.EXISTING):
+        raise _REFUSALS[result.outcome](result)
+    if result.transaction is None or result.balance is None or result.fingerprint is None:
+        raise RuntimeError(f"ledger outcome {result.outcome} without its transaction")
+    replayed = result.outcome is LedgerOutcome.EXISTING
+    if replayed:
+        idempotency.check_replay(result.fingerprint, fingerprint)
+    return Receipt(transaction=result.transaction, balance=result.balance, replayed=replayed)
 
 
 class Wallets:

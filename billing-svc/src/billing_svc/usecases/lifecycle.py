@@ -3,22 +3,10 @@ sign-up credit), close at a zero balance, reopen (a closure's compensation)."""
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from billing_svc.domain import idempotency
 from billing_svc.domain.errors import InvalidRequest, WalletClosed, WalletNotEmpty
 from billing_svc.domain.model import Kind
-from billing_svc.store.lifecycle import Closing, Opened
-
-
-class LifecyclePort(Protocol):
-    async def open(
-        self, user_id: str, currency: str, credit: int, key: str, fingerprint: bytes
-    ) -> Opened: ...
-
-    async def close(self, user_id: str, currency: str, validate_only: bool) -> Closing: ...
-
-    async def reopen(self, user_id: str) -> None: ...
+from billing_svc.usecases.ports import Closing, LifecyclePort
 
 
 def _user(user_id: str) -> str:
