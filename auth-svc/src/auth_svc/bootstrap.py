@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 
-import grpc
 from opentelemetry import trace
-from prometheus_client import CollectorRegistry
+from opentelemetry.trace import Tracer
+from redis.asyncio import Redis
 
 from auth_svc.api.servicer import AuthServicer
 from auth_svc.config import AuthSettings
@@ -31,10 +31,11 @@ from auth_svc.usecases.closure import AccountClosure
 from auth_svc.usecases.sessions import SessionService
 from tollgate.auth.v1 import auth_pb2, auth_pb2_grpc
 from tollgate_kit.caller import CallerAuthenticator
-from tollgate_kit.db import DatabaseProbe, create_pool
+from tollgate_kit.db import create_pool
 from tollgate_kit.redis_client import REDIS_UNREACHABLE, create_redis
 from tollgate_kit.saga import RunnerPolicy, SagaMetrics, SagaRunner, SagaStore
 from tollgate_kit.server import GrpcApp
+from tollgate_kit.service import Assembly, Served, assemble
 from tollgate_kit.tokens import JwksCache, TokenVerifier
 
 SERVICE_NAME = auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
@@ -56,18 +57,28 @@ async def build(
 
     ``tracer_provider`` defaults to the global one (tests pass their own to capture spans).
     """
+    tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer("auth_svc")
+    return await assemble(settings, lambda parts, s: _wire(parts, s, tracer))
+
+
+async def _wire(parts: Assembly, settings: AuthSettings, tracer: Tracer) -> GrpcApp:
     keys = await asyncio.to_thread(load_or_create_keys, settings.keys_dir)
     hasher = await PasswordHasher.create(settings.bcrypt_cost)
+    parts.opened(hasher, hasher.close)
     pool = await create_pool(settings.database_url, max_size=settings.database_pool_size)
+    parts.opened(pool, pool.close)
+    parts.database_probe(settings.database_url)
     redis = create_redis(
         settings.redis_url,
         socket_timeout=settings.redis_timeout_seconds,
         socket_connect_timeout=settings.redis_timeout_seconds,
     )
+    parts.opened(redis, redis.aclose)
+    parts.ready_when(lambda: _answers(redis))
     channel = email_channel(settings.email_addr, settings.service_tls())
+    parts.opened(channel, lambda: channel.close(grace=None))
 
-    registry = CollectorRegistry()
-    metrics = AuthMetrics(registry)
+    metrics = AuthMetrics(parts.registry)
     jwks = local_jwks_cache(keys)
     await jwks.refresh()
     verifier = TokenVerifier(jwks, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
@@ -80,12 +91,12 @@ async def build(
     users = UserStore(pool)
     lifecycle = AccountLifecycleStore(pool)
     billing = billing_channel(settings.billing_addr, settings.service_tls())
+    parts.opened(billing, lambda: billing.close(grace=None))
     wallets = GrpcWallets(billing, settings.billing_timeout_seconds)
-    tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer("auth_svc")
     saga_runner = SagaRunner(
         SagaStore(pool),
         [],
-        SagaMetrics(registry),
+        SagaMetrics(parts.registry),
         RunnerPolicy(
             poll_interval=settings.saga_poll_seconds,
             batch_size=settings.saga_batch_size,
@@ -111,7 +122,10 @@ async def build(
     sessions = SessionService(
         users=users,
         sessions=SessionStore(
-            redis, settings.redis_key_prefix, settings.refresh_ttl, token_ttl=settings.access_ttl
+            redis,
+            settings.redis_key_prefix,
+            settings.refresh_ttl,
+            token_ttl=settings.access_ttl,
         ),
         hasher=hasher,
         limiter=LoginRateLimiter(
@@ -159,35 +173,15 @@ async def build(
         listen_dsn=settings.database_url,
         tracer=tracer,
     )
-
-    def register(server: grpc.aio.Server) -> None:
-        auth_pb2_grpc.add_AuthServiceServicer_to_server(servicer, server)
-
-    database_ready = DatabaseProbe(settings.database_url)
-
-    async def ready() -> bool:
-        if not await database_ready():
-            return False
-        try:
-            await redis.ping()
-        except REDIS_UNREACHABLE:
-            return False
-        return True
-
-    async def on_stop() -> None:
-        hasher.close()
-        await channel.close(grace=None)
-        await billing.close(grace=None)
-        await pool.close()
-        await redis.aclose()
-        await database_ready.close()
-
-    return GrpcApp(
-        settings=settings,
-        register=register,
-        service_names=[SERVICE_NAME],
-        registry=registry,
-        ready=ready,
+    return parts.app(
+        [Served(SERVICE_NAME, auth_pb2_grpc.add_AuthServiceServicer_to_server, servicer)],
         background=[relay.run, saga_runner.run],
-        on_stop=on_stop,
     )
+
+
+async def _answers(redis: Redis) -> bool:
+    try:
+        await redis.ping()
+    except REDIS_UNREACHABLE:
+        return False
+    return True

@@ -9,8 +9,10 @@ import sys
 import asyncpg
 import pytest
 
-from auth_svc.__main__ import main
+from auth_svc.bootstrap import build
+from auth_svc.config import AuthSettings
 from tollgate_devstack.testing import temp_database
+from tollgate_kit.service import main
 
 
 async def run_module(*args: str, env: dict[str, str]) -> tuple[int, str]:
@@ -46,5 +48,5 @@ async def test_migrate_creates_the_schema() -> None:
 
 
 def test_unknown_command_prints_usage(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["frobnicate"]) == 2
-    assert "usage: python -m auth_svc [migrate]" in capsys.readouterr().err
+    assert main("auth_svc", AuthSettings, build, ["frobnicate"]) == 2
+    assert "usage: python -m auth_svc [serve|migrate]" in capsys.readouterr().err
