@@ -2,44 +2,36 @@
 
 from __future__ import annotations
 
-from email_validator import EmailNotValidError, validate_email
-
 from auth_svc.domain.errors import InvalidEmail
-
-# RFC 5321 §4.5.3.1.1; email-validator leaves it to the caller.
-MAX_LOCAL_PART_BYTES = 64
+from tollgate_kit.addresses import AddressError, parse_address
 
 
 def normalise_email(raw: str) -> str:
-    """The normalised form of ``raw`` (domain lower-cased, IDNA/Unicode normalised).
+    """The normalised form of ``raw`` (domain lower-cased, IDNA/Unicode normalised), by the
+    suite's one address rule (:mod:`tollgate_kit.addresses`), admitting the ``=?`` of
+    accounts made before that part of the rule.
 
     Uniqueness is case-insensitive over the whole address (the store compares lower-cased),
     so ``Ann@Example.com`` and ``ann@example.com`` are one account.
     """
+    return _parse(raw, mail_safe=False)
+
+
+def registrable_email(raw: str) -> str:
+    """:func:`normalise_email` for a new account (or a new address of one), which must also
+    be one mail can reach unambiguously: no "=?" before the @ (email-svc refuses such
+    recipients by the same rule). An account made before the rule still signs in."""
+    return _parse(raw, mail_safe=True)
+
+
+def _parse(raw: str, *, mail_safe: bool) -> str:
     candidate = raw.strip()
     if not candidate:
         raise InvalidEmail("email is required")
     try:
-        result = validate_email(candidate, check_deliverability=False)
-    except EmailNotValidError as err:
-        raise InvalidEmail(f"invalid email: {err}") from err
-    if len(result.local_part.encode("utf-8")) > MAX_LOCAL_PART_BYTES:
-        raise InvalidEmail("invalid email: the part before the @-sign is too long")
-    return str(result.normalized)
-
-
-def registrable_email(raw: str) -> str:
-    """:func:`normalise_email` for a new account, which must also be one mail can reach
-    unambiguously: no "=?" before the @. Mail software decodes "=?charset?q?...?=" in a
-    header as an RFC 2047 encoded word, so "=?us-ascii?q?me?=@example.com" reads as
-    me@example.com and one mailbox could verify any number of accounts (email-svc refuses
-    such recipients too). Only sign-up checks it: an account made before the rule still
-    signs in."""
-    address = normalise_email(raw)
-    local_part = address.rpartition("@")[0]
-    if "=?" in local_part:
-        raise InvalidEmail("invalid email: '=?' may not appear before the @-sign")
-    return address
+        return parse_address(candidate, mail_safe=mail_safe).normalized
+    except AddressError as err:
+        raise InvalidEmail(f"invalid email: {err}") from None
 
 
 def login_budget_key(address: str) -> str:

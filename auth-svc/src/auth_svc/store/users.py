@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -13,19 +12,10 @@ from auth_svc.domain.errors import EmailTaken
 from auth_svc.domain.outbox import OutboxMessage
 from auth_svc.domain.verification import StoredVerification, check_verification
 from auth_svc.store.outbox import enqueue
+from auth_svc.usecases.ports import Registered, User
 from tollgate_kit.saga import start_saga
 
 EMAIL_UNIQUE_INDEX = "users_email_lower_key"
-
-
-@dataclass(frozen=True, slots=True)
-class User:
-    id: str
-    email: str
-    password_hash: bytes
-    email_verified_at: datetime | None
-    created_at: datetime
-    state: AccountState = AccountState.ACTIVE
 
 
 _BY_EMAIL = (
@@ -47,13 +37,6 @@ def _user(row: asyncpg.Record) -> User:
         created_at=row["created_at"],
         state=AccountState(row["state"]),
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Registered:
-    user: User
-    # The sign-up saga (open the wallet, release the welcome mail, activate).
-    saga_id: str
 
 
 class UserStore:

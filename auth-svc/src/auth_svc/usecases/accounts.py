@@ -26,7 +26,7 @@ from auth_svc.domain.verification import (
 )
 from auth_svc.hashing import PasswordHasher
 from auth_svc.metrics import AuthMetrics
-from auth_svc.store.users import User, UserStore
+from auth_svc.usecases.ports import User, Users
 from tollgate_kit.logs import get_logger
 from tollgate_kit.saga import SagaRecord
 
@@ -54,7 +54,7 @@ class AccountPolicy:
 class AccountService:
     def __init__(
         self,
-        users: UserStore,
+        users: Users,
         hasher: PasswordHasher,
         metrics: AuthMetrics,
         policy: AccountPolicy,

@@ -16,8 +16,8 @@ from auth_svc.domain.errors import (
 )
 from auth_svc.domain.passwords import password_bytes
 from auth_svc.hashing import PasswordHasher
-from auth_svc.store.users import UserStore
 from auth_svc.usecases.accounts import SagaLauncher
+from auth_svc.usecases.ports import Users
 from tollgate_kit.logs import get_logger
 from tollgate_kit.saga import PermanentFailure
 
@@ -37,7 +37,7 @@ class ClosureStarter(Protocol):
 class AccountClosure:
     def __init__(
         self,
-        users: UserStore,
+        users: Users,
         accounts: ClosureStarter,
         wallets: WalletCheck,
         hasher: PasswordHasher,

@@ -23,9 +23,7 @@ from auth_svc.domain.sessions import PresentedRefresh, Rotation, SessionState
 from auth_svc.hashing import PasswordHasher
 from auth_svc.metrics import AuthMetrics
 from auth_svc.signing.issuer import TokenIssuer, TokenPair
-from auth_svc.store.rate_limit import LoginRateLimiter
-from auth_svc.store.sessions import SessionStore
-from auth_svc.store.users import UserStore
+from auth_svc.usecases.ports import LoginThrottle, Sessions, Users
 from tollgate_kit.db import DATABASE_UNREACHABLE
 from tollgate_kit.logs import get_logger
 from tollgate_kit.tokens import REFRESH, TokenClaims, TokenError, TokenVerifier
@@ -37,10 +35,10 @@ class SessionService:
     def __init__(
         self,
         *,
-        users: UserStore,
-        sessions: SessionStore,
+        users: Users,
+        sessions: Sessions,
         hasher: PasswordHasher,
-        limiter: LoginRateLimiter,
+        limiter: LoginThrottle,
         issuer: TokenIssuer,
         verifier: TokenVerifier,
         metrics: AuthMetrics,
