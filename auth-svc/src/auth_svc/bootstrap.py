@@ -19,6 +19,7 @@ from auth_svc.outbox.relay import OutboxRelay, RelayPolicy
 from auth_svc.sagas.billing_client import GrpcWallets, billing_channel
 from auth_svc.sagas.closure import closure_saga
 from auth_svc.sagas.registration import registration_saga
+from auth_svc.sagas.runner import AuthSagaRunner
 from auth_svc.signing.issuer import TokenIssuer
 from auth_svc.signing.keyset import KeySet, load_or_create_keys
 from auth_svc.store.account_lifecycle import AccountLifecycleStore
@@ -33,7 +34,7 @@ from tollgate.auth.v1 import auth_pb2, auth_pb2_grpc
 from tollgate_kit.caller import CallerAuthenticator
 from tollgate_kit.db import create_pool
 from tollgate_kit.redis_client import REDIS_UNREACHABLE, create_redis
-from tollgate_kit.saga import RunnerPolicy, SagaMetrics, SagaRunner, SagaStore
+from tollgate_kit.saga import RunnerPolicy, SagaMetrics, SagaStore
 from tollgate_kit.server import GrpcApp
 from tollgate_kit.service import Assembly, Served, assemble
 from tollgate_kit.tokens import JwksCache, TokenVerifier
@@ -93,7 +94,7 @@ async def _wire(parts: Assembly, settings: AuthSettings, tracer: Tracer) -> Grpc
     billing = billing_channel(settings.billing_addr, settings.service_tls())
     parts.opened(billing, lambda: billing.close(grace=None))
     wallets = GrpcWallets(billing, settings.billing_timeout_seconds)
-    saga_runner = SagaRunner(
+    saga_runner = AuthSagaRunner(
         SagaStore(pool),
         [],
         SagaMetrics(parts.registry),

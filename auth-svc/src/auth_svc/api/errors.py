@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 
 from auth_svc.domain import errors as e
-from tollgate_kit.errors import StatusError
+from tollgate_kit.errors import StatusError, code_for
 
 _CODES: dict[type[e.AuthError], grpc.StatusCode] = {
     e.InvalidEmail: grpc.StatusCode.INVALID_ARGUMENT,
@@ -32,5 +32,5 @@ _CODES: dict[type[e.AuthError], grpc.StatusCode] = {
 
 
 def to_status(err: e.AuthError) -> StatusError:
-    code = _CODES.get(type(err), grpc.StatusCode.INVALID_ARGUMENT)
+    code = code_for(err, _CODES, grpc.StatusCode.INVALID_ARGUMENT)
     return StatusError(code, str(err), reason=err.reason)

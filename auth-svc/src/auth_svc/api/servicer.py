@@ -20,10 +20,7 @@ from auth_svc.usecases.closure import AccountClosure
 from auth_svc.usecases.sessions import SessionService
 from tollgate.auth.v1 import auth_pb2, auth_pb2_grpc
 from tollgate_kit.caller import CallerAuthenticator
-from tollgate_kit.db import DATABASE_UNREACHABLE
-from tollgate_kit.errors import StatusError
 from tollgate_kit.logs import get_logger
-from tollgate_kit.redis_client import REDIS_UNREACHABLE
 
 Context = grpc.aio.ServicerContext[Any, Any]
 T = TypeVar("T")
@@ -36,19 +33,13 @@ log = get_logger(__name__)
 
 
 async def _domain(call: Awaitable[T]) -> T:
-    """Run a use case: its domain errors become their statuses, and PostgreSQL or Redis out
-    of reach becomes UNAVAILABLE (a retry may succeed; INTERNAL would say it cannot)."""
+    """Run a use case: its domain errors become their statuses (PostgreSQL or Redis out of
+    reach is one of them, ``StoreUnavailable``, translated by the stores: UNAVAILABLE, as a
+    retry may succeed)."""
     try:
         return await call
     except AuthError as err:
         raise to_status(err) from err
-    except (*DATABASE_UNREACHABLE, *REDIS_UNREACHABLE) as err:
-        log.warning("store_unreachable", error=type(err).__name__)
-        raise StatusError(
-            grpc.StatusCode.UNAVAILABLE,
-            "authentication is unavailable, retry later",
-            reason="AUTH_UNAVAILABLE",
-        ) from err
 
 
 def _timestamp(when: datetime | float) -> Timestamp:

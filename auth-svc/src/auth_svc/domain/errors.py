@@ -89,3 +89,13 @@ class ServiceUnavailable(AuthError):
     """A service the request needs (billing-svc) cannot be reached; retry later."""
 
     reason = "DEPENDENCY_UNAVAILABLE"
+
+
+class StoreUnavailable(ServiceUnavailable):
+    """PostgreSQL or Redis, where auth keeps its accounts and sessions, is out of reach
+    (translated by the stores); retry later."""
+
+    reason = "AUTH_UNAVAILABLE"
+
+    def __init__(self, message: str = "authentication is unavailable, retry later") -> None:
+        super().__init__(message)

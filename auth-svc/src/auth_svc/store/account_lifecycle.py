@@ -8,11 +8,15 @@ import uuid
 import asyncpg
 
 from auth_svc.domain.accounts import CLOSURE_FAILED_TEMPLATE, CLOSURE_SAGA
+from auth_svc.domain.errors import StoreUnavailable
 from auth_svc.domain.outbox import OutboxMessage
 from auth_svc.store.outbox import enqueue, release
+from tollgate_kit.db import DATABASE_UNREACHABLE
+from tollgate_kit.outages import translate_outages
 from tollgate_kit.saga import start_saga
 
 
+@translate_outages(DATABASE_UNREACHABLE, StoreUnavailable)
 class AccountLifecycleStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool

@@ -7,7 +7,12 @@ from datetime import timedelta
 
 from redis.asyncio import Redis
 
+from auth_svc.domain.errors import StoreUnavailable
+from tollgate_kit.outages import translate_outages
+from tollgate_kit.redis_client import REDIS_UNREACHABLE
 
+
+@translate_outages(REDIS_UNREACHABLE, StoreUnavailable)
 class LoginRateLimiter:
     def __init__(self, redis: Redis, prefix: str, limit: int, window: timedelta) -> None:
         self._redis = redis

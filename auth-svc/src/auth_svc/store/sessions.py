@@ -22,8 +22,11 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
+from auth_svc.domain.errors import StoreUnavailable
 from auth_svc.domain.sessions import PresentedRefresh, Rotation, SessionState, decide_rotation
 from tollgate_kit.ended_sessions import ensure_epoch, queue_ended
+from tollgate_kit.outages import translate_outages
+from tollgate_kit.redis_client import REDIS_UNREACHABLE
 from tollgate_kit.tokens import session_key
 
 _FIELDS = ("user_id", "created_at", "last_refreshed_at", "refresh_jti", "family")
@@ -51,6 +54,7 @@ def _state(session_id: str, raw: Mapping[Any, Any]) -> SessionState | None:
     )
 
 
+@translate_outages(REDIS_UNREACHABLE, StoreUnavailable)
 class SessionStore:
     def __init__(
         self,

@@ -8,11 +8,13 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from auth_svc.domain.accounts import REGISTRATION_SAGA, AccountState
-from auth_svc.domain.errors import EmailTaken
+from auth_svc.domain.errors import EmailTaken, StoreUnavailable
 from auth_svc.domain.outbox import OutboxMessage
 from auth_svc.domain.verification import StoredVerification, check_verification
 from auth_svc.store.outbox import enqueue
 from auth_svc.usecases.ports import Registered, User
+from tollgate_kit.db import DATABASE_UNREACHABLE
+from tollgate_kit.outages import translate_outages
 from tollgate_kit.saga import start_saga
 
 EMAIL_UNIQUE_INDEX = "users_email_lower_key"
@@ -39,6 +41,7 @@ def _user(row: asyncpg.Record) -> User:
     )
 
 
+@translate_outages(DATABASE_UNREACHABLE, StoreUnavailable)
 class UserStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool

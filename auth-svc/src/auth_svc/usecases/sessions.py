@@ -16,6 +16,7 @@ from auth_svc.domain.errors import (
     RefreshTokenReused,
     SessionEnded,
     SessionNotFound,
+    StoreUnavailable,
     TooManyAttempts,
 )
 from auth_svc.domain.passwords import password_bytes
@@ -24,7 +25,6 @@ from auth_svc.hashing import PasswordHasher
 from auth_svc.metrics import AuthMetrics
 from auth_svc.signing.issuer import TokenIssuer, TokenPair
 from auth_svc.usecases.ports import LoginThrottle, Sessions, Users
-from tollgate_kit.db import DATABASE_UNREACHABLE
 from tollgate_kit.logs import get_logger
 from tollgate_kit.tokens import REFRESH, TokenClaims, TokenError, TokenVerifier
 
@@ -108,7 +108,7 @@ class SessionService:
         new_hash = await self._hasher.hash(password)
         try:
             stored_new = await self._users.replace_password_hash(user_id, stored, new_hash)
-        except DATABASE_UNREACHABLE as err:
+        except StoreUnavailable as err:
             log.warning("password_rehash_failed", user_id=user_id, error=type(err).__name__)
             return
         if stored_new:

@@ -10,11 +10,11 @@ from email_svc.domain import (
     InvalidEmailRequest,
     RecipientRejected,
     SendInProgress,
+    SendLogUnavailable,
 )
 from email_svc.metrics import EmailMetrics
 from email_svc.usecases.sending import EmailSender
 from tollgate.email.v1 import email_pb2, email_pb2_grpc
-from tollgate_kit.db import DATABASE_UNREACHABLE
 from tollgate_kit.errors import StatusError
 from tollgate_kit.logs import get_logger
 
@@ -70,19 +70,9 @@ class EmailServicer(email_pb2_grpc.EmailServiceServicer):
         except SendInProgress as exc:
             record(email.template, "in_progress")
             raise StatusError(grpc.StatusCode.UNAVAILABLE, str(exc), reason=exc.reason) from None
-        except DATABASE_UNREACHABLE as exc:
-            # The send log is out of reach. Before the send, nothing went out; after it, the
-            # mail did but is not recorded: the caller's retry sends it at most once more,
-            # with the same Message-ID (the duplicate window the README describes).
+        except SendLogUnavailable as exc:
             record(email.template, "unavailable")
-            log.warning(
-                "send_log_unreachable", message_id=email.message_id, error=type(exc).__name__
-            )
-            raise StatusError(
-                grpc.StatusCode.UNAVAILABLE,
-                "email service unavailable, retry later",
-                reason="SEND_LOG_UNAVAILABLE",
-            ) from None
+            raise StatusError(grpc.StatusCode.UNAVAILABLE, str(exc), reason=exc.reason) from None
         except Exception:
             record(email.template, "error")
             raise

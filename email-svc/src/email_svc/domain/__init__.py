@@ -13,6 +13,7 @@ from email_svc.domain.errors import (
     MissingTemplateParams,
     RecipientRejected,
     SendInProgress,
+    SendLogUnavailable,
     UnknownTemplate,
 )
 from email_svc.domain.outgoing import EmailRequest, OutgoingEmail, build_mime, prepare
@@ -35,6 +36,7 @@ __all__ = [
     "RecipientRejected",
     "RenderedEmail",
     "SendInProgress",
+    "SendLogUnavailable",
     "UnknownTemplate",
     "build_mime",
     "prepare",

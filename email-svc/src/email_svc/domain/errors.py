@@ -85,3 +85,14 @@ class SendInProgress(EmailError):
     """Another attempt holds this message id and did not finish in time; retry later."""
 
     reason = "SEND_IN_PROGRESS"
+
+
+class SendLogUnavailable(EmailError):
+    """The send log (PostgreSQL) is out of reach (translated by the store). Before the send,
+    nothing went out; after it, the mail did but is not recorded: the caller's retry sends it
+    at most once more, with the same Message-ID."""
+
+    reason = "SEND_LOG_UNAVAILABLE"
+
+    def __init__(self, message: str = "email service unavailable, retry later") -> None:
+        super().__init__(message)

@@ -13,9 +13,12 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import asyncpg
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 
-from email_svc.domain import IdempotencyKeyReused
+from email_svc.domain import IdempotencyKeyReused, SendLogUnavailable
 from email_svc.usecases.sending import SendOutcome
+from tollgate_kit.db import DATABASE_UNREACHABLE
+from tollgate_kit.outages import translate_outages
 
 _REGISTER = """
 INSERT INTO email_sends (message_id, recipient, template, fingerprint)
@@ -42,6 +45,7 @@ class _Busy(Exception):
     pass
 
 
+@translate_outages(DATABASE_UNREACHABLE, SendLogUnavailable)
 class PgSendLog:
     def __init__(self, pool: asyncpg.Pool, *, lease_seconds: float) -> None:
         if lease_seconds <= 0:
@@ -95,17 +99,23 @@ class PgSendLog:
 
     async def purge(self, older_than: timedelta) -> int:
         """Forget sends recorded more than ``older_than`` ago (sent, or pending and long
-        abandoned by their caller), leaving any row a send holds right now; how many went."""
-        status = await self._pool.execute(
-            """
-            DELETE FROM email_sends WHERE message_id IN (
-                SELECT message_id FROM email_sends
-                 WHERE coalesce(sent_at, created_at) < now() - $1::interval
-                 FOR UPDATE SKIP LOCKED
-            )
-            """,
-            older_than,
-        )
+        abandoned by their caller), leaving any row a send holds right now; how many went.
+        Housekeeping, not a request: no trace. A statement the server refuses (a timeout, a
+        standby) is the send log being unavailable for now."""
+        try:
+            with suppress_instrumentation():
+                status = await self._pool.execute(
+                    """
+                    DELETE FROM email_sends WHERE message_id IN (
+                        SELECT message_id FROM email_sends
+                         WHERE coalesce(sent_at, created_at) < now() - $1::interval
+                         FOR UPDATE SKIP LOCKED
+                    )
+                    """,
+                    older_than,
+                )
+        except asyncpg.PostgresError as err:
+            raise SendLogUnavailable("the send log refused the purge; retried later") from err
         return int(status.rsplit(" ", 1)[-1])
 
     async def state(self, message_id: str) -> str | None:

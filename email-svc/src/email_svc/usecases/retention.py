@@ -4,31 +4,29 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Protocol
 
-import asyncpg
-from opentelemetry.instrumentation.utils import suppress_instrumentation
-
-from email_svc.store import PgSendLog
-from tollgate_kit.db import DATABASE_UNREACHABLE
+from email_svc.domain import SendLogUnavailable
 from tollgate_kit.logs import get_logger
 from tollgate_kit.tasks import stop_if_cancelled
 
 log = get_logger(__name__)
 
-_FAILURES: tuple[type[Exception], ...] = (*DATABASE_UNREACHABLE, asyncpg.PostgresError)
+
+class Purging(Protocol):
+    async def purge(self, older_than: timedelta) -> int: ...
 
 
-async def purge_send_log(send_log: PgSendLog, retention: timedelta, interval: float) -> None:
+async def purge_send_log(send_log: Purging, retention: timedelta, interval: float) -> None:
     """Every ``interval`` seconds, forget sends older than ``retention`` (the records hold
     recipients' addresses). Until cancelled; database trouble waits for the next round.
     Replicas may purge at once: rows one of them holds are skipped by the others."""
     while True:
         stop_if_cancelled()
         try:
-            with suppress_instrumentation():  # housekeeping, not a request: no trace
-                purged = await send_log.purge(retention)
-        except _FAILURES as err:
-            log.warning("send_log_purge_failed", error=type(err).__name__)
+            purged = await send_log.purge(retention)
+        except SendLogUnavailable as err:
+            log.warning("send_log_purge_failed", error=type(err.__cause__).__name__)
         else:
             if purged:
                 log.info("send_log_purged", rows=purged)

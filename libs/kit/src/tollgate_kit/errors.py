@@ -75,3 +75,18 @@ def error_reason(err: grpc.aio.AioRpcError) -> str | None:
 
 
 INTERNAL_CODE = code_pb2.INTERNAL
+
+
+def code_for(
+    err: BaseException,
+    codes: Mapping[type[BaseException], grpc.StatusCode],
+    default: grpc.StatusCode,
+) -> grpc.StatusCode:
+    """The status code a service's table gives ``err``: its own class's entry, else the
+    nearest base class's (a new subclass keeps its family's code until it is listed), else
+    ``default``."""
+    for cls in type(err).__mro__:
+        code = codes.get(cls)
+        if code is not None:
+            return code
+    return default
