@@ -23,12 +23,16 @@ from auth_svc.sagas.runner import AuthSagaRunner
 from auth_svc.signing.issuer import TokenIssuer
 from auth_svc.signing.keyset import KeySet, load_or_create_keys
 from auth_svc.store.account_lifecycle import AccountLifecycleStore
+from auth_svc.store.credentials import CredentialStore
+from auth_svc.store.mfa import MfaChallengeStore, MfaStore
 from auth_svc.store.outbox import OutboxStore
 from auth_svc.store.rate_limit import LoginRateLimiter
 from auth_svc.store.sessions import SessionStore
 from auth_svc.store.users import UserStore
 from auth_svc.usecases.accounts import AccountPolicy, AccountService
 from auth_svc.usecases.closure import AccountClosure
+from auth_svc.usecases.credentials import CredentialPolicy, CredentialService
+from auth_svc.usecases.mfa import MfaService
 from auth_svc.usecases.sessions import SessionService
 from tollgate.auth.v1 import auth_pb2, auth_pb2_grpc
 from tollgate_kit.caller import CallerAuthenticator
@@ -120,6 +124,13 @@ async def _wire(parts: Assembly, settings: AuthSettings, tracer: Tracer) -> Grpc
         ),
         saga_runner,
     )
+    limiter = LoginRateLimiter(
+        redis,
+        settings.redis_key_prefix,
+        settings.login_rate_limit,
+        settings.login_rate_window,
+    )
+    challenges = MfaChallengeStore(redis, settings.redis_key_prefix)
     sessions = SessionService(
         users=users,
         sessions=SessionStore(
@@ -129,14 +140,34 @@ async def _wire(parts: Assembly, settings: AuthSettings, tracer: Tracer) -> Grpc
             token_ttl=settings.access_ttl,
         ),
         hasher=hasher,
-        limiter=LoginRateLimiter(
-            redis,
-            settings.redis_key_prefix,
-            settings.login_rate_limit,
-            settings.login_rate_window,
-        ),
+        limiter=limiter,
         issuer=TokenIssuer(keys, policy),
         verifier=verifier,
+        metrics=metrics,
+        challenges=challenges,
+        challenge_ttl=settings.mfa_challenge_ttl,
+    )
+    credentials = CredentialService(
+        users=users,
+        credentials=CredentialStore(pool),
+        sessions=sessions,
+        hasher=hasher,
+        limiter=limiter,
+        metrics=metrics,
+        policy=CredentialPolicy(
+            public_url=settings.public_url,
+            reset_ttl=settings.password_reset_ttl,
+            email_change_ttl=settings.email_change_ttl,
+        ),
+    )
+    mfa = MfaService(
+        users=users,
+        factors=MfaStore(pool),
+        challenges=challenges,
+        sessions=sessions,
+        credentials=credentials,
+        hasher=hasher,
+        limiter=limiter,
         metrics=metrics,
     )
     email_sender = GrpcEmailSender(channel, settings.outbox_send_timeout_seconds)
@@ -156,6 +187,8 @@ async def _wire(parts: Assembly, settings: AuthSettings, tracer: Tracer) -> Grpc
             saga_runner,
             wait=settings.close_account_wait_seconds,
         ),
+        credentials=credentials,
+        mfa=mfa,
         # The sessions' owner looks its callers' sessions up in Redis itself.
         caller=CallerAuthenticator(verifier, redis=redis, key_prefix=settings.redis_key_prefix),
     )

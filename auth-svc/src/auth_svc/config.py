@@ -42,6 +42,10 @@ class AuthSettings(ServiceSettings):
     public_url: str = DEFAULT_PUBLIC_URL
     email_addr: str = "127.0.0.1:50053"
     email_verification_ttl: timedelta = timedelta(hours=48)
+    # Password-reset links, email-change links and a login's second-factor challenge.
+    password_reset_ttl: timedelta = timedelta(minutes=30)
+    email_change_ttl: timedelta = timedelta(hours=24)
+    mfa_challenge_ttl: timedelta = timedelta(minutes=5)
 
     # Login attempts per (email, client address) within the window; more → RESOURCE_EXHAUSTED.
     login_rate_limit: int = Field(default=10, ge=1)
@@ -80,6 +84,9 @@ class AuthSettings(ServiceSettings):
         "access_ttl",
         "refresh_ttl",
         "email_verification_ttl",
+        "password_reset_ttl",
+        "email_change_ttl",
+        "mfa_challenge_ttl",
         "login_rate_window",
         "outbox_retention",
         mode="before",

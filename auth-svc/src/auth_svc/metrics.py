@@ -5,9 +5,22 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 REGISTER_RESULTS = ("success", "invalid_email", "invalid_password", "email_taken", "error")
-LOGIN_RESULTS = ("success", "invalid_credentials", "rate_limited", "error")
+LOGIN_RESULTS = ("success", "mfa_required", "invalid_credentials", "rate_limited", "error")
 REFRESH_RESULTS = ("success", "invalid_token", "reused", "session_ended", "error")
 DELIVERY_RESULTS = ("delivered", "retry", "rejected")
+# The account-security flows (auth_credential_changes{flow, result}) and the outcomes each
+# series starts at 0 with; refusals count under their error reason, lower-cased.
+CREDENTIAL_FLOWS: dict[str, tuple[str, ...]] = {
+    "password_reset_request": ("sent", "unknown_email", "too_many_login_attempts", "error"),
+    "password_reset": ("success", "reset_token_invalid", "invalid_password", "error"),
+    "password_change": ("success", "invalid_credentials", "invalid_password", "error"),
+    "email_change_request": ("sent", "taken", "invalid_credentials", "invalid_email", "error"),
+    "email_change": ("success", "email_change_token_invalid", "email_taken", "error"),
+    "mfa_enroll": ("success", "mfa_already_enabled", "error"),
+    "mfa_confirm": ("success", "mfa_code_invalid", "error"),
+    "mfa_disable": ("success", "invalid_credentials", "mfa_code_invalid", "error"),
+    "mfa_login": ("totp", "recovery_code", "mfa_code_invalid", "mfa_challenge_invalid", "error"),
+}
 
 
 class AuthMetrics:
@@ -46,6 +59,15 @@ class AuthMetrics:
             "Relay rounds that failed (database or bug); the relay retries on its next round.",
             registry=registry,
         )
+        self.credentials = Counter(
+            "auth_credential_changes",
+            "Password reset, password and email change and second-factor flows, by outcome.",
+            ["flow", "result"],
+            registry=registry,
+        )
+        for flow, outcomes in CREDENTIAL_FLOWS.items():
+            for outcome in outcomes:
+                self.credentials.labels(flow, outcome)
         # Every series exists from the start, so rates and alerts see a 0 before the first 1.
         for counter, results in (
             (self.register, REGISTER_RESULTS),

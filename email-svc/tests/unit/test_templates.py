@@ -106,8 +106,8 @@ def test_missing_params_are_listed() -> None:
 
 
 def test_unknown_template_names_the_known_ones() -> None:
-    with pytest.raises(UnknownTemplate, match="charge_receipt, verify_email, welcome"):
-        render("password_reset", {})
+    with pytest.raises(UnknownTemplate, match="password_reset, verify_email, welcome"):
+        render("password_recovery", {})
 
 
 def test_extra_params_are_ignored() -> None:
@@ -130,6 +130,11 @@ def test_every_template_renders_a_complete_html_document() -> None:
         "charge_receipt": {"charge_id": "c", "amount": "1", "currency": "USD"},
         "account_closed": {},
         "account_closure_failed": {},
+        "password_reset": {"reset_url": VERIFY},
+        "password_changed": {},
+        "email_change": {"verification_url": VERIFY},
+        "email_change_requested": {},
+        "email_change_taken": {},
     }
     assert set(examples) == set(TEMPLATES)
     for name, params in examples.items():
@@ -170,3 +175,20 @@ def test_account_notices_need_no_params_and_escape_the_name(
     assert "&lt;b&gt;Eve&lt;/b&gt;" in mail.html
     assert "<b>Eve</b>" not in mail.html
     assert "there" in render(name, {}).text
+
+
+def test_the_password_reset_mail_carries_its_link_and_lifetime() -> None:
+    url = "https://tollgate.test/app/reset-password?token=a&b"
+    mail = render("password_reset", {"reset_url": url, "expires_in": "30 minutes"})
+    assert mail.subject == "Reset your Tollgate password"
+    assert url in mail.text
+    assert "expires in 30 minutes" in mail.text
+    assert '<a href="https://tollgate.test/app/reset-password?token=a&amp;b">' in mail.html
+    with pytest.raises(InvalidTemplateParam):
+        render("password_reset", {"reset_url": "javascript:alert(1)"})
+
+
+def test_the_email_change_notices_carry_no_link() -> None:
+    for name in ("password_changed", "email_change_requested", "email_change_taken"):
+        mail = render(name, {"verification_url": VERIFY, "reset_url": VERIFY})
+        assert "http" not in mail.text, name

@@ -56,10 +56,20 @@ log = get_logger(__name__)
 AUTH_SERVICE = auth_pb2.DESCRIPTOR.services_by_name["AuthService"]
 BILLING_SERVICE = billing_pb2.DESCRIPTOR.services_by_name["BillingService"]
 _AUTH = AUTH_SERVICE.full_name
-PUBLIC_METHODS = frozenset(
-    f"{_AUTH}.{name}" for name in ("Register", "Login", "Refresh", "VerifyEmail", "GetJwks")
+# The calls of signing up and in: the password-reset and email-change links work signed out.
+_SIGN_IN = (
+    "Register",
+    "Login",
+    "CompleteMfaLogin",
+    "RequestPasswordReset",
+    "ConfirmPasswordReset",
+    "ConfirmEmailChange",
 )
-LOGIN_METHODS = frozenset(f"{_AUTH}.{name}" for name in ("Register", "Login"))
+PUBLIC_METHODS = frozenset(
+    f"{_AUTH}.{name}" for name in (*_SIGN_IN, "Refresh", "VerifyEmail", "GetJwks")
+)
+# The stricter limit per client address and per address + email (when the body has one).
+LOGIN_METHODS = frozenset(f"{_AUTH}.{name}" for name in _SIGN_IN)
 API_VERSION = "v1"
 _READ = frozenset({"GET", "HEAD"})
 _PROBES = ("/healthz", "/readyz", "/metrics")

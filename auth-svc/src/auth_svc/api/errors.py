@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import grpc
 
 from auth_svc.domain import errors as e
 from tollgate_kit.errors import StatusError, code_for
 
-_CODES: dict[type[e.AuthError], grpc.StatusCode] = {
+_CODES: Mapping[type[BaseException], grpc.StatusCode] = {
     e.InvalidEmail: grpc.StatusCode.INVALID_ARGUMENT,
     e.InvalidPassword: grpc.StatusCode.INVALID_ARGUMENT,
     e.EmailTaken: grpc.StatusCode.ALREADY_EXISTS,
@@ -23,6 +25,12 @@ _CODES: dict[type[e.AuthError], grpc.StatusCode] = {
     e.VerificationTokenUnknown: grpc.StatusCode.INVALID_ARGUMENT,
     e.VerificationTokenUsed: grpc.StatusCode.FAILED_PRECONDITION,
     e.VerificationTokenExpired: grpc.StatusCode.FAILED_PRECONDITION,
+    e.ResetTokenInvalid: grpc.StatusCode.INVALID_ARGUMENT,
+    e.EmailChangeTokenInvalid: grpc.StatusCode.INVALID_ARGUMENT,
+    e.MfaCodeInvalid: grpc.StatusCode.UNAUTHENTICATED,
+    e.MfaChallengeInvalid: grpc.StatusCode.UNAUTHENTICATED,
+    e.MfaAlreadyEnabled: grpc.StatusCode.FAILED_PRECONDITION,
+    e.MfaNotEnabled: grpc.StatusCode.FAILED_PRECONDITION,
     e.AccountNotClosable: grpc.StatusCode.FAILED_PRECONDITION,
     e.AccountClosing: grpc.StatusCode.FAILED_PRECONDITION,
     e.WalletNotEmpty: grpc.StatusCode.FAILED_PRECONDITION,

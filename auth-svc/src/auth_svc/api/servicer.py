@@ -17,7 +17,9 @@ from auth_svc.signing.issuer import TokenPair
 from auth_svc.signing.keyset import KeySet
 from auth_svc.usecases.accounts import AccountService
 from auth_svc.usecases.closure import AccountClosure
-from auth_svc.usecases.sessions import SessionService
+from auth_svc.usecases.credentials import CredentialService
+from auth_svc.usecases.mfa import MfaService
+from auth_svc.usecases.sessions import MfaRequired, SessionService
 from tollgate.auth.v1 import auth_pb2, auth_pb2_grpc
 from tollgate_kit.caller import CallerAuthenticator
 from tollgate_kit.logs import get_logger
@@ -70,8 +72,12 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         keys: KeySet,
         caller: CallerAuthenticator,
         closure: AccountClosure,
+        credentials: CredentialService,
+        mfa: MfaService,
     ) -> None:
         self._closure = closure
+        self._credentials = credentials
+        self._mfa = mfa
         self._accounts = accounts
         self._sessions = sessions
         self._keys = keys
@@ -88,10 +94,12 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     async def Login(
         self, request: auth_pb2.LoginRequest, context: Context
     ) -> auth_pb2.LoginResponse:
-        pair = await _domain(
+        outcome = await _domain(
             self._sessions.login(request.email, request.password, client_address(context))
         )
-        return _pair(pair, auth_pb2.LoginResponse)
+        if isinstance(outcome, MfaRequired):
+            return auth_pb2.LoginResponse(mfa_required=True, mfa_token=outcome.token)
+        return _pair(outcome, auth_pb2.LoginResponse)
 
     async def Refresh(
         self, request: auth_pb2.RefreshRequest, context: Context
@@ -115,6 +123,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
             email_verified=user.email_verified_at is not None,
             created_at=_timestamp(user.created_at),
             account_state=_state(user.state),
+            mfa_enabled=user.mfa_enabled,
         )
 
     async def VerifyEmail(
@@ -161,3 +170,86 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
             # Still running: accepted, not done (HTTP 202 through the gateway).
             await context.send_initial_metadata(((HTTP_CODE_METADATA, "202"),))
         return auth_pb2.CloseAccountResponse(account_state=_state(state))
+
+    async def RequestPasswordReset(
+        self, request: auth_pb2.RequestPasswordResetRequest, context: Context
+    ) -> auth_pb2.RequestPasswordResetResponse:
+        await _domain(
+            self._credentials.request_password_reset(request.email, client_address(context))
+        )
+        return auth_pb2.RequestPasswordResetResponse()
+
+    async def ConfirmPasswordReset(
+        self, request: auth_pb2.ConfirmPasswordResetRequest, context: Context
+    ) -> auth_pb2.ConfirmPasswordResetResponse:
+        await _domain(
+            self._credentials.confirm_password_reset(
+                request.token, request.new_password, client_address(context)
+            )
+        )
+        return auth_pb2.ConfirmPasswordResetResponse()
+
+    async def ChangePassword(
+        self, request: auth_pb2.ChangePasswordRequest, context: Context
+    ) -> auth_pb2.ChangePasswordResponse:
+        caller = await self._caller.authenticate(context)
+        await _domain(
+            self._credentials.change_password(
+                caller, request.current_password, request.new_password, client_address(context)
+            )
+        )
+        return auth_pb2.ChangePasswordResponse()
+
+    async def ChangeEmail(
+        self, request: auth_pb2.ChangeEmailRequest, context: Context
+    ) -> auth_pb2.ChangeEmailResponse:
+        caller = await self._caller.authenticate(context)
+        await _domain(
+            self._credentials.request_email_change(
+                caller, request.password, request.new_email, client_address(context)
+            )
+        )
+        return auth_pb2.ChangeEmailResponse()
+
+    async def ConfirmEmailChange(
+        self, request: auth_pb2.ConfirmEmailChangeRequest, context: Context
+    ) -> auth_pb2.ConfirmEmailChangeResponse:
+        await _domain(
+            self._credentials.confirm_email_change(request.token, client_address(context))
+        )
+        return auth_pb2.ConfirmEmailChangeResponse()
+
+    async def EnrollMfa(
+        self, request: auth_pb2.EnrollMfaRequest, context: Context
+    ) -> auth_pb2.EnrollMfaResponse:
+        caller = await self._caller.authenticate(context)
+        enrollment = await _domain(self._mfa.enroll(caller, client_address(context)))
+        return auth_pb2.EnrollMfaResponse(
+            secret=enrollment.secret,
+            otpauth_uri=enrollment.otpauth_uri,
+            qr_code=enrollment.qr_code,
+        )
+
+    async def ConfirmMfa(
+        self, request: auth_pb2.ConfirmMfaRequest, context: Context
+    ) -> auth_pb2.ConfirmMfaResponse:
+        caller = await self._caller.authenticate(context)
+        codes = await _domain(self._mfa.confirm(caller, request.code, client_address(context)))
+        return auth_pb2.ConfirmMfaResponse(recovery_codes=codes)
+
+    async def DisableMfa(
+        self, request: auth_pb2.DisableMfaRequest, context: Context
+    ) -> auth_pb2.DisableMfaResponse:
+        caller = await self._caller.authenticate(context)
+        await _domain(
+            self._mfa.disable(caller, request.password, request.code, client_address(context))
+        )
+        return auth_pb2.DisableMfaResponse()
+
+    async def CompleteMfaLogin(
+        self, request: auth_pb2.CompleteMfaLoginRequest, context: Context
+    ) -> auth_pb2.CompleteMfaLoginResponse:
+        pair = await _domain(
+            self._mfa.complete_login(request.mfa_token, request.code, client_address(context))
+        )
+        return _pair(pair, auth_pb2.CompleteMfaLoginResponse)

@@ -63,6 +63,42 @@ class VerificationTokenExpired(AuthError):
     reason = "VERIFICATION_TOKEN_EXPIRED"
 
 
+class ResetTokenInvalid(AuthError):
+    """A password-reset token that is unknown, used, voided by a newer one or expired: one
+    answer for all, so a token tells nothing about the account."""
+
+    reason = "RESET_TOKEN_INVALID"
+
+
+class EmailChangeTokenInvalid(AuthError):
+    """An email-change token that is unknown, used, voided by a newer one or expired."""
+
+    reason = "EMAIL_CHANGE_TOKEN_INVALID"
+
+
+class MfaCodeInvalid(AuthError):
+    """A TOTP code that is wrong, outside its window or already used, or a recovery code
+    that is unknown or used."""
+
+    reason = "MFA_CODE_INVALID"
+
+
+class MfaChallengeInvalid(AuthError):
+    """The second login step's challenge is unknown, used or expired: log in again."""
+
+    reason = "MFA_CHALLENGE_INVALID"
+
+
+class MfaAlreadyEnabled(AuthError):
+    reason = "MFA_ALREADY_ENABLED"
+
+
+class MfaNotEnabled(AuthError):
+    """No second factor to disable, or no enrollment to confirm."""
+
+    reason = "MFA_NOT_ENABLED"
+
+
 class AccountNotClosable(AuthError):
     """The account is already closing (or closed)."""
 

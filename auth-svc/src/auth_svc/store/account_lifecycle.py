@@ -15,6 +15,14 @@ from tollgate_kit.db import DATABASE_UNREACHABLE
 from tollgate_kit.outages import translate_outages
 from tollgate_kit.saga import start_saga
 
+# Every single-use link and code an account has goes with it.
+_ERASE_CODES = (
+    "DELETE FROM email_verification_tokens WHERE user_id = $1",
+    "DELETE FROM password_reset_tokens WHERE user_id = $1",
+    "DELETE FROM email_change_tokens WHERE user_id = $1",
+    "DELETE FROM mfa_recovery_codes WHERE user_id = $1",
+)
+
 
 @translate_outages(DATABASE_UNREACHABLE, StoreUnavailable)
 class AccountLifecycleStore:
@@ -65,7 +73,7 @@ class AccountLifecycleStore:
         return True
 
     async def erase(self, user_id: str) -> None:
-        """CLOSED: email, password hash and verification tokens go, and so does the address
+        """CLOSED: email, password hash, tokens and second factor go, and so does the address
         in the outbox (undelivered mail to it is dead-lettered). The row stays: billing's
         ledger names its id."""
         async with self._pool.acquire() as conn, conn.transaction():
@@ -77,12 +85,12 @@ class AccountLifecycleStore:
                 return
             await conn.execute(
                 "UPDATE users SET state = 'CLOSED', email = NULL, password_hash = NULL,"
-                " email_verified_at = NULL, closed_at = now() WHERE id = $1",
+                " email_verified_at = NULL, mfa_secret = NULL, mfa_pending_secret = NULL,"
+                " mfa_last_step = NULL, mfa_enabled_at = NULL, closed_at = now() WHERE id = $1",
                 uuid.UUID(user_id),
             )
-            await conn.execute(
-                "DELETE FROM email_verification_tokens WHERE user_id = $1", uuid.UUID(user_id)
-            )
+            for statement in _ERASE_CODES:
+                await conn.execute(statement, uuid.UUID(user_id))
             await conn.execute(
                 "UPDATE outbox SET recipient = '', params = '{}',"
                 " failed_at = CASE WHEN delivered_at IS NULL THEN coalesce(failed_at, now()) END,"

@@ -43,23 +43,28 @@ async def enqueue(
     message: OutboxMessage,
     *,
     held: bool = False,
+    only_if: bool = True,
 ) -> str:
     """Insert ``message`` on ``conn`` (inside the caller's transaction) and wake relays at
     commit (NOTIFY is transactional). Returns the message id. A ``held`` message waits (due
-    at 'infinity') until :func:`release` — a saga's step — lets it go."""
+    at 'infinity') until :func:`release` — a saga's step — lets it go.
+
+    With ``only_if=False`` nothing is inserted, by the same statements (a password reset for
+    an unknown address costs what one for an account costs)."""
     message_id = uuid.uuid4()
     trace_context: dict[str, str] = {}
     TRACE_CONTEXT.inject(trace_context)
     await conn.execute(
         "INSERT INTO outbox (id, template, recipient, params, trace_context, next_attempt_at)"
-        " VALUES ($1, $2, $3, $4::jsonb, $5::jsonb,"
-        " CASE WHEN $6 THEN 'infinity'::timestamptz ELSE now() END)",
+        " SELECT $1, $2, $3, $4::jsonb, $5::jsonb,"
+        " CASE WHEN $6 THEN 'infinity'::timestamptz ELSE now() END WHERE $7",
         message_id,
         message.template,
         message.recipient,
         json.dumps(dict(message.params)),
         json.dumps(trace_context),
         held,
+        only_if,
     )
     if not held:
         await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")

@@ -147,10 +147,11 @@ class SessionStore:
             pipe.srem(self._user_key(user_id), session_id)
             await pipe.execute()
 
-    async def delete_all(self, user_id: str) -> list[str]:
-        """End every session of the user, each as :meth:`delete` ends one; their ids."""
+    async def delete_all(self, user_id: str, *, keep: str | None = None) -> list[str]:
+        """End every session of the user but ``keep``, each as :meth:`delete` ends one;
+        their ids."""
         members = await self._redis.smembers(self._user_key(user_id))
-        session_ids = sorted(_text(m) for m in members)
+        session_ids = sorted(s for s in (_text(m) for m in members) if s != keep)
         for session_id in session_ids:
             await self.delete(session_id, user_id)
         return session_ids

@@ -21,11 +21,12 @@ EMAIL_UNIQUE_INDEX = "users_email_lower_key"
 
 
 _BY_EMAIL = (
-    "SELECT id, email, password_hash, email_verified_at, created_at, state"
-    " FROM users WHERE lower(email) = lower($1)"
+    "SELECT id, email, password_hash, email_verified_at, created_at, state,"
+    " mfa_secret IS NOT NULL AS mfa_enabled FROM users WHERE lower(email) = lower($1)"
 )
 _BY_ID = (
-    "SELECT id, email, password_hash, email_verified_at, created_at, state FROM users WHERE id = $1"
+    "SELECT id, email, password_hash, email_verified_at, created_at, state,"
+    " mfa_secret IS NOT NULL AS mfa_enabled FROM users WHERE id = $1"
 )
 
 
@@ -38,6 +39,7 @@ def _user(row: asyncpg.Record) -> User:
         email_verified_at=row["email_verified_at"],
         created_at=row["created_at"],
         state=AccountState(row["state"]),
+        mfa_enabled=bool(row["mfa_enabled"]),
     )
 
 
@@ -62,7 +64,8 @@ class UserStore:
             try:
                 row = await conn.fetchrow(
                     "INSERT INTO users (id, email, password_hash) VALUES ($1, $2, $3) "
-                    "RETURNING id, email, password_hash, email_verified_at, created_at, state",
+                    "RETURNING id, email, password_hash, email_verified_at, created_at, state,"
+                    " mfa_secret IS NOT NULL AS mfa_enabled",
                     uuid.uuid4(),
                     email,
                     password_hash.decode("ascii"),

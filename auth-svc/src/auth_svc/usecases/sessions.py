@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
 import time
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from auth_svc.domain.accounts import AccountState
 from auth_svc.domain.claims import new_id
@@ -24,11 +26,21 @@ from auth_svc.domain.sessions import PresentedRefresh, Rotation, SessionState
 from auth_svc.hashing import PasswordHasher
 from auth_svc.metrics import AuthMetrics
 from auth_svc.signing.issuer import TokenIssuer, TokenPair
-from auth_svc.usecases.ports import LoginThrottle, Sessions, Users
+from auth_svc.usecases.ports import LoginThrottle, MfaChallenges, Sessions, Users
 from tollgate_kit.logs import get_logger
 from tollgate_kit.tokens import REFRESH, TokenClaims, TokenError, TokenVerifier
 
 log = get_logger(__name__)
+
+CHALLENGE_BYTES = 32
+
+
+@dataclass(frozen=True, slots=True)
+class MfaRequired:
+    """The password was right and the account has a second factor: the login goes on with
+    this challenge (:meth:`auth_svc.usecases.mfa.MfaService.complete_login`)."""
+
+    token: str
 
 
 class SessionService:
@@ -42,7 +54,11 @@ class SessionService:
         issuer: TokenIssuer,
         verifier: TokenVerifier,
         metrics: AuthMetrics,
+        challenges: MfaChallenges,
+        challenge_ttl: timedelta = timedelta(minutes=5),
     ) -> None:
+        self._challenges = challenges
+        self._challenge_ttl = challenge_ttl
         self._users = users
         self._sessions = sessions
         self._hasher = hasher
@@ -51,9 +67,10 @@ class SessionService:
         self._verifier = verifier
         self._metrics = metrics
 
-    async def login(self, email: str, password: str, client: str) -> TokenPair:
+    async def login(self, email: str, password: str, client: str) -> TokenPair | MfaRequired:
         """Unknown email and wrong password take the same path: one bcrypt check (against a
-        dummy hash when there is no user) and one answer."""
+        dummy hash when there is no user) and one answer. An account with a second factor
+        gets a challenge instead of a session."""
         result = "error"
         try:
             address: str | None = normalise_email(email)
@@ -77,28 +94,39 @@ class SessionService:
                 raise AccountClosing("the account is being closed")
             if self._hasher.needs_rehash(user.password_hash):
                 await self._rehash(user.id, user.password_hash, password_bytes(password))
-            now = time.time()
-            session_id, refresh_jti = new_id(), new_id()
-            await self._sessions.create(
-                SessionState(
-                    session_id=session_id,
-                    user_id=user.id,
-                    created_at=now,
-                    last_refreshed_at=now,
-                    refresh_jti=refresh_jti,
-                    family=refresh_jti,
-                )
-            )
-            pair = self._issuer.issue_pair(
-                user_id=user.id,
-                session_id=session_id,
-                refresh_jti=refresh_jti,
-                now=datetime.fromtimestamp(now, UTC),
-            )
+            if user.mfa_enabled:
+                challenge = secrets.token_urlsafe(CHALLENGE_BYTES)
+                await self._challenges.create(challenge, user.id, self._challenge_ttl)
+                result = "mfa_required"
+                log.info("login_needs_second_factor", user_id=user.id)
+                return MfaRequired(challenge)
+            pair = await self.open_session(user.id)
             result = "success"
         finally:
             self._metrics.login.labels(result).inc()
-        log.info("login_succeeded", user_id=user.id, session_id=session_id)
+        return pair
+
+    async def open_session(self, user_id: str) -> TokenPair:
+        """A new session for ``user_id``, whose credentials were checked, and its tokens."""
+        now = time.time()
+        session_id, refresh_jti = new_id(), new_id()
+        await self._sessions.create(
+            SessionState(
+                session_id=session_id,
+                user_id=user_id,
+                created_at=now,
+                last_refreshed_at=now,
+                refresh_jti=refresh_jti,
+                family=refresh_jti,
+            )
+        )
+        pair = self._issuer.issue_pair(
+            user_id=user_id,
+            session_id=session_id,
+            refresh_jti=refresh_jti,
+            now=datetime.fromtimestamp(now, UTC),
+        )
+        log.info("login_succeeded", user_id=user_id, session_id=session_id)
         return pair
 
     async def _rehash(self, user_id: str, stored: bytes, password: bytes) -> None:
@@ -157,9 +185,10 @@ class SessionService:
     async def list_sessions(self, caller: TokenClaims) -> list[SessionState]:
         return await self._sessions.list_for_user(caller.subject)
 
-    async def end_all(self, user_id: str) -> int:
-        """End every session of the user at once (account closure); how many there were."""
-        ended = await self._sessions.delete_all(user_id)
+    async def end_all(self, user_id: str, *, keep: str | None = None) -> int:
+        """End every session of the user at once (account closure, a password reset), or
+        every one but ``keep`` (a password change); how many ended."""
+        ended = await self._sessions.delete_all(user_id, keep=keep)
         log.info("sessions_ended", user_id=user_id, sessions=len(ended))
         return len(ended)
 

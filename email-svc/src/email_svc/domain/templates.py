@@ -122,6 +122,52 @@ def _verification(subject: str, intro: str) -> Callable[[Mapping[str, str]], Ren
     return render
 
 
+# password_reset / email_change ------------------------------------------------------------
+
+_LINK_TEXT = Template("""Hi $name,
+
+$intro
+
+$url
+
+${expiry}$closing
+""")
+_LINK_HTML = Template("""<p>Hi $name,</p>
+<p>$intro</p>
+<p><a href="$url">$action</a></p>
+<p>Or copy this link into your browser:<br>$url</p>
+$expiry<p>$closing</p>""")
+
+
+def _link(
+    subject: str, url_param: str, intro: str, action: str, closing: str
+) -> Callable[[Mapping[str, str]], RenderedEmail]:
+    """A mail whose one link (``url_param``) does ``action``, with the link's lifetime."""
+
+    def render(params: Mapping[str, str]) -> RenderedEmail:
+        url = _url_param(params, url_param)
+        expires_in = _text_param(params, "expires_in")
+        values = {
+            "name": _text_param(params, "name") or "there",
+            "intro": intro,
+            "url": url,
+            "action": action,
+            "closing": closing,
+        }
+        expiry = f"The link works once and expires in {expires_in}.\n\n" if expires_in else ""
+        html_expiry = _fill_html(_EXPIRY_HTML, {"e": expires_in}) if expires_in else _Html("")
+        return RenderedEmail(
+            subject=subject,
+            text=_LINK_TEXT.substitute(values, expiry=expiry) + _TEXT_FOOTER,
+            html=_LAYOUT.substitute(
+                title=html.escape(subject),
+                body=_fill_html(_LINK_HTML, {**values, "expiry": html_expiry}),
+            ),
+        )
+
+    return render
+
+
 # charge_receipt --------------------------------------------------------------------------
 
 _RECEIPT_TEXT = Template("""Hi $name,
@@ -255,6 +301,64 @@ TEMPLATES: Mapping[str, EmailTemplate] = {
                 "we could not finish closing your Tollgate account, so it is open again and "
                 "your wallet works as before. Please sign in again; you may try to close it "
                 "later or contact us.",
+            ),
+        ),
+        EmailTemplate(
+            "password_reset",
+            frozenset({"reset_url"}),
+            frozenset({"name", "expires_in"}),
+            _link(
+                "Reset your Tollgate password",
+                "reset_url",
+                "Someone (we hope you) asked to reset the password of your Tollgate account."
+                " Choose a new password here:",
+                "Choose a new password",
+                "If you did not ask for this, ignore this email: your password stays as it is.",
+            ),
+        ),
+        EmailTemplate(
+            "password_changed",
+            frozenset(),
+            frozenset({"name"}),
+            _notice(
+                "Your Tollgate password was changed",
+                "the password of your Tollgate account was just changed, and your other "
+                "sessions were signed out. If this was not you, reset your password at once "
+                "and contact us.",
+            ),
+        ),
+        EmailTemplate(
+            "email_change",
+            frozenset({"verification_url"}),
+            frozenset({"name", "expires_in"}),
+            _link(
+                "Confirm your new Tollgate email address",
+                "verification_url",
+                "You asked to use this address for your Tollgate account. Confirm it here:",
+                "Use this address",
+                "If you did not ask for this, ignore this email: nothing changes.",
+            ),
+        ),
+        EmailTemplate(
+            "email_change_requested",
+            frozenset(),
+            frozenset({"name"}),
+            _notice(
+                "A change of your Tollgate email address was requested",
+                "someone signed in to your Tollgate account asked to move it to another email "
+                "address; it moves only when the link sent there is followed. If this was not "
+                "you, change your password at once.",
+            ),
+        ),
+        EmailTemplate(
+            "email_change_taken",
+            frozenset(),
+            frozenset({"name"}),
+            _notice(
+                "Someone tried to use your email address on Tollgate",
+                "someone asked to move another Tollgate account to this email address, which "
+                "already has an account: nothing was changed. If it was you, sign in with this "
+                "address instead. Otherwise you can ignore this email.",
             ),
         ),
     )

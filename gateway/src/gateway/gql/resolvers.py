@@ -115,6 +115,9 @@ def _tokens(response: Any) -> dict[str, Any]:
         "refreshToken": response.refresh_token,
         "tokenType": response.token_type,
         "expiresIn": response.expires_in,
+        # Only a login's first step may ask for a second factor.
+        "mfaRequired": getattr(response, "mfa_required", False),
+        "mfaToken": getattr(response, "mfa_token", "") or None,
     }
 
 
@@ -126,6 +129,7 @@ async def me(_: Any, info: Info) -> dict[str, Any]:
         "emailVerified": response.email_verified,
         "createdAt": _time(response.created_at, response.HasField("created_at")),
         "accountState": auth_pb2.AccountState.Name(response.account_state),
+        "mfaEnabled": response.mfa_enabled,
     }
 
 
@@ -239,6 +243,77 @@ async def close_account(_: Any, info: Info, password: str) -> dict[str, Any]:
     return {"accountState": auth_pb2.AccountState.Name(response.account_state)}
 
 
+async def _done(info: Info, method: str, request: Message, *, user: bool) -> bool:
+    """Call an auth method whose answer is empty: True once it succeeded."""
+    response_class = getattr(auth_pb2, method + "Response")
+    await _call(info, AUTH + method, request, response_class, user=user)
+    return True
+
+
+async def request_password_reset(_: Any, info: Info, email: str) -> bool:
+    await _login_limit(info, email)
+    request = auth_pb2.RequestPasswordResetRequest(email=email)
+    return await _done(info, "RequestPasswordReset", request, user=False)
+
+
+async def confirm_password_reset(_: Any, info: Info, token: str, newPassword: str) -> bool:
+    await _login_limit(info, "")
+    request = auth_pb2.ConfirmPasswordResetRequest(token=token, new_password=newPassword)
+    return await _done(info, "ConfirmPasswordReset", request, user=False)
+
+
+async def change_password(_: Any, info: Info, currentPassword: str, newPassword: str) -> bool:
+    request = auth_pb2.ChangePasswordRequest(
+        current_password=currentPassword, new_password=newPassword
+    )
+    return await _done(info, "ChangePassword", request, user=True)
+
+
+async def change_email(_: Any, info: Info, password: str, newEmail: str) -> bool:
+    request = auth_pb2.ChangeEmailRequest(password=password, new_email=newEmail)
+    return await _done(info, "ChangeEmail", request, user=True)
+
+
+async def confirm_email_change(_: Any, info: Info, token: str) -> bool:
+    await _login_limit(info, "")
+    request = auth_pb2.ConfirmEmailChangeRequest(token=token)
+    return await _done(info, "ConfirmEmailChange", request, user=False)
+
+
+async def enroll_mfa(_: Any, info: Info) -> dict[str, Any]:
+    response = await _call(
+        info, AUTH + "EnrollMfa", auth_pb2.EnrollMfaRequest(), auth_pb2.EnrollMfaResponse, user=True
+    )
+    return {
+        "secret": response.secret,
+        "otpauthUri": response.otpauth_uri,
+        "qrCode": response.qr_code,
+    }
+
+
+async def confirm_mfa(_: Any, info: Info, code: str) -> dict[str, Any]:
+    request = auth_pb2.ConfirmMfaRequest(code=code)
+    response = await _call(
+        info, AUTH + "ConfirmMfa", request, auth_pb2.ConfirmMfaResponse, user=True
+    )
+    return {"recoveryCodes": list(response.recovery_codes)}
+
+
+async def disable_mfa(_: Any, info: Info, password: str, code: str) -> bool:
+    request = auth_pb2.DisableMfaRequest(password=password, code=code)
+    return await _done(info, "DisableMfa", request, user=True)
+
+
+async def complete_mfa_login(_: Any, info: Info, mfaToken: str, code: str) -> dict[str, Any]:
+    await _login_limit(info, "")
+    request = auth_pb2.CompleteMfaLoginRequest(mfa_token=mfaToken, code=code)
+    return _tokens(
+        await _call(
+            info, AUTH + "CompleteMfaLogin", request, auth_pb2.CompleteMfaLoginResponse, user=False
+        )
+    )
+
+
 Resolver = Callable[..., Awaitable[Any]]
 
 RESOLVERS: dict[str, dict[str, Resolver]] = {
@@ -252,5 +327,14 @@ RESOLVERS: dict[str, dict[str, Resolver]] = {
         "charge": charge,
         "refund": refund,
         "closeAccount": close_account,
+        "requestPasswordReset": request_password_reset,
+        "confirmPasswordReset": confirm_password_reset,
+        "changePassword": change_password,
+        "changeEmail": change_email,
+        "confirmEmailChange": confirm_email_change,
+        "enrollMfa": enroll_mfa,
+        "confirmMfa": confirm_mfa,
+        "disableMfa": disable_mfa,
+        "completeMfaLogin": complete_mfa_login,
     },
 }

@@ -24,6 +24,8 @@ type User {
   emailVerified: Boolean!
   createdAt: String
   accountState: AccountState!
+  "Whether login asks for a second factor (TOTP)."
+  mfaEnabled: Boolean!
 }
 type Wallet { balance: Int64! currency: String! }
 type Transaction {
@@ -39,7 +41,19 @@ type TransactionPage { transactions: [Transaction!]! nextPageToken: String! }
 type Registration { userId: ID! email: String! accountState: AccountState! }
 "CLOSED, or CLOSING when the closure was still running when the answer was sent."
 type AccountClosure { accountState: AccountState! }
-type Tokens { accessToken: String! refreshToken: String! tokenType: String! expiresIn: Int! }
+"A login's answer; with a second factor: mfaRequired, no tokens, mfaToken for completeMfaLogin."
+type Tokens {
+  accessToken: String!
+  refreshToken: String!
+  tokenType: String!
+  expiresIn: Int!
+  mfaRequired: Boolean!
+  mfaToken: String
+}
+"A TOTP secret to enroll: for an authenticator app, as text, otpauth:// URI and QR code."
+type MfaEnrollment { secret: String! otpauthUri: String! "An SVG data: URI." qrCode: String! }
+"Ten single-use recovery codes, shown this once."
+type MfaRecoveryCodes { recoveryCodes: [String!]! }
 type WalletChange { transaction: Transaction! balance: Int64! }
 
 type Query {
@@ -61,6 +75,21 @@ type Mutation {
   refund(chargeId: ID!, amount: Int64!, idempotencyKey: String!): WalletChange!
   "Closes the signed-in account: password checked again, wallet must be empty."
   closeAccount(password: String!): AccountClosure!
+  "Mails a reset link if an account has this address; the same answer either way."
+  requestPasswordReset(email: String!): Boolean!
+  "Sets a new password with a reset link's token; every session ends."
+  confirmPasswordReset(token: String!, newPassword: String!): Boolean!
+  "Every other session ends; the caller's stays."
+  changePassword(currentPassword: String!, newPassword: String!): Boolean!
+  "Mails a link to the new address; the address changes when it is followed."
+  changeEmail(password: String!, newEmail: String!): Boolean!
+  confirmEmailChange(token: String!): Boolean!
+  enrollMfa: MfaEnrollment!
+  "Turns the second factor on with a code from the enrolled secret."
+  confirmMfa(code: String!): MfaRecoveryCodes!
+  disableMfa(password: String!, code: String!): Boolean!
+  "A login's second step: a TOTP code or a recovery code."
+  completeMfaLogin(mfaToken: String!, code: String!): Tokens!
 }
 """
 

@@ -85,6 +85,51 @@ class AuthServiceStub:
                 request_serializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.CloseAccountRequest.SerializeToString,
                 response_deserializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.CloseAccountResponse.FromString,
                 _registered_method=True)
+        self.RequestPasswordReset = channel.unary_unary(
+                '/tollgate.auth.v1.AuthService/RequestPasswordReset',
+                request_serializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.RequestPasswordResetRequest.SerializeToString,
+                response_deserializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.RequestPasswordResetResponse.FromString,
+                _registered_method=True)
+        self.ConfirmPasswordReset = channel.unary_unary(
+                '/tollgate.auth.v1.AuthService/ConfirmPasswordReset',
+                request_serializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.ConfirmPasswordResetRequest.SerializeToString,
+                response_deserializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.ConfirmPasswordResetResponse.FromString,
+                _registered_method=True)
+        self.ChangePassword = channel.unary_unary(
+                '/tollgate.auth.v1.AuthService/ChangePassword',
+                request_serializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.ChangePasswordRequest.SerializeToString,
+                response_deserializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.ChangePasswordResponse.FromString,
+                _registered_method=True)
+        self.ChangeEmail = channel.unary_unary(
+                '/tollgate.auth.v1.AuthService/ChangeEmail',
+                request_serializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.ChangeEmailRequest.SerializeToString,
+                response_deserializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.ChangeEmailResponse.FromString,
+                _registered_method=True)
+        self.ConfirmEmailChange = channel.unary_unary(
+                '/tollgate.auth.v1.AuthService/ConfirmEmailChange',
+                request_serializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.ConfirmEmailChangeRequest.SerializeToString,
+                response_deserializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.ConfirmEmailChangeResponse.FromString,
+                _registered_method=True)
+        self.EnrollMfa = channel.unary_unary(
+                '/tollgate.auth.v1.AuthService/EnrollMfa',
+                request_serializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.EnrollMfaRequest.SerializeToString,
+                response_deserializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.EnrollMfaResponse.FromString,
+                _registered_method=True)
+        self.ConfirmMfa = channel.unary_unary(
+                '/tollgate.auth.v1.AuthService/ConfirmMfa',
+                request_serializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.ConfirmMfaRequest.SerializeToString,
+                response_deserializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.ConfirmMfaResponse.FromString,
+                _registered_method=True)
+        self.DisableMfa = channel.unary_unary(
+                '/tollgate.auth.v1.AuthService/DisableMfa',
+                request_serializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.DisableMfaRequest.SerializeToString,
+                response_deserializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.DisableMfaResponse.FromString,
+                _registered_method=True)
+        self.CompleteMfaLogin = channel.unary_unary(
+                '/tollgate.auth.v1.AuthService/CompleteMfaLogin',
+                request_serializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.CompleteMfaLoginRequest.SerializeToString,
+                response_deserializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.CompleteMfaLoginResponse.FromString,
+                _registered_method=True)
 
 
 class AuthServiceServicer:
@@ -164,6 +209,83 @@ class AuthServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RequestPasswordReset(self, request, context):
+        """RequestPasswordReset mails a single-use reset link (valid 30 minutes; a newer one voids
+        older ones) when an account has this address. It answers the same, in body and time,
+        whether or not one does.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ConfirmPasswordReset(self, request, context):
+        """ConfirmPasswordReset sets a new password with a reset link's token, ends every session
+        of the account and mails a notice. A used, expired or unknown token is
+        RESET_TOKEN_INVALID.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ChangePassword(self, request, context):
+        """ChangePassword replaces the signed-in user's password after checking the current one
+        (a wrong one counts against the login limit); every other session ends and a notice is
+        mailed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ChangeEmail(self, request, context):
+        """ChangeEmail mails a verification link to the new address and a notice to the current
+        one; the address changes when the link is followed (ConfirmEmailChange). The answer is
+        the same when the new address belongs to another account: that address's owner is told
+        instead, by mail.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ConfirmEmailChange(self, request, context):
+        """ConfirmEmailChange consumes an email-change link's token and moves the account to the
+        new (thereby verified) address.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EnrollMfa(self, request, context):
+        """EnrollMfa starts (or restarts) TOTP enrollment: a new secret, as an otpauth:// URI and a
+        QR code. It takes effect once ConfirmMfa sees a code from it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ConfirmMfa(self, request, context):
+        """ConfirmMfa turns the second factor on with a code from the enrolled secret and returns
+        ten single-use recovery codes, shown this once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DisableMfa(self, request, context):
+        """DisableMfa turns the second factor off, with the password and a code (or a recovery
+        code).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CompleteMfaLogin(self, request, context):
+        """CompleteMfaLogin is a login's second step for an account with a second factor: the
+        challenge Login answered with and a current code or an unused recovery code.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuthServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -216,6 +338,51 @@ def add_AuthServiceServicer_to_server(servicer, server):
                     servicer.CloseAccount,
                     request_deserializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.CloseAccountRequest.FromString,
                     response_serializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.CloseAccountResponse.SerializeToString,
+            ),
+            'RequestPasswordReset': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestPasswordReset,
+                    request_deserializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.RequestPasswordResetRequest.FromString,
+                    response_serializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.RequestPasswordResetResponse.SerializeToString,
+            ),
+            'ConfirmPasswordReset': grpc.unary_unary_rpc_method_handler(
+                    servicer.ConfirmPasswordReset,
+                    request_deserializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.ConfirmPasswordResetRequest.FromString,
+                    response_serializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.ConfirmPasswordResetResponse.SerializeToString,
+            ),
+            'ChangePassword': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChangePassword,
+                    request_deserializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.ChangePasswordRequest.FromString,
+                    response_serializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.ChangePasswordResponse.SerializeToString,
+            ),
+            'ChangeEmail': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChangeEmail,
+                    request_deserializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.ChangeEmailRequest.FromString,
+                    response_serializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.ChangeEmailResponse.SerializeToString,
+            ),
+            'ConfirmEmailChange': grpc.unary_unary_rpc_method_handler(
+                    servicer.ConfirmEmailChange,
+                    request_deserializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.ConfirmEmailChangeRequest.FromString,
+                    response_serializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.ConfirmEmailChangeResponse.SerializeToString,
+            ),
+            'EnrollMfa': grpc.unary_unary_rpc_method_handler(
+                    servicer.EnrollMfa,
+                    request_deserializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.EnrollMfaRequest.FromString,
+                    response_serializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.EnrollMfaResponse.SerializeToString,
+            ),
+            'ConfirmMfa': grpc.unary_unary_rpc_method_handler(
+                    servicer.ConfirmMfa,
+                    request_deserializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.ConfirmMfaRequest.FromString,
+                    response_serializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.ConfirmMfaResponse.SerializeToString,
+            ),
+            'DisableMfa': grpc.unary_unary_rpc_method_handler(
+                    servicer.DisableMfa,
+                    request_deserializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.DisableMfaRequest.FromString,
+                    response_serializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.DisableMfaResponse.SerializeToString,
+            ),
+            'CompleteMfaLogin': grpc.unary_unary_rpc_method_handler(
+                    servicer.CompleteMfaLogin,
+                    request_deserializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.CompleteMfaLoginRequest.FromString,
+                    response_serializer=tollgate_dot_auth_dot_v1_dot_auth__pb2.CompleteMfaLoginResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -489,6 +656,249 @@ class AuthService:
             '/tollgate.auth.v1.AuthService/CloseAccount',
             tollgate_dot_auth_dot_v1_dot_auth__pb2.CloseAccountRequest.SerializeToString,
             tollgate_dot_auth_dot_v1_dot_auth__pb2.CloseAccountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestPasswordReset(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tollgate.auth.v1.AuthService/RequestPasswordReset',
+            tollgate_dot_auth_dot_v1_dot_auth__pb2.RequestPasswordResetRequest.SerializeToString,
+            tollgate_dot_auth_dot_v1_dot_auth__pb2.RequestPasswordResetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ConfirmPasswordReset(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tollgate.auth.v1.AuthService/ConfirmPasswordReset',
+            tollgate_dot_auth_dot_v1_dot_auth__pb2.ConfirmPasswordResetRequest.SerializeToString,
+            tollgate_dot_auth_dot_v1_dot_auth__pb2.ConfirmPasswordResetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChangePassword(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tollgate.auth.v1.AuthService/ChangePassword',
+            tollgate_dot_auth_dot_v1_dot_auth__pb2.ChangePasswordRequest.SerializeToString,
+            tollgate_dot_auth_dot_v1_dot_auth__pb2.ChangePasswordResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChangeEmail(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tollgate.auth.v1.AuthService/ChangeEmail',
+            tollgate_dot_auth_dot_v1_dot_auth__pb2.ChangeEmailRequest.SerializeToString,
+            tollgate_dot_auth_dot_v1_dot_auth__pb2.ChangeEmailResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ConfirmEmailChange(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tollgate.auth.v1.AuthService/ConfirmEmailChange',
+            tollgate_dot_auth_dot_v1_dot_auth__pb2.ConfirmEmailChangeRequest.SerializeToString,
+            tollgate_dot_auth_dot_v1_dot_auth__pb2.ConfirmEmailChangeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EnrollMfa(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tollgate.auth.v1.AuthService/EnrollMfa',
+            tollgate_dot_auth_dot_v1_dot_auth__pb2.EnrollMfaRequest.SerializeToString,
+            tollgate_dot_auth_dot_v1_dot_auth__pb2.EnrollMfaResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ConfirmMfa(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tollgate.auth.v1.AuthService/ConfirmMfa',
+            tollgate_dot_auth_dot_v1_dot_auth__pb2.ConfirmMfaRequest.SerializeToString,
+            tollgate_dot_auth_dot_v1_dot_auth__pb2.ConfirmMfaResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DisableMfa(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tollgate.auth.v1.AuthService/DisableMfa',
+            tollgate_dot_auth_dot_v1_dot_auth__pb2.DisableMfaRequest.SerializeToString,
+            tollgate_dot_auth_dot_v1_dot_auth__pb2.DisableMfaResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CompleteMfaLogin(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tollgate.auth.v1.AuthService/CompleteMfaLogin',
+            tollgate_dot_auth_dot_v1_dot_auth__pb2.CompleteMfaLoginRequest.SerializeToString,
+            tollgate_dot_auth_dot_v1_dot_auth__pb2.CompleteMfaLoginResponse.FromString,
             options,
             channel_credentials,
             insecure,

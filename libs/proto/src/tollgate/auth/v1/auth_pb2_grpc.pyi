@@ -57,6 +57,47 @@ class AuthServiceStub:
     the personal data is erased. It answers once the account is CLOSED, or with its state
     (HTTP 202) when the closure is still running after a few seconds.
     """
+    RequestPasswordReset: _grpc.UnaryUnaryMultiCallable[_auth_pb2.RequestPasswordResetRequest, _auth_pb2.RequestPasswordResetResponse]
+    """RequestPasswordReset mails a single-use reset link (valid 30 minutes; a newer one voids
+    older ones) when an account has this address. It answers the same, in body and time,
+    whether or not one does.
+    """
+    ConfirmPasswordReset: _grpc.UnaryUnaryMultiCallable[_auth_pb2.ConfirmPasswordResetRequest, _auth_pb2.ConfirmPasswordResetResponse]
+    """ConfirmPasswordReset sets a new password with a reset link's token, ends every session
+    of the account and mails a notice. A used, expired or unknown token is
+    RESET_TOKEN_INVALID.
+    """
+    ChangePassword: _grpc.UnaryUnaryMultiCallable[_auth_pb2.ChangePasswordRequest, _auth_pb2.ChangePasswordResponse]
+    """ChangePassword replaces the signed-in user's password after checking the current one
+    (a wrong one counts against the login limit); every other session ends and a notice is
+    mailed.
+    """
+    ChangeEmail: _grpc.UnaryUnaryMultiCallable[_auth_pb2.ChangeEmailRequest, _auth_pb2.ChangeEmailResponse]
+    """ChangeEmail mails a verification link to the new address and a notice to the current
+    one; the address changes when the link is followed (ConfirmEmailChange). The answer is
+    the same when the new address belongs to another account: that address's owner is told
+    instead, by mail.
+    """
+    ConfirmEmailChange: _grpc.UnaryUnaryMultiCallable[_auth_pb2.ConfirmEmailChangeRequest, _auth_pb2.ConfirmEmailChangeResponse]
+    """ConfirmEmailChange consumes an email-change link's token and moves the account to the
+    new (thereby verified) address.
+    """
+    EnrollMfa: _grpc.UnaryUnaryMultiCallable[_auth_pb2.EnrollMfaRequest, _auth_pb2.EnrollMfaResponse]
+    """EnrollMfa starts (or restarts) TOTP enrollment: a new secret, as an otpauth:// URI and a
+    QR code. It takes effect once ConfirmMfa sees a code from it.
+    """
+    ConfirmMfa: _grpc.UnaryUnaryMultiCallable[_auth_pb2.ConfirmMfaRequest, _auth_pb2.ConfirmMfaResponse]
+    """ConfirmMfa turns the second factor on with a code from the enrolled secret and returns
+    ten single-use recovery codes, shown this once.
+    """
+    DisableMfa: _grpc.UnaryUnaryMultiCallable[_auth_pb2.DisableMfaRequest, _auth_pb2.DisableMfaResponse]
+    """DisableMfa turns the second factor off, with the password and a code (or a recovery
+    code).
+    """
+    CompleteMfaLogin: _grpc.UnaryUnaryMultiCallable[_auth_pb2.CompleteMfaLoginRequest, _auth_pb2.CompleteMfaLoginResponse]
+    """CompleteMfaLogin is a login's second step for an account with a second factor: the
+    challenge Login answered with and a current code or an unused recovery code.
+    """
 
 @_typing.type_check_only
 class AuthServiceAsyncStub(AuthServiceStub):
@@ -86,6 +127,47 @@ class AuthServiceAsyncStub(AuthServiceStub):
     wallet (which must be empty) is closed, every session ends, a goodbye mail goes out and
     the personal data is erased. It answers once the account is CLOSED, or with its state
     (HTTP 202) when the closure is still running after a few seconds.
+    """
+    RequestPasswordReset: _aio.UnaryUnaryMultiCallable[_auth_pb2.RequestPasswordResetRequest, _auth_pb2.RequestPasswordResetResponse]  # type: ignore[assignment]
+    """RequestPasswordReset mails a single-use reset link (valid 30 minutes; a newer one voids
+    older ones) when an account has this address. It answers the same, in body and time,
+    whether or not one does.
+    """
+    ConfirmPasswordReset: _aio.UnaryUnaryMultiCallable[_auth_pb2.ConfirmPasswordResetRequest, _auth_pb2.ConfirmPasswordResetResponse]  # type: ignore[assignment]
+    """ConfirmPasswordReset sets a new password with a reset link's token, ends every session
+    of the account and mails a notice. A used, expired or unknown token is
+    RESET_TOKEN_INVALID.
+    """
+    ChangePassword: _aio.UnaryUnaryMultiCallable[_auth_pb2.ChangePasswordRequest, _auth_pb2.ChangePasswordResponse]  # type: ignore[assignment]
+    """ChangePassword replaces the signed-in user's password after checking the current one
+    (a wrong one counts against the login limit); every other session ends and a notice is
+    mailed.
+    """
+    ChangeEmail: _aio.UnaryUnaryMultiCallable[_auth_pb2.ChangeEmailRequest, _auth_pb2.ChangeEmailResponse]  # type: ignore[assignment]
+    """ChangeEmail mails a verification link to the new address and a notice to the current
+    one; the address changes when the link is followed (ConfirmEmailChange). The answer is
+    the same when the new address belongs to another account: that address's owner is told
+    instead, by mail.
+    """
+    ConfirmEmailChange: _aio.UnaryUnaryMultiCallable[_auth_pb2.ConfirmEmailChangeRequest, _auth_pb2.ConfirmEmailChangeResponse]  # type: ignore[assignment]
+    """ConfirmEmailChange consumes an email-change link's token and moves the account to the
+    new (thereby verified) address.
+    """
+    EnrollMfa: _aio.UnaryUnaryMultiCallable[_auth_pb2.EnrollMfaRequest, _auth_pb2.EnrollMfaResponse]  # type: ignore[assignment]
+    """EnrollMfa starts (or restarts) TOTP enrollment: a new secret, as an otpauth:// URI and a
+    QR code. It takes effect once ConfirmMfa sees a code from it.
+    """
+    ConfirmMfa: _aio.UnaryUnaryMultiCallable[_auth_pb2.ConfirmMfaRequest, _auth_pb2.ConfirmMfaResponse]  # type: ignore[assignment]
+    """ConfirmMfa turns the second factor on with a code from the enrolled secret and returns
+    ten single-use recovery codes, shown this once.
+    """
+    DisableMfa: _aio.UnaryUnaryMultiCallable[_auth_pb2.DisableMfaRequest, _auth_pb2.DisableMfaResponse]  # type: ignore[assignment]
+    """DisableMfa turns the second factor off, with the password and a code (or a recovery
+    code).
+    """
+    CompleteMfaLogin: _aio.UnaryUnaryMultiCallable[_auth_pb2.CompleteMfaLoginRequest, _auth_pb2.CompleteMfaLoginResponse]  # type: ignore[assignment]
+    """CompleteMfaLogin is a login's second step for an account with a second factor: the
+    challenge Login answered with and a current code or an unused recovery code.
     """
 
 class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -173,6 +255,101 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
         wallet (which must be empty) is closed, every session ends, a goodbye mail goes out and
         the personal data is erased. It answers once the account is CLOSED, or with its state
         (HTTP 202) when the closure is still running after a few seconds.
+        """
+
+    @_abc_1.abstractmethod
+    def RequestPasswordReset(
+        self,
+        request: _auth_pb2.RequestPasswordResetRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_auth_pb2.RequestPasswordResetResponse, _abc.Awaitable[_auth_pb2.RequestPasswordResetResponse]]:
+        """RequestPasswordReset mails a single-use reset link (valid 30 minutes; a newer one voids
+        older ones) when an account has this address. It answers the same, in body and time,
+        whether or not one does.
+        """
+
+    @_abc_1.abstractmethod
+    def ConfirmPasswordReset(
+        self,
+        request: _auth_pb2.ConfirmPasswordResetRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_auth_pb2.ConfirmPasswordResetResponse, _abc.Awaitable[_auth_pb2.ConfirmPasswordResetResponse]]:
+        """ConfirmPasswordReset sets a new password with a reset link's token, ends every session
+        of the account and mails a notice. A used, expired or unknown token is
+        RESET_TOKEN_INVALID.
+        """
+
+    @_abc_1.abstractmethod
+    def ChangePassword(
+        self,
+        request: _auth_pb2.ChangePasswordRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_auth_pb2.ChangePasswordResponse, _abc.Awaitable[_auth_pb2.ChangePasswordResponse]]:
+        """ChangePassword replaces the signed-in user's password after checking the current one
+        (a wrong one counts against the login limit); every other session ends and a notice is
+        mailed.
+        """
+
+    @_abc_1.abstractmethod
+    def ChangeEmail(
+        self,
+        request: _auth_pb2.ChangeEmailRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_auth_pb2.ChangeEmailResponse, _abc.Awaitable[_auth_pb2.ChangeEmailResponse]]:
+        """ChangeEmail mails a verification link to the new address and a notice to the current
+        one; the address changes when the link is followed (ConfirmEmailChange). The answer is
+        the same when the new address belongs to another account: that address's owner is told
+        instead, by mail.
+        """
+
+    @_abc_1.abstractmethod
+    def ConfirmEmailChange(
+        self,
+        request: _auth_pb2.ConfirmEmailChangeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_auth_pb2.ConfirmEmailChangeResponse, _abc.Awaitable[_auth_pb2.ConfirmEmailChangeResponse]]:
+        """ConfirmEmailChange consumes an email-change link's token and moves the account to the
+        new (thereby verified) address.
+        """
+
+    @_abc_1.abstractmethod
+    def EnrollMfa(
+        self,
+        request: _auth_pb2.EnrollMfaRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_auth_pb2.EnrollMfaResponse, _abc.Awaitable[_auth_pb2.EnrollMfaResponse]]:
+        """EnrollMfa starts (or restarts) TOTP enrollment: a new secret, as an otpauth:// URI and a
+        QR code. It takes effect once ConfirmMfa sees a code from it.
+        """
+
+    @_abc_1.abstractmethod
+    def ConfirmMfa(
+        self,
+        request: _auth_pb2.ConfirmMfaRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_auth_pb2.ConfirmMfaResponse, _abc.Awaitable[_auth_pb2.ConfirmMfaResponse]]:
+        """ConfirmMfa turns the second factor on with a code from the enrolled secret and returns
+        ten single-use recovery codes, shown this once.
+        """
+
+    @_abc_1.abstractmethod
+    def DisableMfa(
+        self,
+        request: _auth_pb2.DisableMfaRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_auth_pb2.DisableMfaResponse, _abc.Awaitable[_auth_pb2.DisableMfaResponse]]:
+        """DisableMfa turns the second factor off, with the password and a code (or a recovery
+        code).
+        """
+
+    @_abc_1.abstractmethod
+    def CompleteMfaLogin(
+        self,
+        request: _auth_pb2.CompleteMfaLoginRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_auth_pb2.CompleteMfaLoginResponse, _abc.Awaitable[_auth_pb2.CompleteMfaLoginResponse]]:
+        """CompleteMfaLogin is a login's second step for an account with a second factor: the
+        challenge Login answered with and a current code or an unused recovery code.
         """
 
 def add_AuthServiceServicer_to_server(servicer: AuthServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
