@@ -26,6 +26,7 @@ from tollgate_devstack.stack import Stack
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
 FLOW = WEB / "e2e" / "flow.mjs"
+ACCOUNT_FLOW = WEB / "e2e" / "account.mjs"
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 pytestmark = pytest.mark.e2e
@@ -49,29 +50,19 @@ def _prerequisites() -> tuple[str, str]:
     return node, chromium
 
 
-def _run_flow(
-    node: str, chromium: str, base_url: str, email: str, password: str, screenshot: Path
-) -> dict[str, Any]:
-    command = [
-        node,
-        str(FLOW),
-        "--base-url",
-        base_url,
-        "--email",
-        email,
-        "--password",
-        password,
-        "--screenshot",
-        str(screenshot),
-        "--chromium",
-        chromium,
-    ]
+def _run_script(node: str, script: Path, args: list[str], timeout: float = 180) -> dict[str, Any]:
+    """Run a browser script of web/e2e; its last stdout line is its JSON report."""
     try:
         done = subprocess.run(
-            command, cwd=ROOT, capture_output=True, text=True, timeout=180, check=False
+            [node, str(script), *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
     except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"the browser flow did not finish within 180 s:\n{exc.stderr!r}")
+        pytest.fail(f"the browser flow did not finish within {timeout} s:\n{exc.stderr!r}")
     lines = done.stdout.strip().splitlines()
     try:
         result: dict[str, Any] = json.loads(lines[-1]) if lines else {}
@@ -80,10 +71,17 @@ def _run_flow(
     if done.returncode != 0 or not result.get("ok"):
         pytest.fail(
             f"browser flow failed (exit {done.returncode}) at step {result.get('step')!r}: "
-            f"{result.get('error')}\nscreenshot: {screenshot}\n"
+            f"{result.get('error')}\nscreenshot: {result.get('screenshot')}\n"
             f"stdout: {done.stdout[-4000:]}\nstderr: {done.stderr[-4000:]}"
         )
     return result
+
+
+def _run_flow(
+    node: str, chromium: str, base_url: str, email: str, password: str, screenshot: Path
+) -> dict[str, Any]:
+    args = ["--base-url", base_url, "--email", email, "--password", password]
+    return _run_script(node, FLOW, [*args, "--screenshot", str(screenshot), "--chromium", chromium])
 
 
 def test_wallet_flow_in_a_real_browser(stack: Stack, tmp_path: Path) -> None:
@@ -158,3 +156,45 @@ def test_wallet_flow_in_a_real_browser(stack: Stack, tmp_path: Path) -> None:
         ]
         assert transactions[1]["description"] == "Coffee"
         assert transactions[0]["refundOf"] == transactions[1]["id"]
+
+
+def test_password_reset_and_two_step_sign_in_in_a_real_browser(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """web/e2e/account.mjs: forgot password → the mailed link → a new password → sign in;
+    then two-step sign-in set up on the Account security screen → sign in with a code."""
+    node, chromium = _prerequisites()
+    base_url = stack.http_url("gateway")
+    email = f"web-mfa-{uuid.uuid4().hex[:12]}@example.com"
+    new_password = f"new-{uuid.uuid4().hex}"
+    with httpx.Client(base_url=base_url, timeout=10) as client:
+        registered = client.post(
+            "/v1/auth/register", json={"email": email, "password": f"old-{uuid.uuid4().hex}"}
+        )
+        assert registered.status_code == 200, registered.text
+
+    result = _run_script(
+        node,
+        ACCOUNT_FLOW,
+        [
+            *("--base-url", base_url, "--mail-url", stack.http_url("mailcatcher")),
+            *("--email", email, "--new-password", new_password),
+            *("--screenshot", str(tmp_path / "account.png"), "--chromium", chromium),
+        ],
+    )
+
+    assert "we sent it a link" in result["resetRequested"]
+    assert result["resetLinkPath"] == "/app/reset-password"
+    assert "password is changed" in result["resetDone"]
+    assert result["qrCode"].startswith("data:image/svg+xml")
+    assert result["qrRendered"] is True
+    assert result["codeFieldFocused"] is True
+    assert result["loginCodeFieldFocused"] is True
+    assert len(set(result["recoveryCodes"])) == 10
+    assert result["cspViolations"] == []
+    assert result["consoleErrors"] == []
+    # The server agrees: the password is the new one and login asks for a second factor.
+    with httpx.Client(base_url=base_url, timeout=10) as client:
+        login = client.post("/v1/auth/login", json={"email": email, "password": new_password})
+        assert login.status_code == 200, login.text
+        assert login.json()["mfaRequired"] is True

@@ -3,8 +3,10 @@ import { ApiClient } from "./api/client";
 import { browserStorage, createTokenStore, followOtherTabs } from "./api/session";
 import { ApiContext } from "./context";
 import { href, link, navigate, useLocation } from "./router";
+import { AccountScreen } from "./screens/AccountScreen";
 import { AuthScreen } from "./screens/AuthScreen";
-import { VerifyEmailScreen } from "./screens/VerifyEmailScreen";
+import { ForgotPasswordScreen, ResetPasswordScreen } from "./screens/PasswordResetScreens";
+import { ConfirmEmailChangeScreen, VerifyEmailScreen } from "./screens/VerifyEmailScreen";
 import { WalletScreen } from "./screens/WalletScreen";
 
 export function App() {
@@ -42,7 +44,7 @@ export function App() {
 
   // Signed-out visitors of the wallet go to sign-in; signed-in ones skip the auth forms.
   const target =
-    route === "home" && !signedIn
+    (route === "home" || route === "account") && !signedIn
       ? "/sign-in"
       : (route === "sign-in" || route === "register") && signedIn
         ? "/"
@@ -52,8 +54,13 @@ export function App() {
   }, [target]);
 
   let screen;
-  if (route === "verify-email") screen = <VerifyEmailScreen token={search.get("token") ?? ""} />;
+  const token = search.get("token") ?? "";
+  if (route === "verify-email") screen = <VerifyEmailScreen token={token} />;
+  else if (route === "confirm-email-change") screen = <ConfirmEmailChangeScreen token={token} />;
+  else if (route === "reset-password") screen = <ResetPasswordScreen token={token} />;
+  else if (route === "forgot-password") screen = <ForgotPasswordScreen />;
   else if (route === "home" && signedIn) screen = <WalletScreen />;
+  else if (route === "account" && signedIn) screen = <AccountScreen />;
   else if (route === "sign-in" && !signedIn)
     screen = (
       <AuthScreen
@@ -107,9 +114,14 @@ export function App() {
             Tollgate
           </a>
           {signedIn && (
-            <button type="button" className="link-button" onClick={signOut} disabled={signingOut}>
-              {signingOut ? "Signing out…" : "Sign out"}
-            </button>
+            <nav aria-label="Account" className="topnav">
+              <a href={href("/account")} onClick={link("/account")}>
+                Account security
+              </a>
+              <button type="button" className="link-button" onClick={signOut} disabled={signingOut}>
+                {signingOut ? "Signing out…" : "Sign out"}
+              </button>
+            </nav>
           )}
         </header>
         {screen}

@@ -1,11 +1,20 @@
-// A tiny History-API router: the app has four screens, not worth a dependency. The gateway
+// A tiny History-API router: the app has a handful of screens, not worth a dependency. The gateway
 // answers every /app/* path with index.html (SPA fallback), so deep links work.
 
 import { useSyncExternalStore, type MouseEvent } from "react";
 
 export const BASE = import.meta.env.BASE_URL.replace(/\/$/, ""); // "/app"
 
-export type Route = "home" | "sign-in" | "register" | "verify-email" | "not-found";
+export type Route =
+  | "home"
+  | "sign-in"
+  | "register"
+  | "verify-email"
+  | "forgot-password"
+  | "reset-password"
+  | "confirm-email-change"
+  | "account"
+  | "not-found";
 
 const ROUTES: Record<string, Route> = {
   "": "home",
@@ -13,6 +22,10 @@ const ROUTES: Record<string, Route> = {
   "/sign-in": "sign-in",
   "/register": "register",
   "/verify-email": "verify-email",
+  "/forgot-password": "forgot-password",
+  "/reset-password": "reset-password",
+  "/confirm-email-change": "confirm-email-change",
+  "/account": "account",
 };
 
 export function routeOf(pathname: string): Route {

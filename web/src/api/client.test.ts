@@ -406,3 +406,36 @@ describe("ApiClient across tabs", () => {
     expect(heard).toEqual([{ accessToken: "a2", refreshToken: "r2" }, null]);
   });
 });
+
+describe("ApiClient account security", () => {
+  it("keeps the session when a 401 refuses a typed password, without refreshing", async () => {
+    const { client, store, calls, onSessionExpired } = setup(() =>
+      json(401, {
+        code: 16,
+        message: "wrong password",
+        details: [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "INVALID_CREDENTIALS" }],
+      }),
+    );
+    const refused = client.changePassword("wrong one", "a new password");
+    await expect(refused).rejects.toMatchObject({ status: 401, reason: "INVALID_CREDENTIALS" });
+    expect(calls.map((c) => c.url)).toEqual(["/v1/auth/me/password"]);
+    expect(calls[0]!.body).toEqual({ currentPassword: "wrong one", newPassword: "a new password" });
+    expect(store.get()).toEqual({ accessToken: "a1", refreshToken: "r1" });
+    expect(onSessionExpired).not.toHaveBeenCalled();
+  });
+
+  it("stores no tokens when the login asks for a second factor, then signs in with a code", async () => {
+    const { client, store, calls } = setup(
+      (call) =>
+        call.url === "/v1/auth/login"
+          ? json(200, { accessToken: "", refreshToken: "", mfaRequired: true, mfaToken: "m1" })
+          : json(200, { accessToken: "a9", refreshToken: "r9", tokenType: "Bearer", expiresIn: 900 }),
+      null,
+    );
+    await expect(client.login("ann@example.com", "pw")).resolves.toEqual({ mfaToken: "m1" });
+    expect(store.get()).toBeNull();
+    await client.completeMfaLogin("m1", "123456");
+    expect(calls[1]).toMatchObject({ url: "/v1/auth/login:mfa", body: { mfaToken: "m1", code: "123456" } });
+    expect(store.get()).toEqual({ accessToken: "a9", refreshToken: "r9" });
+  });
+});

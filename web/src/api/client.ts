@@ -4,11 +4,12 @@
 // since refresh tokens rotate and a reused one revokes the session — retries the call once,
 // and otherwise ends the session.
 
-import { ApiError, NetworkError, type StatusBody } from "./errors";
+import { ApiError, NetworkError, errorReason, type StatusBody } from "./errors";
 import type { TokenStore, Tokens } from "./session";
 import type {
   LoginResponse,
   Me,
+  MfaEnrollment,
   MoneyResponse,
   RegisterResponse,
   TransactionPage,
@@ -62,11 +63,58 @@ export class ApiClient {
     return this.publicCall("POST", "/v1/auth/register", { body: { email, password } });
   }
 
-  async login(email: string, password: string): Promise<void> {
+  /** Signs in, or answers the challenge of the second step for an account with TOTP on. */
+  async login(email: string, password: string): Promise<{ mfaToken: string } | null> {
     const result = await this.publicCall<LoginResponse>("POST", "/v1/auth/login", {
       body: { email, password },
     });
+    if (result.mfaRequired) return { mfaToken: result.mfaToken ?? "" };
     this.tokens.set({ accessToken: result.accessToken, refreshToken: result.refreshToken });
+    return null;
+  }
+
+  /** A login's second step: a TOTP code or a recovery code. */
+  async completeMfaLogin(mfaToken: string, code: string): Promise<void> {
+    const result = await this.publicCall<LoginResponse>("POST", "/v1/auth/login:mfa", {
+      body: { mfaToken, code },
+    });
+    this.tokens.set({ accessToken: result.accessToken, refreshToken: result.refreshToken });
+  }
+
+  requestPasswordReset(email: string): Promise<Record<string, never>> {
+    return this.publicCall("POST", "/v1/auth/password-reset", { body: { email } });
+  }
+
+  confirmPasswordReset(token: string, newPassword: string): Promise<Record<string, never>> {
+    return this.publicCall("POST", "/v1/auth/password-reset:confirm", {
+      body: { token, newPassword },
+    });
+  }
+
+  confirmEmailChange(token: string): Promise<Record<string, never>> {
+    return this.publicCall("POST", "/v1/auth/email-change:confirm", { body: { token } });
+  }
+
+  changePassword(currentPassword: string, newPassword: string): Promise<Record<string, never>> {
+    return this.authedCall("POST", "/v1/auth/me/password", {
+      body: { currentPassword, newPassword },
+    });
+  }
+
+  changeEmail(password: string, newEmail: string): Promise<Record<string, never>> {
+    return this.authedCall("POST", "/v1/auth/me/email", { body: { password, newEmail } });
+  }
+
+  enrollMfa(): Promise<MfaEnrollment> {
+    return this.authedCall("POST", "/v1/auth/me/mfa:enroll", { body: {} });
+  }
+
+  confirmMfa(code: string): Promise<{ recoveryCodes: string[] }> {
+    return this.authedCall("POST", "/v1/auth/me/mfa:confirm", { body: { code } });
+  }
+
+  disableMfa(password: string, code: string): Promise<Record<string, never>> {
+    return this.authedCall("POST", "/v1/auth/me/mfa:disable", { body: { password, code } });
   }
 
   /** Ends the session on the server (best effort) and always forgets the tokens here. */
@@ -130,7 +178,7 @@ export class ApiClient {
       throw new ApiError(401, { code: 16, message: "Please sign in." });
     }
     const first = await this.send(method, path, options, used.accessToken);
-    if (first.status !== 401) return parse<T>(first);
+    if (first.status !== 401 || (await refusesCredentials(first))) return parse<T>(first);
 
     const fresh = await this.refreshAfter(used);
     if (!fresh) {
@@ -226,6 +274,21 @@ function pageLock(): SharedLock {
       return run;
     },
   };
+}
+
+// 401s that refuse what the person typed (a password, a code), not the session's token.
+const CREDENTIAL_REFUSALS = new Set(["INVALID_CREDENTIALS", "MFA_CODE_INVALID"]);
+
+/** Whether a 401 refused a password or code typed into a form: the session is fine, and
+ * neither a refresh nor signing out would help. */
+async function refusesCredentials(response: Response): Promise<boolean> {
+  try {
+    const body = (await response.clone().json()) as StatusBody;
+    const reason = errorReason(Array.isArray(body?.details) ? body.details : []);
+    return reason !== undefined && CREDENTIAL_REFUSALS.has(reason);
+  } catch {
+    return false;
+  }
 }
 
 async function parse<T>(response: Response): Promise<T> {

@@ -75,6 +75,12 @@ const FRIENDLY: Record<string, string> = {
   TOKEN_INVALID: "Your session has ended. Please sign in again.",
   TOKEN_MISSING: "Please sign in.",
   INVALID_PAGE_TOKEN: "The list changed; reload the page.",
+  RESET_TOKEN_INVALID: "This reset link is not valid any more. Ask for a new one.",
+  EMAIL_CHANGE_TOKEN_INVALID: "This link is not valid any more. Ask for the change again.",
+  MFA_CODE_INVALID: "That code is wrong or was already used. Try the next one.",
+  MFA_CHALLENGE_INVALID: "The sign-in took too long. Please sign in again.",
+  MFA_ALREADY_ENABLED: "Two-step sign-in is already on.",
+  MFA_NOT_ENABLED: "Two-step sign-in is not on.",
 };
 
 const BY_STATUS: Record<number, string> = {

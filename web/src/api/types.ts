@@ -11,6 +11,16 @@ export interface LoginResponse {
   refreshToken: string;
   tokenType: string;
   expiresIn: string | number;
+  /** True for an account with a second factor: no tokens yet, mfaToken is the challenge. */
+  mfaRequired?: boolean;
+  mfaToken?: string;
+}
+
+export interface MfaEnrollment {
+  secret: string;
+  otpauthUri: string;
+  /** An SVG image as a data: URI. */
+  qrCode: string;
 }
 
 export interface Me {
@@ -18,6 +28,7 @@ export interface Me {
   email: string;
   emailVerified: boolean;
   createdAt: string;
+  mfaEnabled?: boolean;
 }
 
 export interface Wallet {

@@ -1,4 +1,4 @@
-import { useId, useRef, useState, type FormEvent } from "react";
+import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import { friendlyError } from "../api/errors";
 import { useApi } from "../context";
 import { href, link } from "../router";
@@ -28,6 +28,10 @@ export function AuthScreen({
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // Set once the password was right for an account with two-step sign-in on.
+  const [mfaToken, setMfaToken] = useState<string | null>(null);
+  const [code, setCode] = useState("");
+  const codeInput = useRef<HTMLInputElement>(null);
   const inFlight = useRef(false);
   const registering = mode === "register";
 
@@ -43,7 +47,16 @@ export function AuthScreen({
         onRegistered?.(email.trim());
         return;
       }
-      await api.login(email.trim(), password);
+      if (mfaToken) {
+        await api.completeMfaLogin(mfaToken, code.trim());
+        onSignedIn();
+        return;
+      }
+      const challenge = await api.login(email.trim(), password);
+      if (challenge) {
+        setMfaToken(challenge.mfaToken);
+        return;
+      }
       onSignedIn();
     } catch (err) {
       setError(friendlyError(err));
@@ -52,6 +65,39 @@ export function AuthScreen({
       setBusy(false);
     }
   }
+
+  useEffect(() => {
+    if (mfaToken) codeInput.current?.focus();
+  }, [mfaToken]);
+
+  if (mfaToken)
+    return (
+      <main className="card narrow">
+        <h1>Two-step sign-in</h1>
+        <form onSubmit={submit} aria-label="Enter your sign-in code">
+          <label htmlFor={`${id}-code`}>Code from your authenticator app, or a recovery code</label>
+          <input
+            id={`${id}-code`}
+            ref={codeInput}
+            type="text"
+            autoComplete="one-time-code"
+            autoCapitalize="none"
+            spellCheck={false}
+            required
+            value={code}
+            onChange={(e) => setCode(e.target.value)}
+          />
+          {error && (
+            <p className="note error" role="alert">
+              {error}
+            </p>
+          )}
+          <button type="submit" className="primary" aria-disabled={busy}>
+            {busy ? "Please wait…" : "Verify"}
+          </button>
+        </form>
+      </main>
+    );
 
   return (
     <main className="card narrow">
@@ -114,6 +160,10 @@ export function AuthScreen({
           </>
         ) : (
           <>
+            <a href={href("/forgot-password")} onClick={link("/forgot-password")}>
+              Forgot your password?
+            </a>
+            <br />
             New to Tollgate?{" "}
             <a href={href("/register")} onClick={link("/register")}>
               Create an account
