@@ -134,6 +134,7 @@ async def test_me_timestamp_is_rfc3339(gateway: httpx.AsyncClient, open_session:
         "emailVerified": True,
         "createdAt": "2023-11-14T22:13:20Z",
         "accountState": "ACTIVE",
+        "mfaEnabled": False,
     }
 
 
