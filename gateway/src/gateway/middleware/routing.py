@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway import request_id as request_ids
 from gateway.asgi import STATE_KEY, RequestState, send_error
 from gateway.errors import GATEWAY_NOT_SERVING
 from gateway.routing import Router
@@ -29,9 +30,14 @@ class RoutingMiddleware:
             return
         runtime = self._serving.runtime
         if runtime is None:
-            await send_error(
-                send, 503, 14, "the gateway is not serving", reason=GATEWAY_NOT_SERVING
-            )
+            # As every JSON error the gateway writes, the body names the request.
+            token = request_ids.current.set(request_ids.of_scope(scope))
+            try:
+                await send_error(
+                    send, 503, 14, "the gateway is not serving", reason=GATEWAY_NOT_SERVING
+                )
+            finally:
+                request_ids.current.reset(token)
             return
         scope[STATE_KEY] = RequestState(self._router.resolve(scope), runtime)
         await self.app(scope, receive, send)
