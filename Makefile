@@ -47,6 +47,7 @@ fmt: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 typecheck: install
 	$(VENV)/bin/mypy libs/kit/src libs/devstack/src auth-svc/src billing-svc/src email-svc/src gateway/src
