@@ -1,5 +1,6 @@
-"""The live clients of one gateway app: built by its lifespan once every one of them is
-ready (never at import or build time), read by the middleware and handlers at request time.
+"""The live clients of one gateway app: built whole by its lifespan once every one of them
+is open and the ended-sessions feed is read (never at import or build time), read by the
+middleware and handlers at request time.
 
 :class:`Runtime` is whole or absent: the routing middleware takes it from :class:`Serving`
 once per request and hands it on in the request's state, and outside the lifespan (before
