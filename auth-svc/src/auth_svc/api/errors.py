@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import grpc
 
 from auth_svc.domain import errors as e
 from tollgate_kit.errors import StatusError, code_for
 
-_CODES: Mapping[type[BaseException], grpc.StatusCode] = {
+_CODES: dict[type[BaseException], grpc.StatusCode] = {
     e.InvalidEmail: grpc.StatusCode.INVALID_ARGUMENT,
     e.InvalidPassword: grpc.StatusCode.INVALID_ARGUMENT,
     e.EmailTaken: grpc.StatusCode.ALREADY_EXISTS,
