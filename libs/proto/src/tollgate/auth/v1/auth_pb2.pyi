@@ -539,10 +539,13 @@ Global___CloseAccountResponse: _TypeAlias = CloseAccountResponse  # noqa: Y015
 
 @_typing.final
 class RequestPasswordResetRequest(_message.Message):
+    """RequestPasswordResetRequest names the address to send a reset link to."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     EMAIL_FIELD_NUMBER: _builtins.int
     email: _builtins.str
+    """The account's email address (any spelling of it: compared case-insensitively)."""
     def __init__(
         self,
         *,
@@ -558,6 +561,8 @@ Global___RequestPasswordResetRequest: _TypeAlias = RequestPasswordResetRequest  
 
 @_typing.final
 class RequestPasswordResetResponse(_message.Message):
+    """RequestPasswordResetResponse is empty, whether or not an account has the address."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -573,13 +578,16 @@ Global___RequestPasswordResetResponse: _TypeAlias = RequestPasswordResetResponse
 
 @_typing.final
 class ConfirmPasswordResetRequest(_message.Message):
+    """ConfirmPasswordResetRequest sets a new password with a reset link's token."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TOKEN_FIELD_NUMBER: _builtins.int
     NEW_PASSWORD_FIELD_NUMBER: _builtins.int
     token: _builtins.str
-    """The token of the reset link (its ?token=)."""
+    """The token of the reset link (its ?token=): single-use, valid 30 minutes."""
     new_password: _builtins.str
+    """The new password: 8 characters to 72 bytes of UTF-8, as at registration."""
     def __init__(
         self,
         *,
@@ -596,6 +604,8 @@ Global___ConfirmPasswordResetRequest: _TypeAlias = ConfirmPasswordResetRequest  
 
 @_typing.final
 class ConfirmPasswordResetResponse(_message.Message):
+    """ConfirmPasswordResetResponse is empty: every session of the account has ended."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -611,12 +621,16 @@ Global___ConfirmPasswordResetResponse: _TypeAlias = ConfirmPasswordResetResponse
 
 @_typing.final
 class ChangePasswordRequest(_message.Message):
+    """ChangePasswordRequest replaces the signed-in user's password."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CURRENT_PASSWORD_FIELD_NUMBER: _builtins.int
     NEW_PASSWORD_FIELD_NUMBER: _builtins.int
     current_password: _builtins.str
+    """The password the account has now."""
     new_password: _builtins.str
+    """The new password: 8 characters to 72 bytes of UTF-8, as at registration."""
     def __init__(
         self,
         *,
@@ -633,6 +647,8 @@ Global___ChangePasswordRequest: _TypeAlias = ChangePasswordRequest  # noqa: Y015
 
 @_typing.final
 class ChangePasswordResponse(_message.Message):
+    """ChangePasswordResponse is empty: the caller's session stays, every other one has ended."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -648,6 +664,8 @@ Global___ChangePasswordResponse: _TypeAlias = ChangePasswordResponse  # noqa: Y0
 
 @_typing.final
 class ChangeEmailRequest(_message.Message):
+    """ChangeEmailRequest asks to move the signed-in account to another address."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PASSWORD_FIELD_NUMBER: _builtins.int
@@ -655,6 +673,7 @@ class ChangeEmailRequest(_message.Message):
     password: _builtins.str
     """The account's password, checked again."""
     new_email: _builtins.str
+    """The address to move to; it receives the link that completes the change."""
     def __init__(
         self,
         *,
@@ -671,6 +690,8 @@ Global___ChangeEmailRequest: _TypeAlias = ChangeEmailRequest  # noqa: Y015
 
 @_typing.final
 class ChangeEmailResponse(_message.Message):
+    """ChangeEmailResponse is empty, whether or not another account has the new address."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -686,11 +707,13 @@ Global___ChangeEmailResponse: _TypeAlias = ChangeEmailResponse  # noqa: Y015
 
 @_typing.final
 class ConfirmEmailChangeRequest(_message.Message):
+    """ConfirmEmailChangeRequest completes an email change."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TOKEN_FIELD_NUMBER: _builtins.int
     token: _builtins.str
-    """The token of the email-change link (its ?token=)."""
+    """The token of the email-change link (its ?token=): single-use, valid 24 hours."""
     def __init__(
         self,
         *,
@@ -706,6 +729,8 @@ Global___ConfirmEmailChangeRequest: _TypeAlias = ConfirmEmailChangeRequest  # no
 
 @_typing.final
 class ConfirmEmailChangeResponse(_message.Message):
+    """ConfirmEmailChangeResponse is empty: the account now has the new, verified address."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -721,6 +746,8 @@ Global___ConfirmEmailChangeResponse: _TypeAlias = ConfirmEmailChangeResponse  # 
 
 @_typing.final
 class EnrollMfaRequest(_message.Message):
+    """EnrollMfaRequest has no fields: the signed-in user enrolls."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -736,6 +763,8 @@ Global___EnrollMfaRequest: _TypeAlias = EnrollMfaRequest  # noqa: Y015
 
 @_typing.final
 class EnrollMfaResponse(_message.Message):
+    """EnrollMfaResponse is the new TOTP secret (SHA-1, 6 digits, 30-second steps)."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     SECRET_FIELD_NUMBER: _builtins.int
@@ -744,7 +773,7 @@ class EnrollMfaResponse(_message.Message):
     secret: _builtins.str
     """The TOTP secret (base32), for typing into an authenticator app."""
     otpauth_uri: _builtins.str
-    """otpauth://totp/... (the secret with issuer, account, digits and period)."""
+    """otpauth://totp/Tollgate:<email>?secret=...&issuer=Tollgate, what the QR code holds."""
     qr_code: _builtins.str
     """The URI as a QR code: an SVG image as a data: URI."""
     def __init__(
@@ -764,10 +793,13 @@ Global___EnrollMfaResponse: _TypeAlias = EnrollMfaResponse  # noqa: Y015
 
 @_typing.final
 class ConfirmMfaRequest(_message.Message):
+    """ConfirmMfaRequest turns the second factor on."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CODE_FIELD_NUMBER: _builtins.int
     code: _builtins.str
+    """A current code (6 digits) from the enrolled secret."""
     def __init__(
         self,
         *,
@@ -783,6 +815,8 @@ Global___ConfirmMfaRequest: _TypeAlias = ConfirmMfaRequest  # noqa: Y015
 
 @_typing.final
 class ConfirmMfaResponse(_message.Message):
+    """ConfirmMfaResponse carries the recovery codes, shown this once."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     RECOVERY_CODES_FIELD_NUMBER: _builtins.int
@@ -805,11 +839,14 @@ Global___ConfirmMfaResponse: _TypeAlias = ConfirmMfaResponse  # noqa: Y015
 
 @_typing.final
 class DisableMfaRequest(_message.Message):
+    """DisableMfaRequest turns the second factor off."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PASSWORD_FIELD_NUMBER: _builtins.int
     CODE_FIELD_NUMBER: _builtins.int
     password: _builtins.str
+    """The account's password, checked again."""
     code: _builtins.str
     """A current TOTP code or an unused recovery code."""
     def __init__(
@@ -828,6 +865,8 @@ Global___DisableMfaRequest: _TypeAlias = DisableMfaRequest  # noqa: Y015
 
 @_typing.final
 class DisableMfaResponse(_message.Message):
+    """DisableMfaResponse is empty: login asks for the password only."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -843,12 +882,14 @@ Global___DisableMfaResponse: _TypeAlias = DisableMfaResponse  # noqa: Y015
 
 @_typing.final
 class CompleteMfaLoginRequest(_message.Message):
+    """CompleteMfaLoginRequest is a login's second step."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     MFA_TOKEN_FIELD_NUMBER: _builtins.int
     CODE_FIELD_NUMBER: _builtins.int
     mfa_token: _builtins.str
-    """The mfa_token of the LoginResponse."""
+    """The mfa_token of the LoginResponse (valid 5 minutes, single-use)."""
     code: _builtins.str
     """A current TOTP code or an unused recovery code."""
     def __init__(
@@ -867,6 +908,8 @@ Global___CompleteMfaLoginRequest: _TypeAlias = CompleteMfaLoginRequest  # noqa: 
 
 @_typing.final
 class CompleteMfaLoginResponse(_message.Message):
+    """CompleteMfaLoginResponse opens the session, as LoginResponse does."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ACCESS_TOKEN_FIELD_NUMBER: _builtins.int
@@ -874,7 +917,9 @@ class CompleteMfaLoginResponse(_message.Message):
     TOKEN_TYPE_FIELD_NUMBER: _builtins.int
     EXPIRES_IN_FIELD_NUMBER: _builtins.int
     access_token: _builtins.str
+    """The access token (a JWT)."""
     refresh_token: _builtins.str
+    """The refresh token (a JWT), single-use: Refresh rotates it."""
     token_type: _builtins.str
     """Always "Bearer"."""
     expires_in: _builtins.int
