@@ -203,6 +203,30 @@ async def test_reset_answers_the_same_for_existing_and_unknown_addresses(
     assert abs(medians["existing"] - medians["unknown"]) <= 0.010 + 0.25 * slower, medians
 
 
+async def test_reset_requests_are_limited_per_email_and_per_address_like_login(
+    gateway_replica: Any,
+) -> None:
+    """A gateway with the login limits of 2 per email and 4 per client address (burst): the
+    third request for one address is refused, another address still goes through until the
+    client's own budget is spent."""
+    email = _email("limited")
+    limits = {
+        "GATEWAY_LOGIN_RATE_LIMIT_BURST": "2",
+        "GATEWAY_LOGIN_RATE_LIMIT_PER_MINUTE": "1",
+        "GATEWAY_LOGIN_ADDRESS_RATE_LIMIT_BURST": "4",
+        "GATEWAY_LOGIN_ADDRESS_RATE_LIMIT_PER_MINUTE": "1",
+    }
+    with gateway_replica("reset_limits", limits) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=20) as limited:
+
+            async def ask(address: str) -> int:
+                response = await limited.post("/v1/auth/password-reset", json={"email": address})
+                return response.status_code
+
+            assert [await ask(email) for _ in range(3)] == [200, 200, 429]
+            assert [await ask(_email("other")) for _ in range(2)] == [200, 429]
+
+
 # -- password change -------------------------------------------------------------------------
 
 
