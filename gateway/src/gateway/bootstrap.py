@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
+from typing import Any
 
 import orjson
 from starlette.applications import Starlette
@@ -35,6 +36,7 @@ from gateway.middleware import (
     RateLimitMiddleware,
     RecoverMiddleware,
 )
+from gateway.openapi_errors import ErrorResponses
 from gateway.ops import InternalOnly, MetricsEndpoint, Readiness, ReadyEndpoint, healthz
 from gateway.ratelimit import LeasedLimiter, LoginRates, Rate, RateLimiter
 from gateway.rest import RestHandler
@@ -44,6 +46,8 @@ from gateway.transcoding import RouteTable, build_openapi
 from gateway.web import AppFiles, DocsFiles, GraphiQLPage, OpenApiDocument
 from tollgate.auth.v1 import auth_pb2
 from tollgate.billing.v1 import billing_pb2
+from tollgate_kit.api_errors.auth import AUTH_ERRORS
+from tollgate_kit.api_errors.billing import BILLING_ERRORS
 from tollgate_kit.ended_sessions import EndedSessions
 from tollgate_kit.jwks_client import grpc_jwks_fetcher
 from tollgate_kit.logs import configure_logging, get_logger
@@ -70,6 +74,18 @@ def default_backends(settings: GatewaySettings) -> list[Backend]:
         Backend(AUTH_SERVICE, settings.auth_addr),
         Backend(BILLING_SERVICE, settings.billing_addr),
     ]
+
+
+def openapi_document(table: RouteTable, public_methods: Collection[str]) -> dict[str, Any]:
+    """The document served at ``/openapi.json``: every route, and per operation the errors
+    its service declares (``tollgate_kit.api_errors``) and those the gateway answers."""
+    return build_openapi(
+        table,
+        title="Tollgate API",
+        version=API_VERSION,
+        public_methods=public_methods,
+        error_responses=ErrorResponses([AUTH_ERRORS, BILLING_ERRORS]),
+    )
 
 
 def build_app(
@@ -100,9 +116,7 @@ def build_app(
         ),
         per_email=Rate(settings.login_rate_limit_per_minute, settings.login_rate_limit_burst),
     )
-    openapi = build_openapi(
-        table, title="Tollgate API", version=API_VERSION, public_methods=public_methods
-    )
+    openapi = openapi_document(table, public_methods)
     graphql = GraphQLEndpoint(
         build_graphql_schema(),
         runtime,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -24,13 +24,15 @@ def build_openapi(
     version: str,
     public_methods: Collection[str] = (),
     servers: Sequence[str] = (),
+    error_responses: Callable[[Route, bool], Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Build the OpenAPI document (a JSON-ready dict) for every route of ``table``.
 
     One operation per HTTP binding, with path and query parameters, request body and
     response schemas as protojson renders them, and ``google.rpc.Status`` as the error
     body. Operations need a bearer JWT unless their RPC is in ``public_methods``
-    (full names like ``tollgate.auth.v1.AuthService.Login``).
+    (full names like ``tollgate.auth.v1.AuthService.Login``). ``error_responses(route,
+    secured)`` adds an operation's error responses by HTTP status (its ``default`` stays).
     """
     schemas = SchemaRegistry()
     paths: dict[str, dict[str, Any]] = {}
@@ -38,7 +40,15 @@ def build_openapi(
     for route in table:
         service = route.method.containing_service
         tags[service.name] = None
-        operation = _operation(route, schemas, secured=route.method.full_name not in public_methods)
+        secured = route.method.full_name not in public_methods
+        operation = _operation(route, schemas, secured=secured)
+        if error_responses is not None:
+            errors = dict(error_responses(route, secured))
+            operation["responses"] = {
+                "200": operation["responses"]["200"],
+                **errors,
+                "default": operation["responses"]["default"],
+            }
         path = _openapi_path(route.template)
         method = route.http_method.lower()
         if method in paths.get(path, {}):
