@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -37,12 +38,13 @@ from gateway.middleware import (
     RecoverMiddleware,
 )
 from gateway.openapi_errors import ErrorResponses
+from gateway.openapi_examples import EXAMPLES
 from gateway.ops import InternalOnly, MetricsEndpoint, Readiness, ReadyEndpoint, healthz
 from gateway.ratelimit import LeasedLimiter, LoginRates, Rate, RateLimiter
 from gateway.rest import RestHandler
 from gateway.routing import Access, Endpoint, Limit, Router, dispatch
 from gateway.runtime import Runtime
-from gateway.transcoding import RouteTable, build_openapi
+from gateway.transcoding import RouteTable, build_openapi, comments_by_name
 from gateway.web import AppFiles, DocsFiles, GraphiQLPage, OpenApiDocument
 from tollgate.auth.v1 import auth_pb2
 from tollgate.billing.v1 import billing_pb2
@@ -58,6 +60,8 @@ from tollgate_kit.tokens import JwksCache, TokenVerifier
 log = get_logger(__name__)
 
 AUTH_SERVICE = auth_pb2.DESCRIPTOR.services_by_name["AuthService"]
+# The contracts' descriptor set with their comments (`make gen` writes it beside the code).
+DESCRIPTOR_SET = Path(auth_pb2.__file__).resolve().parents[2] / "descriptors.binpb"
 BILLING_SERVICE = billing_pb2.DESCRIPTOR.services_by_name["BillingService"]
 _AUTH = AUTH_SERVICE.full_name
 PUBLIC_METHODS = frozenset(
@@ -85,6 +89,8 @@ def openapi_document(table: RouteTable, public_methods: Collection[str]) -> dict
         version=API_VERSION,
         public_methods=public_methods,
         error_responses=ErrorResponses([AUTH_ERRORS, BILLING_ERRORS]),
+        comments=comments_by_name(DESCRIPTOR_SET.read_bytes()),
+        examples=EXAMPLES,
     )
 
 

@@ -25,6 +25,8 @@ def build_openapi(
     public_methods: Collection[str] = (),
     servers: Sequence[str] = (),
     error_responses: Callable[[Route, bool], Mapping[str, Any]] | None = None,
+    comments: Mapping[str, str] | None = None,
+    examples: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Build the OpenAPI document (a JSON-ready dict) for every route of ``table``.
 
@@ -33,15 +35,20 @@ def build_openapi(
     body. Operations need a bearer JWT unless their RPC is in ``public_methods``
     (full names like ``tollgate.auth.v1.AuthService.Login``). ``error_responses(route,
     secured)`` adds an operation's error responses by HTTP status (its ``default`` stays).
+    ``comments`` (``.proto`` comments by full name, :func:`comments_by_name`) become the
+    summaries and descriptions of tags, operations, parameters, schemas and properties;
+    ``examples`` (JSON values by message full name) the request and response examples.
     """
-    schemas = SchemaRegistry()
+    notes = comments or {}
+    schemas = SchemaRegistry(notes)
     paths: dict[str, dict[str, Any]] = {}
     tags: dict[str, None] = {}
     for route in table:
         service = route.method.containing_service
-        tags[service.name] = None
+        tags[service.full_name] = None
         secured = route.method.full_name not in public_methods
         operation = _operation(route, schemas, secured=secured)
+        _describe(operation, route, notes, examples or {})
         if error_responses is not None:
             errors = dict(error_responses(route, secured))
             operation["responses"] = {
@@ -58,7 +65,7 @@ def build_openapi(
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version},
-        "tags": [{"name": name} for name in tags],
+        "tags": [_tag(name, notes) for name in tags],
         "paths": paths,
         "components": {
             "schemas": dict(sorted(schemas.schemas.items())),
@@ -70,6 +77,46 @@ def build_openapi(
     if servers:
         document["servers"] = [{"url": url} for url in servers]
     return document
+
+
+def _tag(service: str, notes: Mapping[str, str]) -> dict[str, Any]:
+    tag = {"name": service.rsplit(".", 1)[-1]}
+    if service in notes:
+        tag["description"] = notes[service]
+    return tag
+
+
+def _describe(
+    operation: dict[str, Any], route: Route, notes: Mapping[str, str], examples: Mapping[str, Any]
+) -> None:
+    """The RPC's comment as summary (its first sentence) and description; the examples of
+    its request and response messages."""
+    comment = notes.get(route.method.full_name)
+    if comment:
+        operation["summary"] = _first_sentence(comment)
+        operation["description"] = comment
+    request = examples.get(route.method.input_type.full_name)
+    body = operation.get("requestBody")
+    if body is not None and request is not None:
+        if route.body_field is not None:
+            request = request.get(route.body_field.json_name)
+        elif isinstance(request, dict):
+            request = {k: v for k, v in request.items() if k in _body_json_names(route)}
+        body["content"][_JSON]["example"] = request
+    response = examples.get(route.method.output_type.full_name)
+    if response is not None and route.response_field is None:
+        operation["responses"]["200"]["content"][_JSON]["example"] = response
+
+
+def _body_json_names(route: Route) -> set[str]:
+    return {field.json_name for field in _body_fields(route)}
+
+
+def _first_sentence(text: str) -> str:
+    paragraph = text.split("\n\n", 1)[0]
+    end = paragraph.find(". ")
+    sentence = paragraph if end < 0 else paragraph[: end + 1]
+    return sentence.rstrip(".")
 
 
 def _operation(route: Route, schemas: SchemaRegistry, *, secured: bool) -> dict[str, Any]:
@@ -146,10 +193,14 @@ def _path_parameters(route: Route, schemas: SchemaRegistry) -> list[dict[str, An
         schema = schemas.field(leaf)
         parameter: dict[str, Any] = {"name": name, "in": "path", "required": True}
         variable = next(v for v in route.template.variables if v.field_path == name)
+        described = schemas.describe(leaf)
+        if described:
+            parameter["description"] = described
         if variable.end - variable.start > 1 or (
             route.template.segments[variable.start].kind is SegmentKind.DEEP_WILDCARD
         ):
-            parameter["description"] = f"Matches the path template {route.template.source}."
+            matches = f"Matches the path template {route.template.source}."
+            parameter["description"] = f"{described} {matches}".strip()
         if schema.get("type") == "string":
             # An empty segment matches no template.
             schema = {**schema, "minLength": 1}
@@ -207,6 +258,9 @@ def _collect_query(
         if entry is not None and entry.full_name == "google.protobuf.Any":
             continue
         parameter: dict[str, Any] = {"name": ".".join(json_path), "in": "query"}
+        described = schemas.describe(field)
+        if described:
+            parameter["description"] = described
         if is_required(field) and not proto_prefix:
             parameter["required"] = True
         parameter["schema"] = schemas.field(field)
