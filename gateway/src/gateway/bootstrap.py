@@ -45,7 +45,7 @@ from gateway.rest import RestHandler
 from gateway.routing import Access, Endpoint, Limit, Router, dispatch
 from gateway.runtime import Runtime
 from gateway.transcoding import RouteTable, build_openapi, comments_by_name
-from gateway.web import AppFiles, DocsFiles, GraphiQLPage, OpenApiDocument
+from gateway.web import AppFiles, DocsPage, GraphiQLPage, OpenApiDocument
 from tollgate.auth.v1 import auth_pb2
 from tollgate.billing.v1 import billing_pb2
 from tollgate_kit.api_errors.auth import AUTH_ERRORS
@@ -135,7 +135,7 @@ def build_app(
         page=GraphiQLPage(settings.web_dir),
     )
     app_files = Endpoint("/app/*", AppFiles(settings.web_dir), _READ)
-    docs = Endpoint("/docs/*", DocsFiles(), _READ)
+    docs = Endpoint("/docs/*", DocsPage(settings.web_dir), _READ)
     proxies = TrustedProxies(settings.trusted_proxies)
 
     def internal(endpoint: ASGIApp) -> ASGIApp:
