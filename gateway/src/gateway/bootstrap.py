@@ -94,6 +94,14 @@ def openapi_document(table: RouteTable, public_methods: Collection[str]) -> dict
     )
 
 
+def default_openapi_document() -> dict[str, Any]:
+    """The document of the default gateway (auth-svc and billing-svc), as served."""
+    table = RouteTable.from_services(
+        [AUTH_SERVICE, BILLING_SERVICE], header_fields=[IDEMPOTENCY_KEY]
+    )
+    return openapi_document(table, PUBLIC_METHODS)
+
+
 def build_app(
     settings: GatewaySettings,
     *,

@@ -6,7 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
+
+from gateway.bootstrap import default_openapi_document
 
 pytestmark = pytest.mark.integration
 
@@ -125,6 +128,8 @@ async def test_openapi_document_covers_every_annotated_rpc(gateway: httpx.AsyncC
     ]:
         assert method in paths[path], (path, method)
     assert paths["/v1/auth/login"]["post"]["security"] == []
+    # What the web app's types and the docs are generated from (scripts/gen-web-types.sh).
+    assert document == orjson.loads(orjson.dumps(default_openapi_document()))
     assert paths["/v1/wallet"]["get"]["security"] == [{"bearerAuth": []}]
 
 

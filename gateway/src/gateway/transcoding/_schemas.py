@@ -125,6 +125,7 @@ class SchemaRegistry:
 
     def __init__(self, comments: Mapping[str, str] | None = None) -> None:
         self._comments = comments or {}
+        self.descriptors: dict[str, Descriptor] = {}
         self.schemas: dict[str, Any] = {
             "google.protobuf.Any": ANY_SCHEMA,
             "google.rpc.Status": STATUS_SCHEMA,
@@ -140,8 +141,33 @@ class SchemaRegistry:
         name = descriptor.full_name
         if name not in self.schemas:
             self.schemas[name] = {}  # placeholder: recursive messages refer to themselves
+            self.descriptors[name] = descriptor
             self.schemas[name] = self._object(descriptor, without)
         return ref(name)
+
+    def mark_output(self, name: str) -> None:
+        """Narrow the schema of a message only ever answered (never sent) to what the gateway
+        writes: every field is present (unset scalars, lists and maps with their zero value),
+        except those annotated OPTIONAL, and 64-bit integers are strings."""
+        descriptor = self.descriptors.get(name)
+        if descriptor is None:
+            return
+        schema = self.schemas[name]
+        present = [
+            field.json_name
+            for field in descriptor.fields
+            if field.message_type is None or field.is_repeated
+            if not is_optional(field)
+        ]
+        if present:
+            schema["required"] = present
+        for field in descriptor.fields:
+            if field.type in _INT64_TYPES and not field.is_repeated:
+                narrowed = dict(schema["properties"][field.json_name])
+                narrowed["type"] = "string"
+                for bound in ("minimum", "maximum"):
+                    narrowed.pop(bound, None)
+                schema["properties"][field.json_name] = narrowed
 
     def _object(self, descriptor: Descriptor, without: frozenset[str]) -> dict[str, Any]:
         """An object schema; fields annotated REQUIRED are ``required`` and, being proto3

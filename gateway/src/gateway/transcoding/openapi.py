@@ -62,6 +62,8 @@ def build_openapi(
             # Two templates that differ only inside a variable (`{name=a/*}`, `{name=b/*}`).
             path = route.template.source
         paths.setdefault(path, {})[method] = operation
+    for name in _output_only(paths, schemas.schemas):
+        schemas.mark_output(name)
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version},
@@ -77,6 +79,35 @@ def build_openapi(
     if servers:
         document["servers"] = [{"url": url} for url in servers]
     return document
+
+
+def _output_only(paths: Mapping[str, Any], components: Mapping[str, Any]) -> set[str]:
+    """Schemas reachable from successful responses and from no request."""
+    sent: list[Any] = []
+    answered: list[Any] = []
+    for item in paths.values():
+        for operation in item.values():
+            sent += [operation["parameters"], operation.get("requestBody")]
+            answered.append(operation["responses"]["200"])
+    return _refs(answered, components) - _refs(sent, components)
+
+
+def _refs(roots: list[Any], components: Mapping[str, Any]) -> set[str]:
+    found: set[str] = set()
+    todo = list(roots)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict):
+            target = node.get("$ref")
+            if isinstance(target, str):
+                name = target.rsplit("/", 1)[-1]
+                if name not in found:
+                    found.add(name)
+                    todo.append(components.get(name))
+            todo.extend(node.values())
+        elif isinstance(node, list):
+            todo.extend(node)
+    return found
 
 
 def _tag(service: str, notes: Mapping[str, str]) -> dict[str, Any]:
