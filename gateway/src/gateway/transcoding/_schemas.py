@@ -181,6 +181,8 @@ class SchemaRegistry:
             described = self.describe(field)
             if described:
                 schema = {**schema, "description": described}
+            if field.GetOptions().deprecated:
+                schema = {**schema, "deprecated": True}
             if is_required(field):
                 required.append(field.json_name)
                 if field.type == _T.TYPE_STRING and not field.is_repeated:

@@ -174,6 +174,10 @@ def _operation(route: Route, schemas: SchemaRegistry, *, secured: bool) -> dict[
         },
         "security": [{_BEARER: []}] if secured else [],
     }
+    if method.GetOptions().deprecated:
+        # `option deprecated = true;` on the RPC: announced here before it goes (see the
+        # versioning policy in docs/architecture.md).
+        operation["deprecated"] = True
     if route.body:
         operation["requestBody"] = {
             # An empty body is an empty message: required only when a field in it is.
@@ -289,6 +293,8 @@ def _collect_query(
         if entry is not None and entry.full_name == "google.protobuf.Any":
             continue
         parameter: dict[str, Any] = {"name": ".".join(json_path), "in": "query"}
+        if field.GetOptions().deprecated:
+            parameter["deprecated"] = True
         described = schemas.describe(field)
         if described:
             parameter["description"] = described

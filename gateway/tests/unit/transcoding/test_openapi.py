@@ -205,3 +205,24 @@ def _references(node: object) -> list[str]:
     if isinstance(node, list):
         return [ref for value in node for ref in _references(value)]
     return []
+
+
+def test_deprecated_rpcs_and_fields_are_marked_deprecated(make_service: Any) -> None:
+    from google.api.http_pb2 import HttpRule
+
+    service = make_service(
+        {"Old": HttpRule(post="/v1/old", body="*"), "Look": HttpRule(get="/v1/look")},
+        deprecated=("Old", "f5"),
+    )
+    document = build_openapi(RouteTable.from_services([service]), title="t", version="v1")
+    old = document["paths"]["/v1/old"]["post"]
+    look = document["paths"]["/v1/look"]["get"]
+    assert old["deprecated"] is True
+    assert "deprecated" not in look
+    reference = old["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    body = document["components"]["schemas"][reference.rsplit("/", 1)[-1]]
+    assert body["properties"]["f5"]["deprecated"] is True
+    assert "deprecated" not in body["properties"]["f4"]
+    query = {p["name"]: p for p in look["parameters"]}
+    assert query["f5"]["deprecated"] is True
+    assert "deprecated" not in query["f4"]
