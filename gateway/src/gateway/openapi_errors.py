@@ -14,7 +14,13 @@ from typing import Any
 
 import grpc
 
-from gateway.errors import BODY_TOO_LARGE, INVALID_HEADER, INVALID_IDEMPOTENCY_KEY, http_status
+from gateway.errors import (
+    BODY_TOO_LARGE,
+    GATEWAY_NOT_SERVING,
+    INVALID_HEADER,
+    INVALID_IDEMPOTENCY_KEY,
+    http_status,
+)
 from gateway.request_id import request_info
 from gateway.transcoding import (
     FIELD_BELONGS_IN_HEADER,
@@ -79,6 +85,16 @@ GATEWAY_REASONS: tuple[_GatewayReason, ...] = (
             "rate limit exceeded",
         ),
         429,
+        _always,
+    ),
+    _GatewayReason(
+        Reason(
+            GATEWAY_NOT_SERVING,
+            _C.UNAVAILABLE,
+            "The gateway is starting or stopping; retry (another replica may answer).",
+            "the gateway is not serving",
+        ),
+        503,
         _always,
     ),
     _GatewayReason(

@@ -661,6 +661,7 @@ export interface operations {
              * @description Unavailable: retry later.
              *
              *     - `AUTH_UNAVAILABLE`: The session could not be checked right now; retry later.
+             *     - `GATEWAY_NOT_SERVING`: The gateway is starting or stopping; retry (another replica may answer).
              */
             503: {
                 headers: {
@@ -778,6 +779,7 @@ export interface operations {
              * @description Unavailable: retry later.
              *
              *     - `AUTH_UNAVAILABLE`: The session could not be checked right now; retry later.
+             *     - `GATEWAY_NOT_SERVING`: The gateway is starting or stopping; retry (another replica may answer).
              */
             503: {
                 headers: {
@@ -893,6 +895,7 @@ export interface operations {
              * @description Unavailable: retry later.
              *
              *     - `AUTH_UNAVAILABLE`: The session could not be checked right now; retry later.
+             *     - `GATEWAY_NOT_SERVING`: The gateway is starting or stopping; retry (another replica may answer).
              */
             503: {
                 headers: {
@@ -998,6 +1001,7 @@ export interface operations {
              * @description Unavailable: retry later.
              *
              *     - `AUTH_UNAVAILABLE`: The session could not be checked right now; retry later.
+             *     - `GATEWAY_NOT_SERVING`: The gateway is starting or stopping; retry (another replica may answer).
              */
             503: {
                 headers: {
@@ -1105,6 +1109,7 @@ export interface operations {
              * @description Unavailable: retry later.
              *
              *     - `AUTH_UNAVAILABLE`: The session could not be checked right now; retry later.
+             *     - `GATEWAY_NOT_SERVING`: The gateway is starting or stopping; retry (another replica may answer).
              */
             503: {
                 headers: {
@@ -1201,6 +1206,7 @@ export interface operations {
              * @description Unavailable: retry later.
              *
              *     - `AUTH_UNAVAILABLE`: The session could not be checked right now; retry later.
+             *     - `GATEWAY_NOT_SERVING`: The gateway is starting or stopping; retry (another replica may answer).
              */
             503: {
                 headers: {
@@ -1273,6 +1279,19 @@ export interface operations {
              *     - `RATE_LIMITED`: Too many requests from this caller (or, for sign-up and login, this address or email): wait for the `Retry-After` header's seconds.
              */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["google.rpc.Status"];
+                };
+            };
+            /**
+             * @description Unavailable: retry later.
+             *
+             *     - `GATEWAY_NOT_SERVING`: The gateway is starting or stopping; retry (another replica may answer).
+             */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1368,6 +1387,7 @@ export interface operations {
              * @description Unavailable: retry later.
              *
              *     - `AUTH_UNAVAILABLE`: The session could not be checked right now; retry later.
+             *     - `GATEWAY_NOT_SERVING`: The gateway is starting or stopping; retry (another replica may answer).
              */
             503: {
                 headers: {
@@ -1471,6 +1491,7 @@ export interface operations {
              * @description Unavailable: retry later.
              *
              *     - `AUTH_UNAVAILABLE`: The session could not be checked right now; retry later.
+             *     - `GATEWAY_NOT_SERVING`: The gateway is starting or stopping; retry (another replica may answer).
              */
             503: {
                 headers: {
@@ -1614,6 +1635,7 @@ export interface operations {
              *
              *     - `AUTH_UNAVAILABLE`: The session could not be checked right now; retry later.
              *     - `DEPENDENCY_UNAVAILABLE`: A service the request needs (billing) cannot be reached; retry later.
+             *     - `GATEWAY_NOT_SERVING`: The gateway is starting or stopping; retry (another replica may answer).
              */
             503: {
                 headers: {
@@ -1706,6 +1728,7 @@ export interface operations {
              *
              *     - `AUTH_UNAVAILABLE`: The session could not be checked right now; retry later.
              *     - `LEDGER_UNAVAILABLE`: The ledger could not be reached. Whether a cut-off money call took effect is unknown: retrying it with the same idempotency key is safe and tells.
+             *     - `GATEWAY_NOT_SERVING`: The gateway is starting or stopping; retry (another replica may answer).
              */
             503: {
                 headers: {
@@ -1845,6 +1868,7 @@ export interface operations {
              *
              *     - `AUTH_UNAVAILABLE`: The session could not be checked right now; retry later.
              *     - `LEDGER_UNAVAILABLE`: The ledger could not be reached. Whether a cut-off money call took effect is unknown: retrying it with the same idempotency key is safe and tells.
+             *     - `GATEWAY_NOT_SERVING`: The gateway is starting or stopping; retry (another replica may answer).
              */
             503: {
                 headers: {
@@ -1988,6 +2012,7 @@ export interface operations {
              *
              *     - `AUTH_UNAVAILABLE`: The session could not be checked right now; retry later.
              *     - `LEDGER_UNAVAILABLE`: The ledger could not be reached. Whether a cut-off money call took effect is unknown: retrying it with the same idempotency key is safe and tells.
+             *     - `GATEWAY_NOT_SERVING`: The gateway is starting or stopping; retry (another replica may answer).
              */
             503: {
                 headers: {
@@ -2147,6 +2172,7 @@ export interface operations {
              *
              *     - `AUTH_UNAVAILABLE`: The session could not be checked right now; retry later.
              *     - `LEDGER_UNAVAILABLE`: The ledger could not be reached. Whether a cut-off money call took effect is unknown: retrying it with the same idempotency key is safe and tells.
+             *     - `GATEWAY_NOT_SERVING`: The gateway is starting or stopping; retry (another replica may answer).
              */
             503: {
                 headers: {
@@ -2256,6 +2282,7 @@ export interface operations {
              *
              *     - `AUTH_UNAVAILABLE`: The session could not be checked right now; retry later.
              *     - `LEDGER_UNAVAILABLE`: The ledger could not be reached. Whether a cut-off money call took effect is unknown: retrying it with the same idempotency key is safe and tells.
+             *     - `GATEWAY_NOT_SERVING`: The gateway is starting or stopping; retry (another replica may answer).
              */
             503: {
                 headers: {
