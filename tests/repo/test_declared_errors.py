@@ -25,8 +25,11 @@ from google.protobuf.descriptor import ServiceDescriptor
 
 from tollgate.auth.v1 import auth_pb2
 from tollgate.billing.v1 import billing_pb2
+from tollgate.email.v1 import email_pb2
 from tollgate_kit.api_errors.auth import AUTH_ERRORS
 from tollgate_kit.api_errors.billing import BILLING_ERRORS, WALLET_LIFECYCLE_ERRORS
+from tollgate_kit.api_errors.email import EMAIL_ERRORS
+from tollgate_kit.caller import CALLER_REASONS
 from tollgate_kit.errors import DeclaredErrors
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,6 +54,7 @@ KIT = ROOT / "libs" / "kit" / "src" / "tollgate_kit"
 KIT_MODULES = [KIT / "caller.py", KIT / "tokens.py", KIT / "ended_sessions.py"]
 AUTH = ROOT / "auth-svc" / "src" / "auth_svc"
 BILLING = ROOT / "billing-svc" / "src" / "billing_svc"
+EMAIL = ROOT / "email-svc" / "src" / "email_svc"
 LEDGER_SQL = ROOT / "billing-svc" / "migrations" / "sql"
 
 CASES = [
@@ -67,8 +71,10 @@ CASES = [
         billing_pb2.DESCRIPTOR.services_by_name["WalletLifecycleService"],
         WALLET_LIFECYCLE_ERRORS,
     ),
+    (EMAIL, "EmailServicer", email_pb2.DESCRIPTOR.services_by_name["EmailService"], EMAIL_ERRORS),
 ]
 _SCOPES: dict[Path, Any] = {}
+CALLER = {reason.name: reason for reason in CALLER_REASONS}
 
 
 def _scope(package: Path) -> Any:
@@ -128,16 +134,24 @@ def test_each_rpc_declares_exactly_the_reasons_its_servicer_can_raise(
     assert problems == []
 
 
-@pytest.mark.parametrize("package", [AUTH, BILLING], ids=["auth", "billing"])
+_DOMAIN = {AUTH: AUTH_ERRORS, BILLING: BILLING_ERRORS, EMAIL: EMAIL_ERRORS}
+# Abstract families: never raised themselves.
+_BASES = {"AuthError", "BillingError", "EmailError", "DeliveryError", "InvalidEmailRequest"}
+
+
+@pytest.mark.parametrize("package", list(_DOMAIN), ids=["auth", "billing", "email"])
 def test_every_domain_reason_is_declared_with_the_code_the_code_uses(package: Path) -> None:
     """A domain error's reason gets its code from the declaration (an undeclared one would
     fail at run time), and a ``StatusError`` written with a literal code and reason (the
     kit's caller checks) uses the declared code."""
-    declared = AUTH_ERRORS if package == AUTH else BILLING_ERRORS
+    declared = _DOMAIN[package]
     module = importlib.import_module(f"{package.name}.domain.errors")
-    base = module.AuthError if package == AUTH else module.BillingError
     for error in vars(module).values():
-        if isinstance(error, type) and issubclass(error, base) and error is not base:
+        if (
+            isinstance(error, type)
+            and issubclass(error, Exception)
+            and error.__name__ not in _BASES
+        ):
             assert error.reason in declared.reasons, f"{error.__name__}: {error.reason}"
     for path in KIT_MODULES:
         for call in ast.walk(ast.parse(path.read_text())):
@@ -146,4 +160,4 @@ def test_every_domain_reason_is_declared_with_the_code_the_code_uses(package: Pa
             reason = next((k.value for k in call.keywords if k.arg == "reason"), None)
             code = call.args[0]
             if isinstance(reason, ast.Constant) and isinstance(code, ast.Attribute):
-                assert declared.reasons[reason.value].code.name == code.attr, reason.value
+                assert CALLER[reason.value].code.name == code.attr, reason.value
