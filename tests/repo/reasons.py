@@ -1,13 +1,21 @@
 """Which ``ErrorInfo`` reasons each RPC of a servicer can answer, read off the source.
 
-A conservative call-graph walk over a service's modules (and the kit's caller checks):
-starting at the servicer's method, every function whose name is called (or passed on) is
-followed, every module-level table it names is read, and every construction of an error
-class that carries a ``reason`` (a domain error, ``TokenError``, a ``StatusError`` with a
-literal ``reason=``) adds that reason. Calls are resolved by name only (``self._x.login(…)``
-follows every ``login`` in scope), so the result can only be too large, never miss a path:
-the walk is sound for "can this RPC raise it", and the over-approximations it makes are
-listed, each with its reason, where the test reads it.
+A conservative call-graph walk over a service's modules (and the kit's caller checks),
+starting at the servicer's method. It follows every function a body calls or passes on and
+reads every module-level table it names (billing's refusal table); every construction of an
+error class that carries a ``reason`` (a domain error, ``TokenError``, a ``StatusError`` with
+a literal ``reason=``) adds that reason, and so does a class decorator that names one for the
+class's public coroutines (``translate_outages(..., StoreUnavailable)``). Calls are resolved:
+
+- ``self.m(…)``: ``m`` of the class, its bases and its subclasses;
+- ``self._x.m(…)``: ``m`` of ``_x``'s type as ``__init__`` annotates it (and every class
+  below it; for a ``Protocol``, every class in scope that has an ``m``); a type outside the
+  scope (a driver, a client library) raises no reason of ours;
+- anything else (a local, a module attribute, a bare name): every function of that name.
+
+Catching is ignored. So the walk can find too much, never too little, short of code that
+builds an error class it does not name (none does); the test narrows its one known
+over-approximation, the ledger refusal table, by what each SQL function can return.
 """
 
 from __future__ import annotations
