@@ -4,7 +4,8 @@
 // GET /v1/wallet with "Execute" and reports what it saw. Every request that would leave the
 // gateway's origin is blocked and listed. Run by tests/e2e/test_docs_browser.py; by hand:
 //
-//   node web/e2e/docs.mjs --base-url http://127.0.0.1:8080 --token <access token>
+//   node web/e2e/docs.mjs --base-url http://127.0.0.1:8080 --token <access token> \
+//     [--screenshot /tmp/docs.png]
 //
 // Prints one JSON object: {"ok": true, ...} (exit 0) or {"ok": false, "step", "error"} (exit 1).
 
@@ -17,6 +18,7 @@ const { values: opts } = parseArgs({
     token: { type: "string" },
     chromium: { type: "string", default: process.env.CHROMIUM_PATH || "/usr/bin/chromium" },
     timeout: { type: "string", default: "30000" },
+    screenshot: { type: "string" },
   },
 });
 if (!opts["base-url"] || !opts.token) {
@@ -86,6 +88,7 @@ try {
   await shown.waitFor();
   result.shownStatus = (await shown.innerText()).trim();
   result.shownBody = await operation.locator(".live-responses-table .microlight").first().innerText();
+  if (opts.screenshot) await page.screenshot({ path: opts.screenshot, fullPage: false });
   result.ok = true;
 } catch (error) {
   result.step = step;

@@ -228,7 +228,11 @@ def _responses(route: Route, service_reasons: Iterable[Reason], secured: bool) -
                 _JSON: {
                     "schema": {"$ref": "#/components/schemas/google.rpc.Status"},
                     "examples": {
-                        name: {"summary": reason.description, "value": error_example(reason)}
+                        name: {
+                            "summary": name,
+                            "description": reason.description,
+                            "value": error_example(reason),
+                        }
                         for name, reason in reasons.items()
                     },
                 }
