@@ -70,6 +70,20 @@ PUBLIC_METHODS = frozenset(
 )
 LOGIN_METHODS = frozenset(f"{_AUTH}.{name}" for name in ("Register", "Login"))
 API_VERSION = "v1"
+API_DESCRIPTION = """Tollgate's public API: sign-up and sessions (AuthService) and a wallet per \
+user (BillingService), transcoded by the gateway from the gRPC contracts in `proto/`.
+
+- **JSON** as protojson writes it: lowerCamelCase names, 64-bit integers as decimal strings \
+(amounts are minor units, e.g. cents), enums by name, timestamps in RFC 3339.
+- **Authentication:** `Authorization: Bearer <accessToken>` from `POST /v1/auth/login`; \
+refresh it with `POST /v1/auth/refresh` before `expiresIn` seconds pass.
+- **Idempotency:** money calls need an `Idempotency-Key` header; a retry with the same key \
+and request returns the first answer without moving money again.
+- **Errors:** a `google.rpc.Status` (`code`, `message`, `details`) whose `ErrorInfo.reason` is \
+the machine-readable cause; each operation lists the HTTP statuses and reasons it can answer. \
+Every answer's `X-Request-Id` is the id to quote to support.
+- **Versioning:** `/v1` only grows (new operations, fields, enum values and reasons); \
+anything to be removed is marked `deprecated` here first and goes only with `/v2`."""
 _READ = frozenset({"GET", "HEAD"})
 _PROBES = ("/healthz", "/readyz", "/metrics")
 
@@ -88,6 +102,7 @@ def openapi_document(table: RouteTable, public_methods: Collection[str]) -> dict
         table,
         title="Tollgate API",
         version=API_VERSION,
+        description=API_DESCRIPTION,
         public_methods=public_methods,
         error_responses=ErrorResponses([AUTH_ERRORS, BILLING_ERRORS]),
         comments=comments_by_name(DESCRIPTOR_SET.read_bytes()),

@@ -22,6 +22,7 @@ def build_openapi(
     *,
     title: str,
     version: str,
+    description: str = "",
     public_methods: Collection[str] = (),
     servers: Sequence[str] = (),
     error_responses: Callable[[Route, bool], Mapping[str, Any]] | None = None,
@@ -66,7 +67,11 @@ def build_openapi(
         schemas.mark_output(name)
     document: dict[str, Any] = {
         "openapi": "3.1.0",
-        "info": {"title": title, "version": version},
+        "info": {
+            "title": title,
+            "version": version,
+            **({"description": description} if description else {}),
+        },
         "tags": [_tag(name, notes) for name in tags],
         "paths": paths,
         "components": {
