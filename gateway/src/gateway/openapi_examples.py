@@ -74,11 +74,12 @@ EXAMPLES: dict[str, Any] = {
             }
         ]
     },
+    _AUTH + "RevokeSessionRequest": {"sessionId": _SESSION},
     _AUTH + "RevokeSessionResponse": {},
     _AUTH + "CloseAccountRequest": {"password": "correct horse battery"},
     _AUTH + "CloseAccountResponse": {"accountState": "CLOSED"},
     _BILLING + "GetWalletResponse": {"balance": "48500", "currency": "USD"},
-    _BILLING + "TopUpRequest": {"amount": "50000"},
+    _BILLING + "TopUpRequest": {"amount": "50000", "idempotencyKey": "topup-2026-12-06-0001"},
     _BILLING + "TopUpResponse": {
         "transaction": {
             **_CHARGE,
@@ -89,9 +90,17 @@ EXAMPLES: dict[str, Any] = {
         },
         "balance": "50000",
     },
-    _BILLING + "ChargeRequest": {"amount": "1500", "description": "Pro plan, December 2026"},
+    _BILLING + "ChargeRequest": {
+        "amount": "1500",
+        "description": "Pro plan, December 2026",
+        "idempotencyKey": "order-2026-12-0042",
+    },
     _BILLING + "ChargeResponse": {"transaction": _CHARGE, "balance": "48500"},
-    _BILLING + "RefundRequest": {"amount": "500"},
+    _BILLING + "RefundRequest": {
+        "chargeId": _CHARGE["id"],
+        "amount": "500",
+        "idempotencyKey": "refund-2026-12-0042-1",
+    },
     _BILLING + "RefundResponse": {
         "transaction": {
             **_CHARGE,
@@ -103,6 +112,7 @@ EXAMPLES: dict[str, Any] = {
         },
         "balance": "49000",
     },
+    _BILLING + "ListTransactionsRequest": {"pageSize": 20, "pageToken": ""},
     _BILLING + "ListTransactionsResponse": {
         "transactions": [_CHARGE],
         "nextPageToken": "djEuMjAyNi0xMi0wNlQyMDoxNTowMFo",

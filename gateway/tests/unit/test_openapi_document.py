@@ -155,6 +155,9 @@ def test_every_request_and_response_has_an_example_that_fits_its_schema(
             media = body["content"]["application/json"]
             assert "example" in media, f"{operation_id} request"
             check(media["schema"], media["example"], operation_id)
+        for parameter in operation["parameters"]:
+            assert "example" in parameter, f"{operation_id} {parameter['name']}"
+            check(parameter["schema"], parameter["example"], operation_id)
         ok = operation["responses"]["200"]["content"]["application/json"]
         assert "example" in ok, f"{operation_id} response"
         check(ok["schema"], ok["example"], operation_id)

@@ -1413,7 +1413,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The id of one of the caller's sessions (ListSessions). */
+                /**
+                 * @description The id of one of the caller's sessions (ListSessions).
+                 * @example 8d1e2f3a-1d2c-4e4f-8a91-6b0c2d3e4f51
+                 */
                 session_id: string;
             };
             cookie?: never;
@@ -1753,7 +1756,10 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Names this request for ever: a retry with the same key and the same request returns the original answer without moving money again. */
+                /**
+                 * @description Names this request for ever: a retry with the same key and the same request returns the original answer without moving money again.
+                 * @example topup-2026-12-06-0001
+                 */
                 "Idempotency-Key": string;
             };
             path?: never;
@@ -1893,7 +1899,10 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Names this request for ever: a retry with the same key and the same request returns the original answer without moving money again. */
+                /**
+                 * @description Names this request for ever: a retry with the same key and the same request returns the original answer without moving money again.
+                 * @example order-2026-12-0042
+                 */
                 "Idempotency-Key": string;
             };
             path?: never;
@@ -2037,11 +2046,17 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Names this request for ever: a retry with the same key and the same request returns the original answer without moving money again. */
+                /**
+                 * @description Names this request for ever: a retry with the same key and the same request returns the original answer without moving money again.
+                 * @example refund-2026-12-0042-1
+                 */
                 "Idempotency-Key": string;
             };
             path: {
-                /** @description The id of one of the caller's charges (a Transaction id). */
+                /**
+                 * @description The id of one of the caller's charges (a Transaction id).
+                 * @example c41d7e2a-8b7a-4c6d-9e0f-1a2b3c4d5e6f
+                 */
                 charge_id: string;
             };
             cookie?: never;
@@ -2196,9 +2211,15 @@ export interface operations {
     BillingService_ListTransactions: {
         parameters: {
             query?: {
-                /** @description At most 100 (more is capped); 0 means the default of 20. */
+                /**
+                 * @description At most 100 (more is capped); 0 means the default of 20.
+                 * @example 20
+                 */
                 pageSize?: number;
-                /** @description Opaque cursor from a previous response's next_page_token; empty for the first page. */
+                /**
+                 * @description Opaque cursor from a previous response's next_page_token; empty for the first page.
+                 * @example
+                 */
                 pageToken?: string;
             };
             header?: never;

@@ -126,7 +126,7 @@ def _describe(
     operation: dict[str, Any], route: Route, notes: Mapping[str, str], examples: Mapping[str, Any]
 ) -> None:
     """The RPC's comment as summary (its first sentence) and description; the examples of
-    its request and response messages."""
+    its request (split over body and parameters) and response messages."""
     comment = notes.get(route.method.full_name)
     if comment:
         operation["summary"] = _first_sentence(comment)
@@ -139,9 +139,21 @@ def _describe(
         elif isinstance(request, dict):
             request = {k: v for k, v in request.items() if k in _body_json_names(route)}
         body["content"][_JSON]["example"] = request
+    if isinstance(request, dict):
+        _parameter_examples(operation, route, examples[route.method.input_type.full_name])
     response = examples.get(route.method.output_type.full_name)
     if response is not None and route.response_field is None:
         operation["responses"]["200"]["content"][_JSON]["example"] = response
+
+
+def _parameter_examples(operation: dict[str, Any], route: Route, request: dict[str, Any]) -> None:
+    """Each path, header and top-level query parameter's value in the request's example."""
+    names = {name: field_path[0].json_name for name, field_path in route.path_fields}
+    names |= {bound.header: field.json_name for field, bound in route.header_fields}
+    for parameter in operation["parameters"]:
+        key = names.get(parameter["name"], parameter["name"])
+        if key in request:
+            parameter["example"] = request[key]
 
 
 def _body_json_names(route: Route) -> set[str]:
