@@ -340,7 +340,7 @@ export interface components {
         /** @description CloseAccountRequest confirms the closure with the password. */
         "tollgate.auth.v1.CloseAccountRequest": {
             /** @description The account's password, checked again. */
-            password?: string;
+            password?: string | null;
         };
         /** @description CloseAccountResponse is where the closure stands. */
         "tollgate.auth.v1.CloseAccountResponse": {
@@ -1923,7 +1923,7 @@ export interface operations {
                      */
                     amount: string | number;
                     /** @description What the charge is for, shown in the ledger and the receipt mail: at most 500 characters, no control characters or line breaks. */
-                    description?: string;
+                    description?: string | null;
                 };
             };
         };

@@ -65,6 +65,7 @@ def build_openapi(
         paths.setdefault(path, {})[method] = operation
     for name in _output_only(paths, schemas.schemas):
         schemas.mark_output(name)
+    _nullable_inputs(paths, schemas.schemas)
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
@@ -88,13 +89,48 @@ def build_openapi(
 
 def _output_only(paths: Mapping[str, Any], components: Mapping[str, Any]) -> set[str]:
     """Schemas reachable from successful responses and from no request."""
+    sent, answered = _roots(paths)
+    return _refs(answered, components) - _refs(sent, components)
+
+
+def _roots(paths: Mapping[str, Any]) -> tuple[list[Any], list[Any]]:
     sent: list[Any] = []
     answered: list[Any] = []
     for item in paths.values():
         for operation in item.values():
             sent += [operation["parameters"], operation.get("requestBody")]
             answered.append(operation["responses"]["200"])
-    return _refs(answered, components) - _refs(sent, components)
+    return sent, answered
+
+
+def _nullable_inputs(paths: Mapping[str, Any], components: dict[str, Any]) -> None:
+    """In what is only ever sent, a field that is not required may be JSON ``null``: the
+    gateway reads it as unset, as protojson does."""
+    sent, answered = _roots(paths)
+    objects = [components[n] for n in _refs(sent, components) - _refs(answered, components)]
+    for item in paths.values():
+        for operation in item.values():
+            body = operation.get("requestBody")
+            if body is not None and "$ref" not in body["content"][_JSON]["schema"]:
+                objects.append(body["content"][_JSON]["schema"])
+    for schema in objects:
+        required = set(schema.get("required", ()))
+        properties = schema.get("properties", {})
+        for name, field in properties.items():
+            if name not in required:
+                properties[name] = _or_null(field)
+
+
+def _or_null(schema: dict[str, Any]) -> dict[str, Any]:
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        return {**schema, "type": [kind, "null"]}
+    if isinstance(kind, list):
+        return {**schema, "type": [*kind, "null"]}
+    # A $ref (a message or an enum), or a well-known type's open schema.
+    notes = {k: v for k, v in schema.items() if k in ("description", "deprecated")}
+    core = {k: v for k, v in schema.items() if k not in notes}
+    return {**notes, "anyOf": [core, {"type": "null"}]} if core else schema
 
 
 def _refs(roots: list[Any], components: Mapping[str, Any]) -> set[str]:
