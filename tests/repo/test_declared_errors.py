@@ -161,3 +161,63 @@ def test_every_domain_reason_is_declared_with_the_code_the_code_uses(package: Pa
             code = call.args[0]
             if isinstance(reason, ast.Constant) and isinstance(code, ast.Attribute):
                 assert CALLER[reason.value].code.name == code.attr, reason.value
+
+
+WALKED = """
+class DomainError(Exception):
+    reason = "DOMAIN"
+
+class Missing(DomainError):
+    reason = "MISSING"
+
+class Limit(DomainError):
+    reason = "LIMIT"
+
+class Down(DomainError):
+    reason = "DOWN"
+
+class Unrelated(DomainError):
+    reason = "UNRELATED"
+
+_TABLE = {"limit": lambda: Limit("over")}
+
+class Port(Protocol):
+    async def find(self, key: str) -> str: ...
+
+@translate_outages((OSError,), Down)
+class Store:
+    async def find(self, key: str) -> str:
+        raise _TABLE["limit"]()
+
+class Other:
+    async def find(self, key: str) -> str:
+        return key
+    async def unrelated(self) -> None:
+        raise Unrelated("never called")
+
+class UseCase:
+    def __init__(self, port: Port) -> None:
+        self._port = port
+    async def get(self, key: str) -> str:
+        if not key:
+            raise Missing("no key")
+        return await self._port.find(key)
+
+class Servicer:
+    def __init__(self, use_case: UseCase) -> None:
+        self._use_case = use_case
+    async def Get(self, request, context):
+        return await self._use_case.get(request.key)
+    async def Auth(self, request, context):
+        raise StatusError(grpc.StatusCode.UNAUTHENTICATED, "no", reason="TOKEN_MISSING")
+"""
+
+
+def test_the_walk_follows_types_tables_decorators_and_literal_statuses(tmp_path: Path) -> None:
+    source = tmp_path / "walked.py"
+    source.write_text(WALKED)
+    scope = Scope.of([source])
+    # Missing in the use case, Limit through the module table, Down from the decorator on
+    # the Protocol's implementation; never the uncalled method's Unrelated.
+    assert scope.reasons("Servicer", "Get") == {"MISSING", "LIMIT", "DOWN"}
+    assert scope.reasons("Servicer", "Auth") == {"TOKEN_MISSING"}
