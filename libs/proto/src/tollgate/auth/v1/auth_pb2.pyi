@@ -27,10 +27,15 @@ class _AccountState:
 class _AccountStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AccountState.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     ACCOUNT_STATE_UNSPECIFIED: _AccountState.ValueType  # 0
+    """Never answered."""
     PENDING: _AccountState.ValueType  # 1
+    """Registered; the wallet and the welcome mail are still on their way."""
     ACTIVE: _AccountState.ValueType  # 2
+    """Open for use."""
     CLOSING: _AccountState.ValueType  # 3
+    """The closure saga is running."""
     CLOSED: _AccountState.ValueType  # 4
+    """Closed; the personal data is erased."""
 
 class AccountState(_AccountState, metaclass=_AccountStateEnumTypeWrapper):
     """AccountState is where an account is in its life: PENDING until the sign-up saga has
@@ -39,20 +44,31 @@ class AccountState(_AccountState, metaclass=_AccountStateEnumTypeWrapper):
     """
 
 ACCOUNT_STATE_UNSPECIFIED: AccountState.ValueType  # 0
+"""Never answered."""
 PENDING: AccountState.ValueType  # 1
+"""Registered; the wallet and the welcome mail are still on their way."""
 ACTIVE: AccountState.ValueType  # 2
+"""Open for use."""
 CLOSING: AccountState.ValueType  # 3
+"""The closure saga is running."""
 CLOSED: AccountState.ValueType  # 4
+"""Closed; the personal data is erased."""
 Global___AccountState: _TypeAlias = AccountState  # noqa: Y015
 
 @_typing.final
 class RegisterRequest(_message.Message):
+    """RegisterRequest names the new account's email address and password."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     EMAIL_FIELD_NUMBER: _builtins.int
     PASSWORD_FIELD_NUMBER: _builtins.int
     email: _builtins.str
+    """The account's email address (also its login), e.g. "ada@example.com"; a welcome mail with
+    a verification link is sent to it.
+    """
     password: _builtins.str
+    """8 characters at least, at most 72 bytes of UTF-8."""
     def __init__(
         self,
         *,
@@ -69,13 +85,17 @@ Global___RegisterRequest: _TypeAlias = RegisterRequest  # noqa: Y015
 
 @_typing.final
 class RegisterResponse(_message.Message):
+    """RegisterResponse is the new account."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_ID_FIELD_NUMBER: _builtins.int
     EMAIL_FIELD_NUMBER: _builtins.int
     ACCOUNT_STATE_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """The user's id (a UUID)."""
     email: _builtins.str
+    """The email address as stored (normalised)."""
     account_state: Global___AccountState.ValueType
     """ACTIVE once the sign-up saga has finished, PENDING while it still runs."""
     def __init__(
@@ -95,12 +115,16 @@ Global___RegisterResponse: _TypeAlias = RegisterResponse  # noqa: Y015
 
 @_typing.final
 class LoginRequest(_message.Message):
+    """LoginRequest holds the credentials to check."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     EMAIL_FIELD_NUMBER: _builtins.int
     PASSWORD_FIELD_NUMBER: _builtins.int
     email: _builtins.str
+    """The account's email address."""
     password: _builtins.str
+    """The account's password."""
     def __init__(
         self,
         *,
@@ -117,6 +141,8 @@ Global___LoginRequest: _TypeAlias = LoginRequest  # noqa: Y015
 
 @_typing.final
 class LoginResponse(_message.Message):
+    """LoginResponse is a new session's token pair."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ACCESS_TOKEN_FIELD_NUMBER: _builtins.int
@@ -126,8 +152,11 @@ class LoginResponse(_message.Message):
     MFA_REQUIRED_FIELD_NUMBER: _builtins.int
     MFA_TOKEN_FIELD_NUMBER: _builtins.int
     access_token: _builtins.str
-    """Empty when mfa_required: the login goes on with CompleteMfaLogin."""
+    """A short-lived JWT: send it as `Authorization: Bearer <access_token>`. Empty when
+    mfa_required: the login goes on with CompleteMfaLogin.
+    """
     refresh_token: _builtins.str
+    """A single-use token that gets the next pair from Refresh; keep it secret."""
     token_type: _builtins.str
     """Always "Bearer"."""
     expires_in: _builtins.int
@@ -156,10 +185,13 @@ Global___LoginResponse: _TypeAlias = LoginResponse  # noqa: Y015
 
 @_typing.final
 class RefreshRequest(_message.Message):
+    """RefreshRequest holds the refresh token to rotate."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     REFRESH_TOKEN_FIELD_NUMBER: _builtins.int
     refresh_token: _builtins.str
+    """The refresh token of the latest pair; each one works once."""
     def __init__(
         self,
         *,
@@ -175,6 +207,8 @@ Global___RefreshRequest: _TypeAlias = RefreshRequest  # noqa: Y015
 
 @_typing.final
 class RefreshResponse(_message.Message):
+    """RefreshResponse is the session's next token pair (the old refresh token is spent)."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ACCESS_TOKEN_FIELD_NUMBER: _builtins.int
@@ -182,9 +216,13 @@ class RefreshResponse(_message.Message):
     TOKEN_TYPE_FIELD_NUMBER: _builtins.int
     EXPIRES_IN_FIELD_NUMBER: _builtins.int
     access_token: _builtins.str
+    """A new access token."""
     refresh_token: _builtins.str
+    """A new refresh token, replacing the one sent."""
     token_type: _builtins.str
+    """Always "Bearer"."""
     expires_in: _builtins.int
+    """Lifetime of the access token in seconds."""
     def __init__(
         self,
         *,
@@ -203,6 +241,8 @@ Global___RefreshResponse: _TypeAlias = RefreshResponse  # noqa: Y015
 
 @_typing.final
 class LogoutRequest(_message.Message):
+    """LogoutRequest is empty: the session is the access token's."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -218,6 +258,8 @@ Global___LogoutRequest: _TypeAlias = LogoutRequest  # noqa: Y015
 
 @_typing.final
 class LogoutResponse(_message.Message):
+    """LogoutResponse is empty: the session has ended."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -233,6 +275,8 @@ Global___LogoutResponse: _TypeAlias = LogoutResponse  # noqa: Y015
 
 @_typing.final
 class MeRequest(_message.Message):
+    """MeRequest is empty: the user is the access token's."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -248,6 +292,8 @@ Global___MeRequest: _TypeAlias = MeRequest  # noqa: Y015
 
 @_typing.final
 class MeResponse(_message.Message):
+    """MeResponse is the signed-in user."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_ID_FIELD_NUMBER: _builtins.int
@@ -257,13 +303,19 @@ class MeResponse(_message.Message):
     ACCOUNT_STATE_FIELD_NUMBER: _builtins.int
     MFA_ENABLED_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """The user's id (a UUID)."""
     email: _builtins.str
+    """The account's email address."""
     email_verified: _builtins.bool
+    """Whether the address was verified (VerifyEmail)."""
     account_state: Global___AccountState.ValueType
+    """Where the account is in its life."""
     mfa_enabled: _builtins.bool
     """Whether login asks for a second factor (TOTP)."""
     @_builtins.property
-    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    def created_at(self) -> _timestamp_pb2.Timestamp:
+        """When the account was registered."""
+
     def __init__(
         self,
         *,
@@ -284,10 +336,13 @@ Global___MeResponse: _TypeAlias = MeResponse  # noqa: Y015
 
 @_typing.final
 class VerifyEmailRequest(_message.Message):
+    """VerifyEmailRequest holds the token of a verification link."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TOKEN_FIELD_NUMBER: _builtins.int
     token: _builtins.str
+    """The token from the link in the welcome mail."""
     def __init__(
         self,
         *,
@@ -303,6 +358,8 @@ Global___VerifyEmailRequest: _TypeAlias = VerifyEmailRequest  # noqa: Y015
 
 @_typing.final
 class VerifyEmailResponse(_message.Message):
+    """VerifyEmailResponse is empty: the address is verified."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -318,6 +375,8 @@ Global___VerifyEmailResponse: _TypeAlias = VerifyEmailResponse  # noqa: Y015
 
 @_typing.final
 class GetJwksRequest(_message.Message):
+    """GetJwksRequest is empty."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -333,11 +392,15 @@ Global___GetJwksRequest: _TypeAlias = GetJwksRequest  # noqa: Y015
 
 @_typing.final
 class GetJwksResponse(_message.Message):
+    """GetJwksResponse is a JSON Web Key Set (RFC 7517)."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     KEYS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def keys(self) -> _containers.RepeatedCompositeFieldContainer[Global___Jwk]: ...
+    def keys(self) -> _containers.RepeatedCompositeFieldContainer[Global___Jwk]:
+        """The keys that may have signed a token still valid."""
+
     def __init__(
         self,
         *,
@@ -368,15 +431,21 @@ class Jwk(_message.Message):
     N_FIELD_NUMBER: _builtins.int
     E_FIELD_NUMBER: _builtins.int
     kty: _builtins.str
+    """Key type: "OKP" or "RSA"."""
     kid: _builtins.str
+    """Key id: the `kid` header of the tokens this key signed."""
     use: _builtins.str
+    """Always "sig"."""
     alg: _builtins.str
+    """Signature algorithm: "EdDSA" or "RS256"."""
     crv: _builtins.str
-    """OKP keys."""
+    """OKP keys: the curve, "Ed25519"."""
     x: _builtins.str
+    """OKP keys: the public key, base64url."""
     n: _builtins.str
-    """RSA keys."""
+    """RSA keys: the modulus, base64url."""
     e: _builtins.str
+    """RSA keys: the public exponent, base64url."""
     def __init__(
         self,
         *,
@@ -399,6 +468,8 @@ Global___Jwk: _TypeAlias = Jwk  # noqa: Y015
 
 @_typing.final
 class ListSessionsRequest(_message.Message):
+    """ListSessionsRequest is empty: the user is the access token's."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -414,11 +485,15 @@ Global___ListSessionsRequest: _TypeAlias = ListSessionsRequest  # noqa: Y015
 
 @_typing.final
 class ListSessionsResponse(_message.Message):
+    """ListSessionsResponse lists the user's open sessions."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     SESSIONS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def sessions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Session]: ...
+    def sessions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Session]:
+        """Every open session, the current one included."""
+
     def __init__(
         self,
         *,
@@ -434,6 +509,8 @@ Global___ListSessionsResponse: _TypeAlias = ListSessionsResponse  # noqa: Y015
 
 @_typing.final
 class Session(_message.Message):
+    """Session is one signed-in device or client."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     SESSION_ID_FIELD_NUMBER: _builtins.int
@@ -441,12 +518,17 @@ class Session(_message.Message):
     LAST_REFRESHED_AT_FIELD_NUMBER: _builtins.int
     CURRENT_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
+    """The session's id; RevokeSession takes it."""
     current: _builtins.bool
     """True for the session the request was made with."""
     @_builtins.property
-    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    def created_at(self) -> _timestamp_pb2.Timestamp:
+        """When the session was opened (Login)."""
+
     @_builtins.property
-    def last_refreshed_at(self) -> _timestamp_pb2.Timestamp: ...
+    def last_refreshed_at(self) -> _timestamp_pb2.Timestamp:
+        """When its token pair was last rotated (Refresh)."""
+
     def __init__(
         self,
         *,
@@ -465,10 +547,13 @@ Global___Session: _TypeAlias = Session  # noqa: Y015
 
 @_typing.final
 class RevokeSessionRequest(_message.Message):
+    """RevokeSessionRequest names the session to end."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     SESSION_ID_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
+    """The id of one of the caller's sessions (ListSessions)."""
     def __init__(
         self,
         *,
@@ -484,6 +569,8 @@ Global___RevokeSessionRequest: _TypeAlias = RevokeSessionRequest  # noqa: Y015
 
 @_typing.final
 class RevokeSessionResponse(_message.Message):
+    """RevokeSessionResponse is empty: the session has ended."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -499,6 +586,8 @@ Global___RevokeSessionResponse: _TypeAlias = RevokeSessionResponse  # noqa: Y015
 
 @_typing.final
 class CloseAccountRequest(_message.Message):
+    """CloseAccountRequest confirms the closure with the password."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PASSWORD_FIELD_NUMBER: _builtins.int
@@ -519,6 +608,8 @@ Global___CloseAccountRequest: _TypeAlias = CloseAccountRequest  # noqa: Y015
 
 @_typing.final
 class CloseAccountResponse(_message.Message):
+    """CloseAccountResponse is where the closure stands."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ACCOUNT_STATE_FIELD_NUMBER: _builtins.int
