@@ -3,7 +3,7 @@ import { friendlyError } from "../api/errors";
 import type { Me, MfaEnrollment } from "../api/types";
 import { useApi } from "../context";
 import { href, link } from "../router";
-import { Field, FormError, PASSWORD_HINT, useSubmit } from "./forms";
+import { Field, FormError, NewPasswordField, Submit, useSubmit } from "./forms";
 
 /** The signed-in person's security settings: password, email address, two-step sign-in. */
 export function AccountScreen() {
@@ -70,26 +70,14 @@ function ChangePassword() {
           value={current}
           onValue={setCurrent}
         />
-        <Field
-          id={`${id}-new`}
-          label="New password"
-          hint={PASSWORD_HINT}
-          type="password"
-          autoComplete="new-password"
-          required
-          minLength={8}
-          value={next}
-          onValue={setNext}
-        />
+        <NewPasswordField id={`${id}-new`} value={next} onValue={setNext} />
         <FormError error={error} />
         {done && (
           <p className="note success" role="status">
             Password changed. Your other sessions were signed out.
           </p>
         )}
-        <button type="submit" className="primary" aria-disabled={busy}>
-          {busy ? "Please wait…" : "Change password"}
-        </button>
+        <Submit busy={busy} label="Change password" />
       </form>
     </section>
   );
@@ -138,9 +126,7 @@ function ChangeEmail() {
             We sent a link to {sentTo}. Your address changes when you open it.
           </p>
         )}
-        <button type="submit" className="primary" aria-disabled={busy}>
-          {busy ? "Please wait…" : "Send confirmation link"}
-        </button>
+        <Submit busy={busy} label="Send confirmation link" />
       </form>
     </section>
   );
@@ -205,9 +191,7 @@ function TwoStep({ enabled, onChange }: { enabled: boolean; onChange: () => void
       {!enabled && !enrollment && (
         <form onSubmit={start.submit} aria-label="Turn on two-step sign-in">
           <FormError error={start.error} />
-          <button type="submit" className="primary" aria-disabled={start.busy}>
-            {start.busy ? "Please wait…" : "Set up two-step sign-in"}
-          </button>
+          <Submit busy={start.busy} label="Set up two-step sign-in" />
         </form>
       )}
       {!enabled && enrollment && (
@@ -236,9 +220,7 @@ function TwoStep({ enabled, onChange }: { enabled: boolean; onChange: () => void
             onValue={setCode}
           />
           <FormError error={confirm.error} />
-          <button type="submit" className="primary" aria-disabled={confirm.busy}>
-            {confirm.busy ? "Please wait…" : "Turn on"}
-          </button>
+          <Submit busy={confirm.busy} label="Turn on" />
         </form>
       )}
       {enabled && (
@@ -262,9 +244,7 @@ function TwoStep({ enabled, onChange }: { enabled: boolean; onChange: () => void
             onValue={setCode}
           />
           <FormError error={disable.error} />
-          <button type="submit" aria-disabled={disable.busy}>
-            {disable.busy ? "Please wait…" : "Turn off two-step sign-in"}
-          </button>
+          <Submit busy={disable.busy} label="Turn off two-step sign-in" primary={false} />
         </form>
       )}
     </section>

@@ -1,7 +1,7 @@
 import { useId, useState } from "react";
 import { useApi } from "../context";
 import { href, link } from "../router";
-import { Field, FormError, PASSWORD_HINT, useSubmit } from "./forms";
+import { Field, FormError, NewPasswordField, Submit, useSubmit } from "./forms";
 
 /** Asks for a reset link; the answer is the same whether or not an account has the address. */
 export function ForgotPasswordScreen() {
@@ -37,9 +37,7 @@ export function ForgotPasswordScreen() {
             onValue={setEmail}
           />
           <FormError error={error} />
-          <button type="submit" className="primary" aria-disabled={busy}>
-            {busy ? "Please wait…" : "Send me a reset link"}
-          </button>
+          <Submit busy={busy} label="Send me a reset link" />
         </form>
       )}
       <p className="switch">
@@ -76,21 +74,9 @@ export function ResetPasswordScreen({ token }: { token: string }) {
         </p>
       ) : (
         <form onSubmit={submit} aria-label="Set a new password">
-          <Field
-            id={`${id}-password`}
-            label="New password"
-            hint={PASSWORD_HINT}
-            type="password"
-            autoComplete="new-password"
-            required
-            minLength={8}
-            value={password}
-            onValue={setPassword}
-          />
+          <NewPasswordField id={`${id}-password`} value={password} onValue={setPassword} />
           <FormError error={error} />
-          <button type="submit" className="primary" aria-disabled={busy}>
-            {busy ? "Please wait…" : "Set new password"}
-          </button>
+          <Submit busy={busy} label="Set new password" />
         </form>
       )}
       <p className="switch">

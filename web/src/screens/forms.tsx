@@ -67,4 +67,26 @@ export function FormError({ error }: { error: string | null }) {
   ) : null;
 }
 
-export const PASSWORD_HINT = "At least 8 characters.";
+/** A new password, under registration's rule (the server checks the byte limit too). */
+export function NewPasswordField(props: { id: string; value: string; onValue: (v: string) => void }) {
+  return (
+    <Field
+      label="New password"
+      hint="At least 8 characters."
+      type="password"
+      autoComplete="new-password"
+      required
+      minLength={8}
+      {...props}
+    />
+  );
+}
+
+/** The label and submit button of a form, "Please wait…" while it is sent. */
+export function Submit({ busy, label, primary = true }: { busy: boolean; label: string; primary?: boolean }) {
+  return (
+    <button type="submit" className={primary ? "primary" : undefined} aria-disabled={busy}>
+      {busy ? "Please wait…" : label}
+    </button>
+  );
+}
