@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 
 from opentelemetry import trace
 from opentelemetry.trace import Tracer
-from redis.asyncio import Redis
 
 from auth_svc.api.servicer import AuthServicer
 from auth_svc.config import AuthSettings
@@ -33,7 +32,7 @@ from auth_svc.usecases.sessions import SessionService
 from tollgate.auth.v1 import auth_pb2, auth_pb2_grpc
 from tollgate_kit.caller import CallerAuthenticator
 from tollgate_kit.db import create_pool
-from tollgate_kit.redis_client import REDIS_UNREACHABLE, create_redis
+from tollgate_kit.redis_client import REDIS_UNREACHABLE, RedisClient, create_redis
 from tollgate_kit.saga import RunnerPolicy, SagaMetrics, SagaStore
 from tollgate_kit.server import GrpcApp
 from tollgate_kit.service import Assembly, Served, assemble
@@ -180,7 +179,7 @@ async def _wire(parts: Assembly, settings: AuthSettings, tracer: Tracer) -> Grpc
     )
 
 
-async def _answers(redis: Redis) -> bool:
+async def _answers(redis: RedisClient) -> bool:
     try:
         await redis.ping()
     except REDIS_UNREACHABLE:

@@ -10,13 +10,16 @@ import asyncpg
 import grpc
 import jwt
 import pytest
-from redis.asyncio import Redis
 
 from tollgate.auth.v1 import auth_pb2
 from tollgate_devstack import testing as devstack
 from tollgate_kit.db import database_name
 from tollgate_kit.errors import error_reason
+from tollgate_kit.redis_client import create_redis
 from tollgate_kit.tokens import session_key
+
+# Every test here runs on one Redis node and on a three-master Redis Cluster.
+pytestmark = pytest.mark.parametrize("redis_url", ["node", "cluster"], indirect=True)
 
 
 def bearer(token: str) -> tuple[tuple[str, str], ...]:
@@ -66,7 +69,7 @@ async def test_session_hash_in_redis_has_the_documented_fields_and_ttl(auth: Any
     await auth.register("ann@example.com")
     login = await auth.login("ann@example.com")
     claims = jwt.decode(login.refresh_token, options={"verify_signature": False})
-    redis = Redis.from_url(devstack.redis_server_url())
+    redis = create_redis(auth.settings.redis_url)
     try:
         key = session_key(auth.settings.redis_key_prefix, claims["sid"])
         stored = {k.decode(): v.decode() for k, v in (await redis.hgetall(key)).items()}

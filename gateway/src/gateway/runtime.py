@@ -7,19 +7,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
-
     from gateway.authn import Authenticator
     from gateway.backends import BackendPool
     from gateway.ops import Readiness
     from gateway.ratelimit import LeasedLimiter, RateLimiter
     from tollgate_kit.ended_sessions import EndedSessions
+    from tollgate_kit.redis_client import RedisClient
 
 
 @dataclass
 class Runtime:
     backends: BackendPool | None = None
-    redis: Redis | None = None
+    redis: RedisClient | None = None
     authenticator: Authenticator | None = None
     limiter: RateLimiter | None = None
     leased: LeasedLimiter | None = None

