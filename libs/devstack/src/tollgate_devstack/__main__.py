@@ -37,9 +37,15 @@ def _say(message: str) -> None:
 
 
 def _run(data_dir: Path, free_ports: bool, policy: RestartPolicy) -> int:
-    config = config_from_env(os.environ, data_dir)
+    try:
+        config = config_from_env(os.environ, data_dir)
+    except StackError as err:
+        _say(str(err))
+        return 2
     if free_ports:
-        config.ports = {key: free_port() for key in port_keys(available_services())}
+        config.ports = {
+            key: free_port() for key in port_keys(available_services(), config.replicas)
+        }
     stack = Stack(config)
     stop = _StopRequest()
     signal.signal(signal.SIGINT, stop)
@@ -55,16 +61,22 @@ def _run(data_dir: Path, free_ports: bool, policy: RestartPolicy) -> int:
     names = [spec.name for spec in stack.specs]
     lines = ["", "Tollgate is running:"]
     if "gateway" in names:
-        gateway = stack.http_url("gateway")
-        lines += [
-            f"  gateway      {gateway}  (docs {gateway}/docs, app {gateway}/app/)",
-        ]
+        for replica in stack.replicas("gateway"):
+            gateway = stack.http_url(replica)
+            lines += [
+                f"  {replica:<12} {gateway}  (docs {gateway}/docs, app {gateway}/app/)",
+            ]
     for spec in stack.specs:
         if spec.default_grpc_port is not None:
-            lines.append(
-                f"  {spec.name:<12} grpc {stack.grpc_addr(spec.name)}  "
-                f"metrics {stack.http_url(spec.name)}/metrics"
-            )
+            for replica in stack.replicas(spec.name):
+                lines.append(
+                    f"  {replica:<12} grpc {stack.grpc_addr(replica)}  "
+                    f"metrics {stack.http_url(replica)}/metrics"
+                )
+    if config.replicas > 1:
+        lines.append(
+            f"  ({config.replicas} replicas of each service; callers balance over all of them)"
+        )
     if config.start_mailcatcher:
         lines.append(
             f"  mail         {stack.http_url('mailcatcher')}/api/v1/messages  "

@@ -111,12 +111,14 @@ def running_suite(
     redis_url: str | None = None,
     database_ports: Mapping[str, int] | None = None,
     tls: bool = True,
+    replicas: int = 1,
 ) -> Iterator[Stack]:
     """The whole suite as real processes on the test PostgreSQL and Redis (or ``redis_url``):
     free ports, fresh databases and a fresh key prefix, all removed on exit. The launcher is
     `make run`'s. ``database_ports`` (service name -> local port, a :class:`TcpProxy` in front
     of the test PostgreSQL) sends that service's database connections through the port;
-    ``tls=False`` runs the services without mutual TLS (benchmarks compare both)."""
+    ``tls=False`` runs the services without mutual TLS (benchmarks compare both);
+    ``replicas`` processes of every service ("auth", "auth-2", …: :meth:`Stack.replicas`)."""
     specs = list(services if services is not None else available_services())
     key_prefix = f"test:{unique_name(name)}:"
     redis_url = redis_url or redis_server_url()
@@ -136,10 +138,11 @@ def running_suite(
         data_dir=data_dir,
         database_names=database_names,
         redis_key_prefix=key_prefix,
-        ports={key: free_port() for key in port_keys(specs)},
+        ports={key: free_port() for key in port_keys(specs, replicas)},
         env={**SUITE_TEST_ENV, **proxied, **(env or {})},
         services=specs,
         tls=tls,
+        replicas=replicas,
     )
     suite = Stack(config, log_sink=log_sink)
     try:
