@@ -105,7 +105,7 @@ async def _wire(parts: Assembly, settings: AuthSettings, tracer: Tracer) -> Grpc
             retry_base=settings.saga_backoff_base_seconds,
             retry_max=settings.saga_backoff_max_seconds,
         ),
-        listen_dsn=settings.database_url,
+        listen_dsn=settings.database_listen_url or settings.database_url,
         tracer=tracer,
     )
     accounts = AccountService(
@@ -170,7 +170,7 @@ async def _wire(parts: Assembly, settings: AuthSettings, tracer: Tracer) -> Grpc
             retry_max=settings.outbox_backoff_max_seconds,
             retention=settings.outbox_retention,
         ),
-        listen_dsn=settings.database_url,
+        listen_dsn=settings.database_listen_url or settings.database_url,
         tracer=tracer,
     )
     return parts.app(

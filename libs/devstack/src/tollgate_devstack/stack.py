@@ -406,7 +406,12 @@ class Stack:
                 spec,
                 subprocess.Popen(
                     [sys.executable, "-m", spec.module, "migrate"],
-                    env=self._procs[spec.name].env,
+                    # Straight to PostgreSQL, as a deployment's migration job: not through a
+                    # proxy or pooler the services may use (the migration lock is a session's).
+                    env={
+                        **self._procs[spec.name].env,
+                        f"{spec.env_prefix}DATABASE_URL": self.database_dsn(spec.name),
+                    },
                     stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT,
                     text=True,

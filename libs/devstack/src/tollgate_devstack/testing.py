@@ -112,26 +112,31 @@ def running_suite(
     database_ports: Mapping[str, int] | None = None,
     tls: bool = True,
     replicas: int = 1,
+    database_options: str = "",
 ) -> Iterator[Stack]:
     """The whole suite as real processes on the test PostgreSQL and Redis (or ``redis_url``):
     free ports, fresh databases and a fresh key prefix, all removed on exit. The launcher is
     `make run`'s. ``database_ports`` (service name -> local port, a :class:`TcpProxy` in front
     of the test PostgreSQL) sends that service's database connections through the port;
     ``tls=False`` runs the services without mutual TLS (benchmarks compare both);
-    ``replicas`` processes of every service ("auth", "auth-2", …: :meth:`Stack.replicas`)."""
+    ``replicas`` processes of every service ("auth", "auth-2", …: :meth:`Stack.replicas`);
+    ``database_options`` is the query of the DSNs through ``database_ports`` (a pooler's
+    ``statement_cache_size=0``), whose services LISTEN on PostgreSQL itself."""
     specs = list(services if services is not None else available_services())
     key_prefix = f"test:{unique_name(name)}:"
     redis_url = redis_url or redis_server_url()
     database_url = postgres_server_url()
     database_names = {s.name: unique_name(f"{name}_{s.name}") for s in specs if s.database}
-    proxied = {
-        f"{s.env_prefix}DATABASE_URL": through_port(
-            with_database(database_url, database_names[s.name]), port
-        )
-        for s in specs
-        for service, port in (database_ports or {}).items()
-        if s.name == service
-    }
+    proxied = {}
+    for spec in specs:
+        port = (database_ports or {}).get(spec.name)
+        if port is not None:
+            direct = with_database(database_url, database_names[spec.name])
+            through = through_port(direct, port)
+            proxied[f"{spec.env_prefix}DATABASE_URL"] = (
+                f"{through}?{database_options}" if database_options else through
+            )
+            proxied[f"{spec.env_prefix}DATABASE_LISTEN_URL"] = direct
     config = StackConfig(
         database_url=database_url,
         redis_url=redis_url,

@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 
+from tollgate_kit.db import connect
 from tollgate_kit.logs import get_logger
 
 log = get_logger(__name__)
@@ -45,7 +46,7 @@ class NotifyListener:
             return
         await self.close()
         try:
-            conn = await asyncpg.connect(self._dsn, timeout=5)
+            conn = await connect(self._dsn, timeout=5)
         except (OSError, TimeoutError, asyncpg.PostgresError) as err:
             log.warning("listen_failed", channel=self._channel, error=str(err))
             return
