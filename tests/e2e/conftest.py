@@ -109,6 +109,8 @@ def replicated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "GATEWAY_SHUTDOWN_GRACE_SECONDS": "5",
             # The sign-up saga's wallet step then leaves a transaction: run twice, two.
             "BILLING_SIGN_UP_CREDIT": "500",
+            # The rolling restart's clients log in again and again.
+            "AUTH_LOGIN_RATE_LIMIT": "100000",
         },
     ) as suite:
         yield suite
