@@ -294,7 +294,8 @@ def test_the_pgbouncer_profile_pools_the_services_but_not_their_migrations(
         if name == "gateway":
             continue  # no database
         served = services[name]["environment"][f"{prefix}_DATABASE_URL"]
-        assert "@pgbouncer:5432/" in served and served.endswith("?statement_cache_size=0")
+        assert "@pgbouncer:5432/" in served
+        assert served.endswith("?statement_cache_size=0")
         migrated = services[name.replace("-svc", "-migrate")]["environment"]
         assert "@postgres:5432/" in migrated[f"{prefix}_DATABASE_URL"]
     assert "@postgres:5432/" in services["auth-svc"]["environment"]["AUTH_DATABASE_LISTEN_URL"]
