@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 MEMBERS := libs/proto libs/kit libs/devstack auth-svc billing-svc email-svc gateway
 
-.PHONY: install lock gen proto-deps run test lint fmt typecheck buf unit web web-test bench
+.PHONY: install lock gen proto-deps run test lint fmt typecheck buf unit web web-test bench new-service
 
 $(VENV)/.installed: requirements.lock package.json $(foreach m,$(MEMBERS),$(m)/pyproject.toml)
 	@command -v uv >/dev/null || python3 -m pip install --quiet "uv==0.13.9"
@@ -36,6 +36,10 @@ gen: install
 proto-deps: install
 	scripts/proto-deps.sh
 
+# A new service from the template (docs/conventions.md): make new-service NAME=ledger
+new-service: install
+	$(PY) -m tollgate_devstack.scaffold "$(NAME)"
+
 run: install web
 	$(PY) -m tollgate_devstack run
 
@@ -47,6 +51,7 @@ fmt: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 typecheck: install
 	$(VENV)/bin/mypy libs/kit/src libs/devstack/src auth-svc/src billing-svc/src email-svc/src gateway/src

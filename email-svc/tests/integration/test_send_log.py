@@ -12,8 +12,8 @@ import pytest
 
 from email_svc.domain import DeliveryUnavailable, IdempotencyKeyReused
 from email_svc.store import PgSendLog
+from email_svc.usecases.ports import SendOutcome
 from email_svc.usecases.retention import purge_send_log
-from email_svc.usecases.sending import SendOutcome
 from tollgate_kit.db import create_pool
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,8 @@ from email_svc.domain import (
     IdempotencyKeyReused,
     SendInProgress,
 )
-from email_svc.usecases.sending import EmailSender, SendOutcome
+from email_svc.usecases.ports import SendOutcome
+from email_svc.usecases.sending import EmailSender
 
 REQUEST = EmailRequest(
     message_id="m-1",

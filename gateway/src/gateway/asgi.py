@@ -14,6 +14,7 @@ from gateway.errors import JSON_HEADERS, error_body, error_info
 if TYPE_CHECKING:
     from gateway.ratelimit import Decision
     from gateway.routing import Target
+    from gateway.runtime import Runtime
     from tollgate_kit.tokens import TokenClaims
 
 Headers = list[tuple[bytes, bytes]]
@@ -27,9 +28,11 @@ class BodyTooLargeError(Exception):
 
 @dataclass(slots=True)
 class RequestState:
-    """What the middleware learns about one request, kept in ``scope["gateway"]``."""
+    """What the middleware learns about one request, kept in ``scope["gateway"]`` (made by
+    the routing middleware)."""
 
     target: Target
+    runtime: Runtime
     claims: TokenClaims | None = None
     # Why an optional token was refused (GraphQL answers it per operation).
     auth_error: tuple[str, str] | None = None

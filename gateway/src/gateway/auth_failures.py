@@ -15,26 +15,21 @@ from starlette.types import Scope
 
 from gateway.asgi import joined_header, peer_host
 from gateway.headers import TrustedProxies
-from gateway.ratelimit import Decision, Rate, address_identity
-from gateway.runtime import Runtime
+from gateway.ratelimit import Decision, Rate, RateLimiter, address_identity
 from tollgate_kit.logs import get_logger
 
 log = get_logger(__name__)
 
 
 class FailedAuthLimit:
-    def __init__(self, runtime: Runtime, rate: Rate, proxies: TrustedProxies) -> None:
-        self._runtime = runtime
+    def __init__(self, rate: Rate, proxies: TrustedProxies) -> None:
         self._rate = rate
         self._proxies = proxies
 
-    async def refusal(self, scope: Scope) -> Decision | None:
+    async def refusal(self, scope: Scope, limiter: RateLimiter) -> Decision | None:
         """Charge the request's client address one failed authentication; the refusing
         decision once its budget is spent, else None (also when Redis is unreachable: like
         the other limits, this one protects the backends and does not gate access)."""
-        limiter = self._runtime.limiter
-        if limiter is None:
-            return None
         address = self._proxies.client_address(
             peer_host(scope), joined_header(scope, b"x-forwarded-for")
         )

@@ -34,12 +34,13 @@ from gateway.middleware import (
     LoggerMiddleware,
     RateLimitMiddleware,
     RecoverMiddleware,
+    RoutingMiddleware,
 )
-from gateway.ops import InternalOnly, MetricsEndpoint, Readiness, ReadyEndpoint, healthz
+from gateway.ops import InternalOnly, MetricsEndpoint, Readiness, healthz, readyz
 from gateway.ratelimit import LeasedLimiter, LoginRates, Rate, RateLimiter
 from gateway.rest import RestHandler
 from gateway.routing import Access, Endpoint, Limit, Router, dispatch
-from gateway.runtime import Runtime
+from gateway.runtime import Runtime, Serving
 from gateway.transcoding import RouteTable, build_openapi
 from gateway.web import AppFiles, DocsFiles, GraphiQLPage, OpenApiDocument
 from tollgate.auth.v1 import auth_pb2
@@ -92,7 +93,7 @@ def build_app(
     )
     metrics = GatewayMetrics()
     access_log = AccessLog()
-    runtime = Runtime()
+    serving = Serving()
     user_rate = Rate(settings.rate_limit_per_minute, settings.rate_limit_burst)
     login_rates = LoginRates(
         per_address=Rate(
@@ -105,7 +106,6 @@ def build_app(
     )
     graphql = GraphQLEndpoint(
         build_graphql_schema(),
-        runtime,
         body_limit=settings.body_limit_bytes,
         default_deadline=settings.default_deadline_seconds,
         login_rates=login_rates,
@@ -125,7 +125,6 @@ def build_app(
     router = Router(
         table,
         RestHandler(
-            runtime,
             body_limit=settings.body_limit_bytes,
             default_deadline=settings.default_deadline_seconds,
             max_deadline=settings.max_deadline_seconds,
@@ -133,7 +132,7 @@ def build_app(
         ),
         exact={
             "/healthz": Endpoint("/healthz", healthz, _READ),
-            "/readyz": Endpoint("/readyz", internal(ReadyEndpoint(runtime)), _READ),
+            "/readyz": Endpoint("/readyz", internal(readyz), _READ),
             "/metrics": Endpoint("/metrics", internal(MetricsEndpoint(metrics)), _READ),
             "/openapi.json": Endpoint(
                 "/openapi.json", OpenApiDocument(orjson.dumps(openapi)), _READ
@@ -151,12 +150,14 @@ def build_app(
     )
 
     @asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        await _open(runtime, settings, backends, table, metrics, jwks_service)
+    async def lifespan(served: Starlette) -> AsyncIterator[None]:
+        runtime = await _open(settings, backends, table, metrics, jwks_service)
         flusher = asyncio.create_task(access_log.run())
+        serving.runtime = served.state.runtime = runtime
         try:
             yield
         finally:
+            serving.runtime = served.state.runtime = None
             flusher.cancel()
             await asyncio.gather(flusher, return_exceptions=True)
             await _close(runtime)
@@ -179,19 +180,17 @@ def build_app(
                 ],
                 max_age=600,
             ),
+            Middleware(RoutingMiddleware, router=router, serving=serving),
             Middleware(
                 LoggerMiddleware,
-                router=router,
                 metrics=metrics,
                 access_log=access_log,
                 quiet_routes=_PROBES,
             ),
             Middleware(
                 AuthMiddleware,
-                runtime=runtime,
                 user_rate=user_rate,
                 failed_auth=FailedAuthLimit(
-                    runtime,
                     Rate(
                         settings.unauthenticated_rate_limit_per_minute,
                         settings.unauthenticated_rate_limit_burst,
@@ -201,7 +200,6 @@ def build_app(
             ),
             Middleware(
                 RateLimitMiddleware,
-                runtime=runtime,
                 user_rate=user_rate,
                 login_rates=login_rates,
                 trusted_proxies=proxies,
@@ -210,23 +208,24 @@ def build_app(
         ],
         lifespan=lifespan,
     )
-    # Every request goes to the endpoint the router chose in the logger middleware.
+    # Every request goes to the endpoint the routing middleware chose.
     app.router.default = dispatch
     app.router.redirect_slashes = False
-    app.state.runtime = runtime
+    # The live clients while the lifespan runs (tests reach into them), else None.
+    app.state.runtime = None
     app.state.metrics = metrics
     app.state.route_table = table
     return app
 
 
 async def _open(
-    runtime: Runtime,
     settings: GatewaySettings,
     backends: Sequence[Backend],
     table: RouteTable,
     metrics: GatewayMetrics,
     jwks_service: str,
-) -> None:
+) -> Runtime:
+    """The app's live clients, each ready (the ended-sessions feed read up to date)."""
     pool = BackendPool(
         backends,
         idempotent_methods(table),
@@ -255,7 +254,6 @@ async def _open(
         settings.redis_key_prefix,
         connect_timeout=settings.redis_timeout_seconds,
     )
-    runtime.ended = ended
     # Serve once ended sessions are known: before that every token would be a 503.
     await ended.start()
 
@@ -269,33 +267,32 @@ async def _open(
         (name, partial(pool.health, name, 1.0))
         for name in dict.fromkeys(backend.service.full_name for backend in backends)
     ]
-    runtime.backends = pool
-    runtime.redis = redis
     limiter = RateLimiter(redis, settings.redis_key_prefix)
     leased = LeasedLimiter(limiter)
-    runtime.authenticator = Authenticator(verifier, ended, limiter=leased)
-    runtime.leased = leased
-    runtime.limiter = limiter
-    runtime.readiness = Readiness(
-        [*checks, ("redis", redis_ready), ("ended_sessions_feed", feed_ready)],
-        settings.readiness_cache_seconds,
+    runtime = Runtime(
+        backends=pool,
+        redis=redis,
+        authenticator=Authenticator(verifier, ended, limiter=leased),
+        limiter=limiter,
+        leased=leased,
+        readiness=Readiness(
+            [*checks, ("redis", redis_ready), ("ended_sessions_feed", feed_ready)],
+            settings.readiness_cache_seconds,
+        ),
+        ended=ended,
     )
     log.info(
         "gateway_started",
         routes=len(table),
         backends=list(dict.fromkeys(b.address for b in backends)),
     )
+    return runtime
 
 
 async def _close(runtime: Runtime) -> None:
-    if runtime.ended is not None:
-        await runtime.ended.aclose()
-    if runtime.backends is not None:
-        await runtime.backends.close()
-    if runtime.redis is not None:
-        await runtime.redis.aclose()
-    runtime.backends = runtime.redis = runtime.authenticator = None
-    runtime.limiter = runtime.leased = runtime.readiness = runtime.ended = None
+    await runtime.ended.aclose()
+    await runtime.backends.close()
+    await runtime.redis.aclose()
 
 
 def create_app() -> Starlette:

@@ -15,11 +15,11 @@ from typing import Any
 import grpc
 import orjson
 from google.protobuf import any_pb2, json_format
-from google.rpc import error_details_pb2, status_pb2
+from google.rpc import error_details_pb2
 
 from gateway.request_id import current as current_request_id
 from gateway.request_id import request_info
-from tollgate_kit.errors import ERROR_DOMAIN, status_from_metadata
+from tollgate_kit.errors import ERROR_DOMAIN, status_of
 
 # Imported for its side effect too: the google.rpc detail types must be in the descriptor
 # pool to render an Any as JSON.
@@ -62,6 +62,8 @@ _SAFE_MESSAGES: dict[int, str] = {
 BODY_TOO_LARGE = "BODY_TOO_LARGE"
 INVALID_HEADER = "INVALID_HEADER"
 INVALID_IDEMPOTENCY_KEY = "INVALID_IDEMPOTENCY_KEY"
+# 503 outside the app's lifespan: before it starts, after it stops.
+GATEWAY_NOT_SERVING = "GATEWAY_NOT_SERVING"
 
 # API answers carry tokens and account data: no cache (browser, proxy) may keep them
 # (RFC 6749 5.1 asks it of token responses; the rest is personal).
@@ -103,25 +105,9 @@ def detail_json(detail: any_pb2.Any) -> dict[str, Any]:
     return rendered
 
 
-def status_of(error: grpc.aio.AioRpcError) -> status_pb2.Status:
-    """The google.rpc.Status of a failed call, details from ``grpc-status-details-bin``."""
-    code = error.code()
-    return status_from_metadata(code, error.details() or "", error.trailing_metadata())
-
-
 def safe_message(code: int, message: str) -> str:
     """The backend's message for client errors, fixed text for server-side failures."""
     return _SAFE_MESSAGES.get(code, message)
-
-
-def error_reason(status: status_pb2.Status) -> str | None:
-    """``ErrorInfo.reason`` of a status, if it has one."""
-    for detail in status.details:
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            return str(info.reason)
-    return None
 
 
 _CANCELLED = grpc.StatusCode.CANCELLED.value[0]

@@ -11,10 +11,9 @@ from collections.abc import Awaitable, Callable, Sequence
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.asgi import header, peer_host, send_bytes, send_error
+from gateway.asgi import header, peer_host, request_state, send_bytes, send_error
 from gateway.headers import TrustedProxies
 from gateway.metrics import CONTENT_TYPE, GatewayMetrics
-from gateway.runtime import Runtime
 
 Check = Callable[[], Awaitable[bool]]
 
@@ -57,16 +56,11 @@ async def _safe(check: Check) -> bool:
         return False
 
 
-class ReadyEndpoint:
-    def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        readiness = self._runtime.readiness
-        checks = await readiness.status() if readiness is not None else {}
-        ready = bool(checks) and all(checks.values())
-        body = orjson.dumps({"status": "ready" if ready else "not ready", "checks": checks})
-        await send_bytes(send, 200 if ready else 503, body, _JSON)
+async def readyz(scope: Scope, receive: Receive, send: Send) -> None:
+    checks = await request_state(scope).runtime.readiness.status()
+    ready = bool(checks) and all(checks.values())
+    body = orjson.dumps({"status": "ready" if ready else "not ready", "checks": checks})
+    await send_bytes(send, 200 if ready else 503, body, _JSON)
 
 
 class InternalOnly:

@@ -7,6 +7,8 @@ trace and to the log lines (whose ``trace_id`` is the same).
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import MutableMapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -26,3 +28,13 @@ def request_info(request_id: str) -> dict[str, Any]:
         "requestId": request_id,
         "servingData": "",
     }
+
+
+def of_scope(scope: MutableMapping[str, Any]) -> str:
+    """The request's id: the one the logger middleware chose, else (a request it never
+    traced: probes, CORS preflights, refusals before it) a fresh one of the same form,
+    kept in the scope so that the body and the header name the same id."""
+    request_id: str | None = scope.get(SCOPE_KEY)
+    if request_id is None:
+        request_id = scope[SCOPE_KEY] = secrets.token_hex(16)
+    return request_id

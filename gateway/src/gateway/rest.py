@@ -16,12 +16,12 @@ from starlette.types import Receive, Scope, Send
 
 from gateway.asgi import (
     BodyTooLargeError,
-    peer_host,
     read_body,
     request_state,
     send_bytes,
     send_error,
 )
+from gateway.call_metadata import call_metadata
 from gateway.errors import (
     BODY_TOO_LARGE,
     INVALID_HEADER,
@@ -32,8 +32,6 @@ from gateway.errors import (
 from gateway.headers import (
     METADATA_PREFIX,
     InvalidHeaderError,
-    check_metadata,
-    forwarded_for,
     metadata_from_headers,
     parse_grpc_timeout,
     printable_ascii,
@@ -41,9 +39,7 @@ from gateway.headers import (
     success_status,
 )
 from gateway.middleware.auth import REALM
-from gateway.runtime import Runtime
 from gateway.transcoding import TranscodeError, build_request, render_response
-from tollgate_kit.caller import CLIENT_ADDRESS_METADATA
 
 IDEMPOTENCY_FIELD = "idempotency_key"
 
@@ -98,14 +94,12 @@ def _idempotency_key_error(headers: _RequestHeaders) -> str | None:
 class RestHandler:
     def __init__(
         self,
-        runtime: Runtime,
         *,
         body_limit: int,
         default_deadline: float,
         max_deadline: float = 300.0,
         min_deadline: float = 1.0,
     ) -> None:
-        self._runtime = runtime
         self._body_limit = body_limit
         self._default_deadline = default_deadline
         self._max_deadline = max_deadline
@@ -114,8 +108,7 @@ class RestHandler:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = request_state(scope)
         match = state.target.match
-        backends = self._runtime.backends
-        if match is None or backends is None:
+        if match is None:
             await send_error(send, 503, 14, "service unavailable")
             return
         route = match.route
@@ -160,20 +153,19 @@ class RestHandler:
         except TranscodeError as error:
             await send_error(send, 400, 3, error.message, reason=error.reason)
             return
-        if headers.authorization is not None:
-            metadata.append(("authorization", headers.authorization))
-        forwarded = forwarded_for(headers.forwarded_for, peer_host(scope))
-        if forwarded:
-            metadata.append(("x-forwarded-for", forwarded))
-        if state.client_address:
-            metadata.append((CLIENT_ADDRESS_METADATA, state.client_address))
         try:
-            check_metadata(metadata)
+            metadata = call_metadata(
+                scope,
+                authorization=headers.authorization,
+                forwarded=headers.forwarded_for,
+                client_address=state.client_address,
+                metadata=metadata,
+            )
         except InvalidHeaderError as error:
             await send_error(send, 400, 3, str(error), reason=INVALID_HEADER)
             return
         try:
-            result = await backends.call(
+            result = await state.runtime.backends.call(
                 route.grpc_method, request, route.response_class, metadata, timeout
             )
         except grpc.aio.AioRpcError as error:

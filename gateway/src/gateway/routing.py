@@ -1,4 +1,5 @@
-"""Which endpoint serves a request, decided once per request before the middleware runs.
+"""Which endpoint serves a request, decided once per request by the routing middleware
+(:mod:`gateway.middleware.routing`), the step before the logger.
 
 The logger needs the route *template* (never the raw path) for its line and the metrics,
 auth needs to know whether the route is public, the rate limiter which limit applies;

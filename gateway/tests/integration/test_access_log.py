@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 import structlog
 
@@ -69,3 +70,35 @@ async def test_a_failed_request_is_logged_once_with_its_trace_id(
     assert len(failures) == 1
     assert failures[0]["trace_id"] == trace_id
     assert "RuntimeError" in failures[0]["exception"]
+
+
+@pytest.mark.usefixtures("json_logs")
+async def test_refusals_before_the_handler_are_logged_with_their_route(
+    gateway_factory: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Routing runs before the logger: a request auth refuses still has its route template,
+    # and one that matches no route is logged as such.
+    async with gateway_factory() as gateway:
+        refused = await gateway.get("/v1/wallet")
+        unknown = await gateway.get("/v1/no/such/route")
+    assert refused.status_code == 401
+    assert unknown.status_code == 404
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    requests = [
+        (line["method"], line["route"], line["status"])
+        for line in lines
+        if line.get("msg") == "http_request"
+    ]
+    assert requests == [("GET", "/v1/wallet", 401), ("GET", "unmatched", 404)]
+
+
+async def test_after_its_lifespan_the_app_answers_503_not_serving(gateway_factory: Any) -> None:
+    async with gateway_factory() as gateway:
+        assert (await gateway.get("/healthz")).status_code == 200
+        app = gateway.app
+    assert app.state.runtime is None
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        response = await client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["details"][0]["reason"] == "GATEWAY_NOT_SERVING"

@@ -7,7 +7,7 @@ import grpc
 from auth_svc.domain import errors as e
 from tollgate_kit.errors import StatusError, code_for
 
-_CODES: dict[type[e.AuthError], grpc.StatusCode] = {
+_CODES: dict[type[BaseException], grpc.StatusCode] = {
     e.InvalidEmail: grpc.StatusCode.INVALID_ARGUMENT,
     e.InvalidPassword: grpc.StatusCode.INVALID_ARGUMENT,
     e.EmailTaken: grpc.StatusCode.ALREADY_EXISTS,

@@ -30,7 +30,6 @@ from auth_svc.metrics import AuthMetrics
 from auth_svc.store.outbox import NOTIFY_CHANNEL, TRACE_CONTEXT, ClaimedMessage, OutboxStore
 from tollgate_kit.logs import get_logger
 from tollgate_kit.pg_listen import NotifyListener
-from tollgate_kit.tasks import stop_if_cancelled
 
 log = get_logger(__name__)
 
@@ -75,22 +74,16 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Relay until cancelled; database or network trouble is logged and retried."""
-        try:
-            while True:
-                stop_if_cancelled()
-                with suppress_instrumentation():
-                    await self._listener.ensure()
-                self._listener.clear()
-                try:
-                    await self.drain()
-                    with suppress_instrumentation():
-                        await self._housekeeping()
-                except Exception:
-                    self._metrics.outbox_relay_errors.inc()
-                    log.exception("outbox_relay_failed")
-                await self._listener.wait(self._policy.poll_interval)
-        finally:
-            await self._listener.close()
+        await self._listener.serve(self._round, self._policy.poll_interval, self._failed)
+
+    async def _round(self) -> None:
+        await self.drain()
+        with suppress_instrumentation():
+            await self._housekeeping()
+
+    def _failed(self) -> None:
+        self._metrics.outbox_relay_errors.inc()
+        log.exception("outbox_relay_failed")
 
     async def drain(self) -> int:
         """Deliver due messages until none is left; how many were attempted."""

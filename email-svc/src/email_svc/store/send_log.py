@@ -16,7 +16,7 @@ import asyncpg
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from email_svc.domain import IdempotencyKeyReused, SendLogUnavailable
-from email_svc.usecases.sending import SendOutcome
+from email_svc.usecases.ports import SendOutcome
 from tollgate_kit.db import DATABASE_UNREACHABLE
 from tollgate_kit.outages import translate_outages
 

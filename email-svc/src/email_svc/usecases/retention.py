@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Protocol
 
 from email_svc.domain import SendLogUnavailable
+from email_svc.usecases.ports import Purging
 from tollgate_kit.logs import get_logger
 from tollgate_kit.tasks import stop_if_cancelled
 
 log = get_logger(__name__)
-
-
-class Purging(Protocol):
-    async def purge(self, older_than: timedelta) -> int: ...
 
 
 async def purge_send_log(send_log: Purging, retention: timedelta, interval: float) -> None:

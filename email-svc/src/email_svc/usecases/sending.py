@@ -28,48 +28,13 @@ window, and so that receivers can remove even those:
 from __future__ import annotations
 
 import asyncio
-import enum
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from email.message import EmailMessage
 from email.utils import parseaddr
-from typing import Protocol
 
 from email_svc.domain import EmailRequest, SendInProgress, build_mime, prepare
-
-
-class SendOutcome(enum.Enum):
-    SENT = "sent"
-    ALREADY_SENT = "already_sent"
-    # Another attempt holds the message id right now.
-    BUSY = "busy"
-
-
-class SendLog(Protocol):
-    """The idempotency record of sends."""
-
-    async def send_once(
-        self,
-        message_id: str,
-        recipient: str,
-        template: str,
-        fingerprint: str,
-        deliver: Callable[[], Awaitable[None]],
-    ) -> SendOutcome:
-        """Run ``deliver`` unless ``message_id`` was sent or is being sent; record the result.
-
-        Raises IdempotencyKeyReused when ``message_id`` was used with another fingerprint,
-        and re-raises whatever ``deliver`` raised (after recording the failed attempt).
-        """
-        ...
-
-
-class Transport(Protocol):
-    async def deliver(self, message: EmailMessage, *, sender: str, recipient: str) -> None:
-        """Hand ``message`` to the mail server for ``recipient`` (envelope addresses);
-        raises a DeliveryError subclass."""
-        ...
+from email_svc.usecases.ports import SendLog, SendOutcome, Transport
 
 
 @dataclass(frozen=True)

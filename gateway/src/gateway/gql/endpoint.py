@@ -38,13 +38,12 @@ from gateway.asgi import (
     request_state,
     send_bytes,
 )
+from gateway.call_metadata import call_metadata
 from gateway.errors import BODY_TOO_LARGE, INVALID_HEADER, JSON_HEADERS
 from gateway.gql.resolvers import GraphQLContext
-from gateway.headers import InvalidHeaderError, check_metadata, forwarded_for
+from gateway.headers import InvalidHeaderError
 from gateway.ratelimit import LoginRates, Rate
-from gateway.runtime import Runtime
 from gateway.transcoding import MALFORMED_JSON
-from tollgate_kit.caller import CLIENT_ADDRESS_METADATA
 from tollgate_kit.logs import get_logger
 
 log = get_logger(__name__)
@@ -95,7 +94,6 @@ class GraphQLEndpoint:
     def __init__(
         self,
         schema: GraphQLSchema,
-        runtime: Runtime,
         *,
         body_limit: int,
         default_deadline: float,
@@ -108,7 +106,6 @@ class GraphQLEndpoint:
         self.schema = schema
         # GraphiQL, for a browser that opens /graphql (GET, HTML accepted, no query).
         self._page = page
-        self._runtime = runtime
         self._body_limit = body_limit
         self._deadline = default_deadline
         self._login_rates = login_rates
@@ -131,9 +128,6 @@ class GraphQLEndpoint:
             await send_bytes(send, error.status, error.body(), [*JSON_HEADERS, *error.headers])
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
-        backends = self._runtime.backends
-        if backends is None:
-            raise _BadRequestError(503, "service unavailable")
         request = await self._request(scope, receive)
         query = request.get("query")
         variables = request.get("variables") or None
@@ -149,27 +143,26 @@ class GraphQLEndpoint:
             raise _BadRequestError(405, "mutations need POST", "METHOD_NOT_ALLOWED")
         state = request_state(scope)
         await self._charge_backend_calls(state, document, operation_name)
-        metadata: list[tuple[str, str | bytes]] = []
-        authorization = header(scope, b"authorization")
-        if state.claims is not None and authorization is not None:
-            metadata.append(("authorization", authorization))
-        forwarded = forwarded_for(joined_header(scope, b"x-forwarded-for"), peer_host(scope))
-        if forwarded:
-            metadata.append(("x-forwarded-for", forwarded))
         client_address = state.client_address or peer_host(scope)
-        if client_address:
-            metadata.append((CLIENT_ADDRESS_METADATA, client_address))
         try:
-            check_metadata(metadata)
+            metadata = call_metadata(
+                scope,
+                # Forwarded only when it verified: an invalid optional token stays here.
+                authorization=(
+                    header(scope, b"authorization") if state.claims is not None else None
+                ),
+                forwarded=joined_header(scope, b"x-forwarded-for"),
+                client_address=client_address,
+            )
         except InvalidHeaderError as error:
             raise _BadRequestError(400, str(error), INVALID_HEADER) from None
         context = GraphQLContext(
-            backends=backends,
+            backends=state.runtime.backends,
             timeout=self._deadline,
             client_address=client_address,
             claims=state.claims,
             auth_error=state.auth_error,
-            limiter=self._runtime.limiter,
+            limiter=state.runtime.limiter,
             login_rates=self._login_rates,
             metadata=metadata,
         )
@@ -207,9 +200,9 @@ class GraphQLEndpoint:
     ) -> None:
         """Take one rate-limit token per root field past the first (each is a backend call;
         the middleware took one for the request), from the same budget, all or none."""
-        limiter = self._runtime.limiter
+        limiter = state.runtime.limiter
         operation = _operation(document, operation_name)
-        if limiter is None or self._user_rate is None or operation is None:
+        if self._user_rate is None or operation is None:
             return
         calls = root_field_count(document, operation)
         if calls <= 1:

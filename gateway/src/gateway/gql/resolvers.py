@@ -17,10 +17,11 @@ from graphql import GraphQLError, GraphQLResolveInfo
 from redis.exceptions import RedisError
 
 from gateway.backends import BackendPool
-from gateway.errors import error_reason, safe_message, status_of
+from gateway.errors import safe_message
 from gateway.ratelimit import LoginRates, RateLimiter
 from tollgate.auth.v1 import auth_pb2
 from tollgate.billing.v1 import billing_pb2
+from tollgate_kit.errors import status_of, status_reason
 from tollgate_kit.logs import get_logger
 from tollgate_kit.tokens import TokenClaims
 
@@ -68,7 +69,7 @@ async def _call(
         status = status_of(error)
         code = _CODE_NAMES.get(status.code, "UNKNOWN")
         raise _error(
-            safe_message(status.code, status.message), code, error_reason(status)
+            safe_message(status.code, status.message), code, status_reason(status)
         ) from None
     return result.response
 

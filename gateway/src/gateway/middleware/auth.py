@@ -15,7 +15,6 @@ from gateway.auth_failures import FailedAuthLimit
 from gateway.authn import AuthFailure
 from gateway.ratelimit import Rate
 from gateway.routing import Access, Limit
-from gateway.runtime import Runtime
 from tollgate_kit.ended_sessions import FeedUnavailable
 from tollgate_kit.logs import get_logger
 from tollgate_kit.tokens import KeySetUnavailable
@@ -37,12 +36,10 @@ class AuthMiddleware:
         self,
         app: ASGIApp,
         *,
-        runtime: Runtime,
         user_rate: Rate,
         failed_auth: FailedAuthLimit | None = None,
     ) -> None:
         self.app = app
-        self._runtime = runtime
         self._user_rate = user_rate
         self._failed_auth = failed_auth
 
@@ -59,10 +56,7 @@ class AuthMiddleware:
         if access is Access.OPTIONAL and authorization is None:
             await self.app(scope, receive, send)
             return
-        authenticator = self._runtime.authenticator
-        if authenticator is None:
-            await send_error(send, 503, 14, "service unavailable")
-            return
+        authenticator = state.runtime.authenticator
         try:
             rate = self._user_rate if state.target.limit is Limit.USER else None
             state.claims, state.rate_decision = await authenticator.authenticate(
@@ -73,7 +67,11 @@ class AuthMiddleware:
                 state.auth_error = (failure.reason, failure.message)
                 await self.app(scope, receive, send)
                 return
-            refused = await self._failed_auth.refusal(scope) if self._failed_auth else None
+            refused = (
+                await self._failed_auth.refusal(scope, state.runtime.limiter)
+                if self._failed_auth
+                else None
+            )
             if refused is not None:
                 await send_error(
                     send,

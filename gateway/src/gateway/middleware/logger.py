@@ -1,8 +1,5 @@
-"""One JSON log line, one server span and the RED metrics per request.
-
-It also resolves the request's target (route template, access, limit) once, for itself
-and for the middleware after it.
-"""
+"""One JSON log line, one server span and the RED metrics per request, labelled with the
+route template the routing middleware (just before) resolved."""
 
 from __future__ import annotations
 
@@ -16,9 +13,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import request_id as request_ids
 from gateway.accesslog import AccessLog
-from gateway.asgi import STATE_KEY, RequestState
+from gateway.asgi import request_state
 from gateway.metrics import GatewayMetrics
-from gateway.routing import Router
 from tollgate_kit.logs import get_logger
 
 log = get_logger(__name__)
@@ -47,14 +43,12 @@ class LoggerMiddleware:
         self,
         app: ASGIApp,
         *,
-        router: Router,
         metrics: GatewayMetrics,
         access_log: AccessLog,
         quiet_routes: Iterable[str] = (),
     ) -> None:
         self.app = app
         self._log = access_log.logger
-        self._router = router
         self._metrics = metrics
         self._tracer = trace.get_tracer("gateway.http")
         # Probes: counted, traced never, logged at debug level only.
@@ -65,8 +59,7 @@ class LoggerMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        target = self._router.resolve(scope)
-        scope[STATE_KEY] = RequestState(target)
+        target = request_state(scope).target
         method: str = scope["method"]
         status = 500
 

@@ -24,7 +24,6 @@ from gateway.errors import BODY_TOO_LARGE
 from gateway.headers import TrustedProxies
 from gateway.ratelimit import LIMIT_UNAVAILABLE, Decision, LoginRates, Rate, address_identity
 from gateway.routing import Limit
-from gateway.runtime import Runtime
 from tollgate_kit.logs import get_logger
 
 log = get_logger(__name__)
@@ -35,14 +34,12 @@ class RateLimitMiddleware:
         self,
         app: ASGIApp,
         *,
-        runtime: Runtime,
         user_rate: Rate,
         login_rates: LoginRates,
         trusted_proxies: TrustedProxies,
         body_limit: int,
     ) -> None:
         self.app = app
-        self._runtime = runtime
         self._user_rate = user_rate
         self._login_rates = login_rates
         self._proxies = trusted_proxies
@@ -57,8 +54,7 @@ class RateLimitMiddleware:
             peer_host(scope), joined_header(scope, b"x-forwarded-for")
         )
         limit = state.target.limit
-        limiter, leased = self._runtime.limiter, self._runtime.leased
-        if limit is Limit.NONE or limiter is None or leased is None:
+        if limit is Limit.NONE:
             await self.app(scope, receive, send)
             return
         if limit is Limit.LOGIN:
@@ -67,6 +63,7 @@ class RateLimitMiddleware:
             except BodyTooLargeError:
                 await send_error(send, 413, 3, "request body too large", reason=BODY_TOO_LARGE)
                 return
+        limiter, leased = state.runtime.limiter, state.runtime.leased
         try:
             if limit is Limit.LOGIN:
                 # Small budgets guessing passwords: decided request by request.

@@ -8,8 +8,6 @@ The exception is logged with its stack; the client only ever sees
 
 from __future__ import annotations
 
-import secrets
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import request_id as request_ids
@@ -57,7 +55,4 @@ class RecoverMiddleware:
 
 
 def _id_header(scope: Scope) -> tuple[bytes, bytes]:
-    request_id = scope.get(request_ids.SCOPE_KEY)
-    if request_id is None:
-        request_id = scope[request_ids.SCOPE_KEY] = secrets.token_hex(16)
-    return request_ids.HEADER, request_id.encode()
+    return request_ids.HEADER, request_ids.of_scope(scope).encode()

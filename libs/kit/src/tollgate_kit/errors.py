@@ -63,15 +63,24 @@ def status_from_metadata(
     return status_pb2.Status(code=code.value[0], message=message)
 
 
-def error_reason(err: grpc.aio.AioRpcError) -> str | None:
-    """ErrorInfo.reason of a failed call, or None."""
-    status = status_from_metadata(err.code(), err.details() or "", err.trailing_metadata())
+def status_of(err: grpc.aio.AioRpcError) -> status_pb2.Status:
+    """The google.rpc.Status of a failed call, details from ``grpc-status-details-bin``."""
+    return status_from_metadata(err.code(), err.details() or "", err.trailing_metadata())
+
+
+def status_reason(status: status_pb2.Status) -> str | None:
+    """``ErrorInfo.reason`` of a status, if it has one."""
     for detail in status.details:
         if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
             info = error_details_pb2.ErrorInfo()
             detail.Unpack(info)
             return str(info.reason)
     return None
+
+
+def error_reason(err: grpc.aio.AioRpcError) -> str | None:
+    """ErrorInfo.reason of a failed call, or None."""
+    return status_reason(status_of(err))
 
 
 INTERNAL_CODE = code_pb2.INTERNAL

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from tollgate_kit.db import connect
 from tollgate_kit.logs import get_logger
+from tollgate_kit.tasks import stop_if_cancelled
 
 log = get_logger(__name__)
 
@@ -21,6 +24,31 @@ class NotifyListener:
         self._channel = channel
         self._wake = asyncio.Event()
         self._conn: asyncpg.Connection | None = None
+
+    async def serve(
+        self,
+        work: Callable[[], Awaitable[None]],
+        interval: float,
+        failed: Callable[[], None],
+    ) -> None:
+        """The loop of a background worker (the outbox relay, the saga runner) until cancelled:
+        make sure the LISTEN connection is open, run one round of ``work``, then sleep until a
+        NOTIFY or ``interval`` seconds. A round that raises is handed to ``failed`` (called in
+        the ``except`` block, so it may log the exception) and the loop goes on; the connection
+        is closed when the loop ends."""
+        try:
+            while True:
+                stop_if_cancelled()
+                with suppress_instrumentation():
+                    await self.ensure()
+                self.clear()
+                try:
+                    await work()
+                except Exception:
+                    failed()
+                await self.wait(interval)
+        finally:
+            await self.close()
 
     def clear(self) -> None:
         """Forget earlier notifications: called before a round looks for work."""

@@ -135,26 +135,21 @@ class SagaRunner:
     async def run(self) -> None:
         """Run sagas until cancelled; database trouble is logged and retried."""
         try:
-            while True:
-                stop_if_cancelled()
-                with suppress_instrumentation():
-                    await self._listener.ensure()
-                self._listener.clear()
-                try:
-                    await self.drain()
-                    with suppress_instrumentation():
-                        ages = await self._store.oldest_unfinished_age(self._kinds)
-                    for kind, age in ages.items():
-                        self._metrics.oldest_unfinished_age.labels(kind).set(age)
-                except Exception:
-                    self._metrics.runner_errors.inc()
-                    log.exception("saga_runner_failed")
-
-                await self._listener.wait(self._policy.poll_interval)
+            await self._listener.serve(self._round, self._policy.poll_interval, self._failed)
         finally:
             for task in list(self._launched):
                 task.cancel()
-            await self._listener.close()
+
+    async def _round(self) -> None:
+        await self.drain()
+        with suppress_instrumentation():
+            ages = await self._store.oldest_unfinished_age(self._kinds)
+        for kind, age in ages.items():
+            self._metrics.oldest_unfinished_age.labels(kind).set(age)
+
+    def _failed(self) -> None:
+        self._metrics.runner_errors.inc()
+        log.exception("saga_runner_failed")
 
     async def drain(self) -> int:
         """Run due sagas until none is left; how many were claimed."""
