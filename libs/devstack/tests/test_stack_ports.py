@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tollgate_devstack.__main__ import banner
 from tollgate_devstack.services import available_services
 from tollgate_devstack.stack import Stack, StackConfig, StackError, config_from_env, port_keys
 from tollgate_devstack.testing import free_port, postgres_server_url, redis_server_url
@@ -62,3 +63,17 @@ def test_make_run_replicas_take_the_next_ports_by_ten(tmp_path: Path) -> None:
     assert stack.http_url("gateway-2") == "http://127.0.0.1:8090"
     with pytest.raises(StackError, match="TOLLGATE_REPLICAS"):
         config_from_env({"TOLLGATE_REPLICAS": "many"}, tmp_path)
+
+
+def test_the_banner_lists_every_replica(tmp_path: Path) -> None:
+    stack = Stack(config_from_env({"TOLLGATE_REPLICAS": "2"}, tmp_path))
+    text = "\n".join(banner(stack, tmp_path))
+    for line in (
+        "gateway      http://127.0.0.1:8080",
+        "gateway-2    http://127.0.0.1:8090",
+        "billing      grpc 127.0.0.1:50052",
+        "billing-2    grpc 127.0.0.1:50062",
+        "auth-2       grpc 127.0.0.1:50061",
+        "2 replicas of each service",
+    ):
+        assert line in text
