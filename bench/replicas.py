@@ -27,7 +27,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 from _harness import WrkResult, process_tree, sign_in_users, write_lines, wrk
+from prometheus_client.parser import text_string_to_metric_families
 from rest_charge import BALANCE, CHARGE_BODY, USERS, Report, _machine, _pin
 
 from tollgate_devstack.stack import Stack
@@ -69,6 +71,18 @@ def _charges(
     )
 
 
+def _charges_served(stack: Stack, name: str) -> float:
+    """Charges billing replica ``name`` has answered (its gRPC server's counter)."""
+    text = httpx.get(stack.http_url(name) + "/metrics", timeout=5).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "grpc_server_handled_total"
+        and sample.labels.get("grpc_method") == "Charge"
+    )
+
+
 def run(args: argparse.Namespace, report: Report) -> None:
     if (os.cpu_count() or 1) < 2:
         raise SystemExit("needs two cores")
@@ -103,7 +117,12 @@ def run(args: argparse.Namespace, report: Report) -> None:
             _pin_replicas(stack, ["gateway-2", "billing-2"], "1")
             both = ["gateway", "gateway-2"]
             _charges(stack, both, tokens_file, args.connections, 3)  # warm-up
+            before = [_charges_served(stack, name) for name in ("billing", "billing-2")]
             two = _charges(stack, both, tokens_file, args.connections, args.seconds)
+            served = [
+                _charges_served(stack, name) - was
+                for name, was in zip(("billing", "billing-2"), before, strict=True)
+            ]
         finally:
             for name in ("gateway", "gateway-2", "billing", "billing-2"):
                 if stack.process(name).poll() is None:
@@ -120,6 +139,11 @@ def run(args: argparse.Namespace, report: Report) -> None:
         )
     report()
     report(f"2 replicas / 1 replica: {two.rps / one.rps:.2f}")
+    report()
+    share = served[0] / max(sum(served), 1)
+    report(
+        f"With two, billing and billing-2 answered {share:.0%} / {1 - share:.0%} of the charges."
+    )
     report()
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     report(
