@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tollgate_devstack.__main__ import banner
-from tollgate_devstack.services import available_services
-from tollgate_devstack.stack import Stack, StackConfig, StackError, config_from_env, port_keys
+from tollgate_devstack.services import available_services, port_keys
+from tollgate_devstack.stack import Stack, StackConfig, StackError, config_from_env
 from tollgate_devstack.testing import free_port, postgres_server_url, redis_server_url
 
 

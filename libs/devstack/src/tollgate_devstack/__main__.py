@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from tollgate_devstack.services import available_services
-from tollgate_devstack.stack import Stack, StackError, StartCancelled, config_from_env, port_keys
+from tollgate_devstack.services import available_services, port_keys
+from tollgate_devstack.stack import Stack, StackError, StartCancelled, config_from_env
 from tollgate_devstack.supervisor import CrashLoop, RestartPolicy, Supervisor
 from tollgate_devstack.testing import free_port
 

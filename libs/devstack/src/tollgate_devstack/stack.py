@@ -27,7 +27,12 @@ import grpc
 
 from tollgate_devstack.dev_ca import TlsFiles, ensure_dev_ca
 from tollgate_devstack.infra import EmbeddedPostgres, EmbeddedRedis
-from tollgate_devstack.services import ServiceSpec, available_services
+from tollgate_devstack.services import (
+    ServiceSpec,
+    available_services,
+    replica_names,
+    replica_port,
+)
 from tollgate_kit.db import drop_database, with_database
 from tollgate_kit.mtls import ServiceTls, open_channel
 
@@ -109,7 +114,7 @@ class Stack:
         spec, replica = self._instance(name)
         if spec.default_grpc_port is None:
             raise StackError(f"{name} has no gRPC port")
-        default = _replica_port(spec.default_grpc_port, replica)
+        default = replica_port(spec.default_grpc_port, replica)
         return f"{self.config.host}:{self.port(name + '.grpc', default)}"
 
     def grpc_addrs(self, name: str) -> str:
@@ -120,7 +125,7 @@ class Stack:
         if name == "mailcatcher":
             return f"http://{self.config.host}:{self.port('mailcatcher.http', 8025)}"
         spec, replica = self._instance(name)
-        default = _replica_port(spec.default_http_port, replica)
+        default = replica_port(spec.default_http_port, replica)
         return f"http://{self.config.host}:{self.port(name + '.http', default)}"
 
     def database_dsn(self, name: str) -> str:
@@ -482,26 +487,6 @@ def _pump(name: str, stream: IO[str] | None, sink: LogSink) -> None:
 
 def _print_line(_: str, line: str) -> None:
     print(line, flush=True)
-
-
-def replica_names(service: str, replicas: int) -> list[str]:
-    return [service, *(f"{service}-{r}" for r in range(2, replicas + 1))]
-
-
-def _replica_port(default: int, replica: int) -> int:
-    """Replica r's default port: the service's, plus ten per replica (50051, 50061, …)."""
-    return default + 10 * (replica - 1)
-
-
-def port_keys(specs: Sequence[ServiceSpec], replicas: int = 1) -> list[str]:
-    """Every port a stack of ``specs`` listens on, as keys of ``StackConfig.ports``."""
-    keys = ["mailcatcher.smtp", "mailcatcher.http"]
-    for spec in specs:
-        for name in replica_names(spec.name, replicas):
-            keys.append(name + ".http")
-            if spec.default_grpc_port is not None:
-                keys.append(name + ".grpc")
-    return keys
 
 
 def config_from_env(environ: Mapping[str, str], data_dir: Path) -> StackConfig:

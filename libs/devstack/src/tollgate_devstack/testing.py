@@ -22,8 +22,8 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from tollgate_devstack.services import ServiceSpec, available_services
-from tollgate_devstack.stack import LogSink, Stack, StackConfig, port_keys
+from tollgate_devstack.services import ServiceSpec, available_services, port_keys
+from tollgate_devstack.stack import LogSink, Stack, StackConfig
 from tollgate_kit.db import drop_database, ensure_database, with_database
 from tollgate_kit.redis_client import create_redis
 
