@@ -30,8 +30,10 @@ web-test: web/node_modules/.installed
 lock:
 	scripts/lock.sh
 
+# Protos → libs/proto (and the descriptor set), then the OpenAPI document → web/src/api/schema.ts.
 gen: install
 	scripts/gen.sh
+	scripts/gen-web-types.sh
 
 proto-deps: install
 	scripts/proto-deps.sh

@@ -17,11 +17,13 @@ export default defineConfig({
     assetsInlineLimit: 0,
     reportCompressedSize: false,
     sourcemap: false,
-    // Two pages: the app (index.html) and GraphiQL (graphiql.html, served at GET /graphql).
+    // Three pages: the app (index.html), GraphiQL (graphiql.html, served at GET /graphql)
+    // and the API reference (docs.html, Swagger UI, served at /docs).
     rollupOptions: {
       input: {
         index: new URL("./index.html", import.meta.url).pathname,
         graphiql: new URL("./graphiql.html", import.meta.url).pathname,
+        docs: new URL("./docs.html", import.meta.url).pathname,
       },
     },
   },

@@ -13,6 +13,8 @@ import asyncio
 from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
+from pathlib import Path
+from typing import Any
 
 import orjson
 from starlette.applications import Starlette
@@ -36,15 +38,19 @@ from gateway.middleware import (
     RecoverMiddleware,
     RoutingMiddleware,
 )
+from gateway.openapi_errors import ErrorResponses
+from gateway.openapi_examples import EXAMPLES
 from gateway.ops import InternalOnly, MetricsEndpoint, Readiness, healthz, readyz
 from gateway.ratelimit import LeasedLimiter, LoginRates, Rate, RateLimiter
 from gateway.rest import RestHandler
 from gateway.routing import Access, Endpoint, Limit, Router, dispatch
 from gateway.runtime import Runtime, Serving
-from gateway.transcoding import RouteTable, build_openapi
-from gateway.web import AppFiles, DocsFiles, GraphiQLPage, OpenApiDocument
+from gateway.transcoding import RouteTable, build_openapi, comments_by_name
+from gateway.web import AppFiles, DocsPage, GraphiQLPage, OpenApiDocument
 from tollgate.auth.v1 import auth_pb2
 from tollgate.billing.v1 import billing_pb2
+from tollgate_kit.api_errors.auth import AUTH_ERRORS
+from tollgate_kit.api_errors.billing import BILLING_ERRORS
 from tollgate_kit.ended_sessions import EndedSessions
 from tollgate_kit.jwks_client import grpc_jwks_fetcher
 from tollgate_kit.logs import configure_logging, get_logger
@@ -55,6 +61,8 @@ from tollgate_kit.tokens import JwksCache, TokenVerifier
 log = get_logger(__name__)
 
 AUTH_SERVICE = auth_pb2.DESCRIPTOR.services_by_name["AuthService"]
+# The contracts' descriptor set with their comments (`make gen` writes it beside the code).
+DESCRIPTOR_SET = Path(auth_pb2.__file__).resolve().parents[2] / "descriptors.binpb"
 BILLING_SERVICE = billing_pb2.DESCRIPTOR.services_by_name["BillingService"]
 _AUTH = AUTH_SERVICE.full_name
 PUBLIC_METHODS = frozenset(
@@ -62,6 +70,20 @@ PUBLIC_METHODS = frozenset(
 )
 LOGIN_METHODS = frozenset(f"{_AUTH}.{name}" for name in ("Register", "Login"))
 API_VERSION = "v1"
+API_DESCRIPTION = """Tollgate's public API: sign-up and sessions (AuthService) and a wallet per \
+user (BillingService), transcoded by the gateway from the gRPC contracts in `proto/`.
+
+- **JSON** as protojson writes it: lowerCamelCase names, 64-bit integers as decimal strings \
+(amounts are minor units, e.g. cents), enums by name, timestamps in RFC 3339.
+- **Authentication:** `Authorization: Bearer <accessToken>` from `POST /v1/auth/login`; \
+refresh it with `POST /v1/auth/refresh` before `expiresIn` seconds pass.
+- **Idempotency:** money calls need an `Idempotency-Key` header; a retry with the same key \
+and request returns the first answer without moving money again.
+- **Errors:** a `google.rpc.Status` (`code`, `message`, `details`) whose `ErrorInfo.reason` is \
+the machine-readable cause; each operation lists the HTTP statuses and reasons it can answer. \
+Every answer's `X-Request-Id` is the id to quote to support.
+- **Versioning:** `/v1` only grows (new operations, fields, enum values and reasons); \
+anything to be removed is marked `deprecated` here first and goes only with `/v2`."""
 _READ = frozenset({"GET", "HEAD"})
 _PROBES = ("/healthz", "/readyz", "/metrics")
 
@@ -71,6 +93,29 @@ def default_backends(settings: GatewaySettings) -> list[Backend]:
         Backend(AUTH_SERVICE, settings.auth_addr),
         Backend(BILLING_SERVICE, settings.billing_addr),
     ]
+
+
+def openapi_document(table: RouteTable, public_methods: Collection[str]) -> dict[str, Any]:
+    """The document served at ``/openapi.json``: every route, and per operation the errors
+    its service declares (``tollgate_kit.api_errors``) and those the gateway answers."""
+    return build_openapi(
+        table,
+        title="Tollgate API",
+        version=API_VERSION,
+        description=API_DESCRIPTION,
+        public_methods=public_methods,
+        error_responses=ErrorResponses([AUTH_ERRORS, BILLING_ERRORS]),
+        comments=comments_by_name(DESCRIPTOR_SET.read_bytes()),
+        examples=EXAMPLES,
+    )
+
+
+def default_openapi_document() -> dict[str, Any]:
+    """The document of the default gateway (auth-svc and billing-svc), as served."""
+    table = RouteTable.from_services(
+        [AUTH_SERVICE, BILLING_SERVICE], header_fields=[IDEMPOTENCY_KEY]
+    )
+    return openapi_document(table, PUBLIC_METHODS)
 
 
 def build_app(
@@ -101,9 +146,7 @@ def build_app(
         ),
         per_email=Rate(settings.login_rate_limit_per_minute, settings.login_rate_limit_burst),
     )
-    openapi = build_openapi(
-        table, title="Tollgate API", version=API_VERSION, public_methods=public_methods
-    )
+    openapi = openapi_document(table, public_methods)
     graphql = GraphQLEndpoint(
         build_graphql_schema(),
         body_limit=settings.body_limit_bytes,
@@ -115,7 +158,7 @@ def build_app(
         page=GraphiQLPage(settings.web_dir),
     )
     app_files = Endpoint("/app/*", AppFiles(settings.web_dir), _READ)
-    docs = Endpoint("/docs/*", DocsFiles(), _READ)
+    docs = Endpoint("/docs/*", DocsPage(settings.web_dir), _READ)
     proxies = TrustedProxies(settings.trusted_proxies)
 
     def internal(endpoint: ASGIApp) -> ASGIApp:

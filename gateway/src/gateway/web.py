@@ -1,5 +1,5 @@
 """Static content: the React app at ``/app/*``, GraphiQL at ``GET /graphql`` (browsers), the
-API docs page at ``/docs`` and the OpenAPI document at ``/openapi.json``.
+API reference (Swagger UI) at ``/docs`` and the OpenAPI document at ``/openapi.json``.
 
 The app is a single-page app: a path that is not a file gets ``index.html`` (the client
 router takes over), except under ``/app/assets/``, where a missing hashed file is a 404.
@@ -15,8 +15,6 @@ from starlette.responses import FileResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from gateway.asgi import send_bytes
-
-DOCS_DIR = Path(__file__).resolve().parent / "static" / "docs"
 
 CSP = (
     "default-src 'self'; base-uri 'self'; object-src 'none'; frame-ancestors 'none'; "
@@ -35,13 +33,20 @@ GRAPHIQL_CSP = (
     "form-action 'self'; img-src 'self' data:; font-src 'self' data:; "
     "style-src 'self' 'unsafe-inline'; worker-src 'self' blob:"
 )
+# Swagger UI (React) sets style attributes and shows data: icons; scripts still come only from
+# the gateway.
+DOCS_CSP = (
+    "default-src 'self'; base-uri 'self'; object-src 'none'; frame-ancestors 'none'; "
+    "form-action 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'"
+)
 IMMUTABLE = "public, max-age=31536000, immutable"
 NO_CACHE = "no-cache"
 
 _PLACEHOLDER = b"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Tollgate</title></head>
 <body><h1>Tollgate</h1><p>The web app has not been built. Run <code>npm run build</code>
-in <code>web/</code>, or use the API: <a href="/docs">/docs</a>.</p></body></html>
+in <code>web/</code>; the API is described at
+<a href="/openapi.json">/openapi.json</a>.</p></body></html>
 """
 
 
@@ -107,31 +112,15 @@ class AppFiles(_StaticFiles):
         await self.file(scope, receive, send, self.index, NO_CACHE)
 
 
-class DocsFiles(_StaticFiles):
-    """``/docs`` (the page) and ``/docs/<asset>`` from the package's static files."""
+class _BuiltPage:
+    """One HTML page of the web build (its assets under ``/app/assets/``), with its CSP."""
 
-    def __init__(self) -> None:
-        super().__init__(DOCS_DIR, "/docs")
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        relative = self.relative(scope) or "index.html"
-        found = _safe_file(self.root, relative)
-        if found is None:
-            headers = _raw_headers(("content-type", "text/plain"), ("cache-control", NO_CACHE))
-            await send_bytes(send, 404, b"Not Found", headers)
-            return
-        await self.file(scope, receive, send, found, NO_CACHE)
-
-
-class GraphiQLPage:
-    """``graphiql.html`` of the web build (GraphiQL from npm, built by ``npm run build`` in
-    web/; its assets are under ``/app/assets/``), for a browser that opens ``/graphql``."""
-
-    def __init__(self, root: Path) -> None:
-        self.page = root.resolve() / "graphiql.html"
+    def __init__(self, root: Path, name: str, csp: str) -> None:
+        self.page = root.resolve() / name
+        self._csp = csp
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = {**dict(SECURITY_HEADERS), "content-security-policy": GRAPHIQL_CSP}
+        headers = {**dict(SECURITY_HEADERS), "content-security-policy": self._csp}
         headers["cache-control"] = NO_CACHE
         if not self.page.is_file():
             headers["content-type"] = "text/html; charset=utf-8"
@@ -140,6 +129,29 @@ class GraphiQLPage:
             return
         response: Response = FileResponse(self.page, headers=headers)
         await response(scope, receive, send)
+
+
+class GraphiQLPage(_BuiltPage):
+    """``graphiql.html`` of the web build (GraphiQL from npm, built by ``npm run build`` in
+    web/), for a browser that opens ``/graphql``."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root, "graphiql.html", GRAPHIQL_CSP)
+
+
+class DocsPage(_BuiltPage):
+    """``/docs``: ``docs.html`` of the web build (Swagger UI from npm, rendering
+    ``/openapi.json``); anything below ``/docs/`` is a 404."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root, "docs.html", DOCS_CSP)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["path"].rstrip("/") != "/docs":
+            headers = _raw_headers(("content-type", "text/plain"), ("cache-control", NO_CACHE))
+            await send_bytes(send, 404, b"Not Found", headers)
+            return
+        await super().__call__(scope, receive, send)
 
 
 class OpenApiDocument:

@@ -1,49 +1,18 @@
-// JSON shapes of the REST contract (grpc-gateway conventions: lowerCamel names, int64 as
-// strings, enums by name, unset scalars present).
+// Names for the REST contract's JSON shapes. The shapes themselves are generated: schema.ts
+// comes from the gateway's /openapi.json (`make gen`, openapi-typescript), so none is written
+// here by hand.
+import type { components } from "./schema";
 
-export interface RegisterResponse {
-  userId: string;
-  email: string;
-}
+type Schemas = components["schemas"];
 
-export interface LoginResponse {
-  accessToken: string;
-  refreshToken: string;
-  tokenType: string;
-  expiresIn: string | number;
-}
-
-export interface Me {
-  userId: string;
-  email: string;
-  emailVerified: boolean;
-  createdAt: string;
-}
-
-export interface Wallet {
-  balance: string;
-  currency: string;
-}
-
-export type TransactionKind = "TOP_UP" | "CHARGE" | "REFUND" | "KIND_UNSPECIFIED";
-
-export interface Transaction {
-  id: string;
-  /** Signed minor units: charges are negative. */
-  amount: string;
-  kind: TransactionKind;
-  description: string;
-  refundOf: string;
-  createdAt: string;
-  currency?: string;
-}
-
-export interface MoneyResponse {
-  transaction: Transaction;
-  balance: string;
-}
-
-export interface TransactionPage {
-  transactions?: Transaction[];
-  nextPageToken?: string;
-}
+export type RegisterResponse = Schemas["tollgate.auth.v1.RegisterResponse"];
+export type LoginResponse = Schemas["tollgate.auth.v1.LoginResponse"];
+export type Me = Schemas["tollgate.auth.v1.MeResponse"];
+export type Wallet = Schemas["tollgate.billing.v1.GetWalletResponse"];
+export type Transaction = Schemas["tollgate.billing.v1.Transaction"];
+export type TransactionKind = Schemas["tollgate.billing.v1.Transaction.Kind"];
+export type MoneyResponse =
+  | Schemas["tollgate.billing.v1.TopUpResponse"]
+  | Schemas["tollgate.billing.v1.ChargeResponse"]
+  | Schemas["tollgate.billing.v1.RefundResponse"];
+export type TransactionPage = Schemas["tollgate.billing.v1.ListTransactionsResponse"];

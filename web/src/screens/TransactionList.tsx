@@ -13,7 +13,8 @@ const KIND_LABEL: Record<string, string> = {
 
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 
-function when(createdAt: string): string {
+function when(createdAt: string | undefined): string {
+  if (!createdAt) return "";
   const date = new Date(createdAt);
   return Number.isNaN(date.getTime()) ? "" : dateFormat.format(date);
 }

@@ -51,9 +51,10 @@ export function WalletScreen() {
   const walletReads = useRef(0);
   const applied = useCallback(
     (result: MoneyResponse) => {
-      setTransactions((list) =>
-        list.some((t) => t.id === result.transaction.id) ? list : [result.transaction, ...list],
-      );
+      const added = result.transaction;
+      if (added) {
+        setTransactions((list) => (list.some((t) => t.id === added.id) ? list : [added, ...list]));
+      }
       const read = ++walletReads.current;
       api.wallet().then(
         (w) => {
@@ -141,7 +142,7 @@ export function WalletScreen() {
           currency={currency}
           onSubmit={(amount, _description, key) => api.topUp(amount, key)}
           onDone={applied}
-          describe={(r) => `Added ${formatMoney(r.transaction.amount, currency)}.`}
+          describe={(r) => `Added ${formatMoney(r.transaction?.amount ?? "0", currency)}.`}
         />
         <MoneyForm
           title="Charge"
@@ -151,7 +152,9 @@ export function WalletScreen() {
           withDescription
           onSubmit={(amount, description, key) => api.charge(amount, description, key)}
           onDone={applied}
-          describe={(r) => `Charged ${formatMoney(toMinor(r.transaction.amount) * -1n, currency)}.`}
+          describe={(r) =>
+            `Charged ${formatMoney(toMinor(r.transaction?.amount ?? "0") * -1n, currency)}.`
+          }
         />
       </div>
 

@@ -1,41 +1,40 @@
-"""Domain errors → gRPC status codes (with the domain's reason) and metric results."""
+"""Domain errors → gRPC statuses (the code of each reason is the one billing declares in
+``tollgate_kit.api_errors.billing``, which the gateway documents too) and metric results."""
 
 from __future__ import annotations
 
-import grpc
-
 from billing_svc.domain import errors as domain
+from tollgate_kit.api_errors.billing import BILLING_ERRORS
 from tollgate_kit.errors import StatusError
 
-_CODES: tuple[tuple[type[domain.BillingError], grpc.StatusCode, str], ...] = (
-    (domain.IdempotencyKeyReused, grpc.StatusCode.INVALID_ARGUMENT, "conflict"),
-    (domain.InvalidRequest, grpc.StatusCode.INVALID_ARGUMENT, "invalid"),
-    (domain.InsufficientFunds, grpc.StatusCode.FAILED_PRECONDITION, "insufficient_funds"),
-    (domain.BalanceLimitExceeded, grpc.StatusCode.FAILED_PRECONDITION, "balance_limit"),
-    (domain.ChargeNotFound, grpc.StatusCode.NOT_FOUND, "not_found"),
+_RESULTS: tuple[tuple[type[domain.BillingError], str], ...] = (
+    (domain.IdempotencyKeyReused, "conflict"),
+    (domain.InvalidRequest, "invalid"),
+    (domain.InsufficientFunds, "insufficient_funds"),
+    (domain.BalanceLimitExceeded, "balance_limit"),
+    (domain.ChargeNotFound, "not_found"),
     # A server-side failure: counted as an error, but one the client may retry.
-    (domain.LedgerUnavailable, grpc.StatusCode.UNAVAILABLE, "error"),
-    (domain.NotRefundable, grpc.StatusCode.FAILED_PRECONDITION, "not_refundable"),
-    (domain.RefundExceedsCharge, grpc.StatusCode.FAILED_PRECONDITION, "exceeds_charge"),
-    (domain.WalletNotOpen, grpc.StatusCode.FAILED_PRECONDITION, "wallet_not_open"),
-    (domain.WalletClosed, grpc.StatusCode.FAILED_PRECONDITION, "wallet_closed"),
-    (domain.WalletNotEmpty, grpc.StatusCode.FAILED_PRECONDITION, "invalid"),
+    (domain.LedgerUnavailable, "error"),
+    (domain.NotRefundable, "not_refundable"),
+    (domain.RefundExceedsCharge, "exceeds_charge"),
+    (domain.WalletNotOpen, "wallet_not_open"),
+    (domain.WalletClosed, "wallet_closed"),
 )
 
 
-def classify(err: domain.BillingError) -> tuple[grpc.StatusCode, str]:
-    """The status code of ``err`` and its metric result."""
-    for kind, code, result in _CODES:
+def result_of(err: domain.BillingError) -> str:
+    """The metric result of ``err``."""
+    for kind, result in _RESULTS:
         if isinstance(err, kind):
-            return code, result
-    return grpc.StatusCode.FAILED_PRECONDITION, "invalid"
+            return result
+    return "invalid"
 
 
 def to_status(err: domain.BillingError) -> StatusError:
-    code, _ = classify(err)
     metadata = {}
     if isinstance(err, domain.RefundExceedsCharge):
         metadata["refundable"] = str(err.refundable)
     if isinstance(err, domain.InvalidAmount) and err.max_amount is not None:
         metadata["max_amount"] = str(err.max_amount)
-    return StatusError(code, err.message, reason=err.reason, metadata=metadata)
+    # Both billing services declare the same reasons (and codes); the lists per RPC differ.
+    return BILLING_ERRORS.status(err.reason, err.message, metadata)

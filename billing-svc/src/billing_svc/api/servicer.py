@@ -11,7 +11,7 @@ import grpc
 from opentelemetry.trace import Span, Status, StatusCode, Tracer
 
 from billing_svc.api.convert import transaction_message
-from billing_svc.api.errors import classify, to_status
+from billing_svc.api.errors import result_of, to_status
 from billing_svc.api.metrics import BillingMetrics, Outcomes
 from billing_svc.domain.errors import BillingError
 from billing_svc.domain.model import Receipt
@@ -73,7 +73,7 @@ class BillingServicer(billing_pb2_grpc.BillingServiceServicer):
             result = "replay" if replayed else "success"
             return receipt
         except BillingError as err:
-            _, result = classify(err)
+            result = result_of(err)
             raise to_status(err) from err
         except StatusError as err:
             if err.code == grpc.StatusCode.UNAUTHENTICATED:

@@ -1,4 +1,5 @@
-"""gRPC EmailService: proto <-> domain, domain errors -> status codes."""
+"""gRPC EmailService: proto <-> domain, domain errors -> statuses (the codes EmailService
+declares in ``tollgate_kit.api_errors.email``)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from email_svc.domain import (
 from email_svc.metrics import EmailMetrics
 from email_svc.usecases.sending import EmailSender
 from tollgate.email.v1 import email_pb2, email_pb2_grpc
-from tollgate_kit.errors import StatusError
+from tollgate_kit.api_errors.email import EMAIL_ERRORS
 from tollgate_kit.logs import get_logger
 
 log = get_logger(__name__)
@@ -42,17 +43,10 @@ class EmailServicer(email_pb2_grpc.EmailServiceServicer):
             result = await self._sender.send(email, time_left=context.time_remaining())
         except InvalidEmailRequest as exc:
             record(email.template, "invalid")
-            raise StatusError(
-                grpc.StatusCode.INVALID_ARGUMENT, str(exc), reason=exc.reason
-            ) from None
+            raise EMAIL_ERRORS.status(exc.reason, str(exc)) from None
         except RecipientRejected as exc:
             record(email.template, "rejected")
-            raise StatusError(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                str(exc),
-                reason=exc.reason,
-                metadata=_smtp_code(exc.smtp_code),
-            ) from None
+            raise EMAIL_ERRORS.status(exc.reason, str(exc), _smtp_code(exc.smtp_code)) from None
         except DeliveryUnavailable as exc:
             record(email.template, "unavailable")
             log.warning(
@@ -61,18 +55,15 @@ class EmailServicer(email_pb2_grpc.EmailServiceServicer):
                 reason=exc.reason,
                 error=str(exc),
             )
-            raise StatusError(
-                grpc.StatusCode.UNAVAILABLE,
-                "mail server unavailable, retry later",
-                reason=exc.reason,
-                metadata=_smtp_code(exc.smtp_code),
+            raise EMAIL_ERRORS.status(
+                exc.reason, "mail server unavailable, retry later", _smtp_code(exc.smtp_code)
             ) from None
         except SendInProgress as exc:
             record(email.template, "in_progress")
-            raise StatusError(grpc.StatusCode.UNAVAILABLE, str(exc), reason=exc.reason) from None
+            raise EMAIL_ERRORS.status(exc.reason, str(exc)) from None
         except SendLogUnavailable as exc:
             record(email.template, "unavailable")
-            raise StatusError(grpc.StatusCode.UNAVAILABLE, str(exc), reason=exc.reason) from None
+            raise EMAIL_ERRORS.status(exc.reason, str(exc)) from None
         except Exception:
             record(email.template, "error")
             raise

@@ -12,6 +12,7 @@ Self-contained: depends only on ``protobuf``, ``googleapis-common-protos`` and
         payload = render_response(found.route, response)
 """
 
+from gateway.transcoding._comments import comments_by_name
 from gateway.transcoding._errors import (
     FIELD_BELONGS_IN_HEADER,
     INVALID_FIELD,
@@ -52,6 +53,7 @@ __all__ = [
     "UnescapingMode",
     "build_openapi",
     "build_request",
+    "comments_by_name",
     "expand",
     "integer_from_json_string",
     "message_json",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -22,33 +22,58 @@ def build_openapi(
     *,
     title: str,
     version: str,
+    description: str = "",
     public_methods: Collection[str] = (),
     servers: Sequence[str] = (),
+    error_responses: Callable[[Route, bool], Mapping[str, Any]] | None = None,
+    comments: Mapping[str, str] | None = None,
+    examples: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Build the OpenAPI document (a JSON-ready dict) for every route of ``table``.
 
     One operation per HTTP binding, with path and query parameters, request body and
     response schemas as protojson renders them, and ``google.rpc.Status`` as the error
     body. Operations need a bearer JWT unless their RPC is in ``public_methods``
-    (full names like ``tollgate.auth.v1.AuthService.Login``).
+    (full names like ``tollgate.auth.v1.AuthService.Login``). ``error_responses(route,
+    secured)`` adds an operation's error responses by HTTP status (its ``default`` stays).
+    ``comments`` (``.proto`` comments by full name, :func:`comments_by_name`) become the
+    summaries and descriptions of tags, operations, parameters, schemas and properties;
+    ``examples`` (JSON values by message full name) the request and response examples.
     """
-    schemas = SchemaRegistry()
+    notes = comments or {}
+    schemas = SchemaRegistry(notes)
     paths: dict[str, dict[str, Any]] = {}
     tags: dict[str, None] = {}
     for route in table:
         service = route.method.containing_service
-        tags[service.name] = None
-        operation = _operation(route, schemas, secured=route.method.full_name not in public_methods)
+        tags[service.full_name] = None
+        secured = route.method.full_name not in public_methods
+        operation = _operation(route, schemas, secured=secured)
+        _describe(operation, route, notes, examples or {})
+        if error_responses is not None:
+            errors = dict(error_responses(route, secured))
+            operation["responses"] = {
+                "200": operation["responses"]["200"],
+                **errors,
+                "default": operation["responses"]["default"],
+            }
         path = _openapi_path(route.template)
         method = route.http_method.lower()
         if method in paths.get(path, {}):
             # Two templates that differ only inside a variable (`{name=a/*}`, `{name=b/*}`).
             path = route.template.source
         paths.setdefault(path, {})[method] = operation
+    for name in _output_only(paths, schemas.schemas):
+        schemas.mark_output(name)
+    _nullable_inputs(paths, schemas.schemas)
     document: dict[str, Any] = {
         "openapi": "3.1.0",
-        "info": {"title": title, "version": version},
-        "tags": [{"name": name} for name in tags],
+        "info": {
+            "title": title,
+            "version": version,
+            **({"description": description} if description else {}),
+        },
+        "tags": [_tag(name, notes) for name in tags],
         "paths": paths,
         "components": {
             "schemas": dict(sorted(schemas.schemas.items())),
@@ -60,6 +85,122 @@ def build_openapi(
     if servers:
         document["servers"] = [{"url": url} for url in servers]
     return document
+
+
+def _output_only(paths: Mapping[str, Any], components: Mapping[str, Any]) -> set[str]:
+    """Schemas reachable from successful responses and from no request."""
+    sent, answered = _roots(paths)
+    return _refs(answered, components) - _refs(sent, components)
+
+
+def _roots(paths: Mapping[str, Any]) -> tuple[list[Any], list[Any]]:
+    sent: list[Any] = []
+    answered: list[Any] = []
+    for item in paths.values():
+        for operation in item.values():
+            sent += [operation["parameters"], operation.get("requestBody")]
+            answered.append(operation["responses"]["200"])
+    return sent, answered
+
+
+def _nullable_inputs(paths: Mapping[str, Any], components: dict[str, Any]) -> None:
+    """In what is only ever sent, a field that is not required may be JSON ``null``: the
+    gateway reads it as unset, as protojson does."""
+    sent, answered = _roots(paths)
+    objects = [components[n] for n in _refs(sent, components) - _refs(answered, components)]
+    for item in paths.values():
+        for operation in item.values():
+            body = operation.get("requestBody")
+            if body is not None and "$ref" not in body["content"][_JSON]["schema"]:
+                objects.append(body["content"][_JSON]["schema"])
+    for schema in objects:
+        required = set(schema.get("required", ()))
+        properties = schema.get("properties", {})
+        for name, field in properties.items():
+            if name not in required:
+                properties[name] = _or_null(field)
+
+
+def _or_null(schema: dict[str, Any]) -> dict[str, Any]:
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        return {**schema, "type": [kind, "null"]}
+    if isinstance(kind, list):
+        return {**schema, "type": [*kind, "null"]}
+    # A $ref (a message or an enum), or a well-known type's open schema.
+    notes = {k: v for k, v in schema.items() if k in ("description", "deprecated")}
+    core = {k: v for k, v in schema.items() if k not in notes}
+    return {**notes, "anyOf": [core, {"type": "null"}]} if core else schema
+
+
+def _refs(roots: list[Any], components: Mapping[str, Any]) -> set[str]:
+    found: set[str] = set()
+    todo = list(roots)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict):
+            target = node.get("$ref")
+            if isinstance(target, str):
+                name = target.rsplit("/", 1)[-1]
+                if name not in found:
+                    found.add(name)
+                    todo.append(components.get(name))
+            todo.extend(node.values())
+        elif isinstance(node, list):
+            todo.extend(node)
+    return found
+
+
+def _tag(service: str, notes: Mapping[str, str]) -> dict[str, Any]:
+    tag = {"name": service.rsplit(".", 1)[-1]}
+    if service in notes:
+        tag["description"] = notes[service]
+    return tag
+
+
+def _describe(
+    operation: dict[str, Any], route: Route, notes: Mapping[str, str], examples: Mapping[str, Any]
+) -> None:
+    """The RPC's comment as summary (its first sentence) and description; the examples of
+    its request (split over body and parameters) and response messages."""
+    comment = notes.get(route.method.full_name)
+    if comment:
+        operation["summary"] = _first_sentence(comment)
+        operation["description"] = comment
+    request = examples.get(route.method.input_type.full_name)
+    body = operation.get("requestBody")
+    if body is not None and request is not None:
+        if route.body_field is not None:
+            request = request.get(route.body_field.json_name)
+        elif isinstance(request, dict):
+            request = {k: v for k, v in request.items() if k in _body_json_names(route)}
+        body["content"][_JSON]["example"] = request
+    if isinstance(request, dict):
+        _parameter_examples(operation, route, examples[route.method.input_type.full_name])
+    response = examples.get(route.method.output_type.full_name)
+    if response is not None and route.response_field is None:
+        operation["responses"]["200"]["content"][_JSON]["example"] = response
+
+
+def _parameter_examples(operation: dict[str, Any], route: Route, request: dict[str, Any]) -> None:
+    """Each path, header and top-level query parameter's value in the request's example."""
+    names = {name: field_path[0].json_name for name, field_path in route.path_fields}
+    names |= {bound.header: field.json_name for field, bound in route.header_fields}
+    for parameter in operation["parameters"]:
+        key = names.get(parameter["name"], parameter["name"])
+        if key in request:
+            parameter["example"] = request[key]
+
+
+def _body_json_names(route: Route) -> set[str]:
+    return {field.json_name for field in _body_fields(route)}
+
+
+def _first_sentence(text: str) -> str:
+    paragraph = text.split("\n\n", 1)[0]
+    end = paragraph.find(". ")
+    sentence = paragraph if end < 0 else paragraph[: end + 1]
+    return sentence.rstrip(".")
 
 
 def _operation(route: Route, schemas: SchemaRegistry, *, secured: bool) -> dict[str, Any]:
@@ -86,6 +227,10 @@ def _operation(route: Route, schemas: SchemaRegistry, *, secured: bool) -> dict[
         },
         "security": [{_BEARER: []}] if secured else [],
     }
+    if method.GetOptions().deprecated:
+        # `option deprecated = true;` on the RPC: announced here before it goes (see the
+        # versioning policy in docs/architecture.md).
+        operation["deprecated"] = True
     if route.body:
         operation["requestBody"] = {
             # An empty body is an empty message: required only when a field in it is.
@@ -136,10 +281,14 @@ def _path_parameters(route: Route, schemas: SchemaRegistry) -> list[dict[str, An
         schema = schemas.field(leaf)
         parameter: dict[str, Any] = {"name": name, "in": "path", "required": True}
         variable = next(v for v in route.template.variables if v.field_path == name)
+        described = schemas.describe(leaf)
+        if described:
+            parameter["description"] = described
         if variable.end - variable.start > 1 or (
             route.template.segments[variable.start].kind is SegmentKind.DEEP_WILDCARD
         ):
-            parameter["description"] = f"Matches the path template {route.template.source}."
+            matches = f"Matches the path template {route.template.source}."
+            parameter["description"] = f"{described} {matches}".strip()
         if schema.get("type") == "string":
             # An empty segment matches no template.
             schema = {**schema, "minLength": 1}
@@ -197,6 +346,11 @@ def _collect_query(
         if entry is not None and entry.full_name == "google.protobuf.Any":
             continue
         parameter: dict[str, Any] = {"name": ".".join(json_path), "in": "query"}
+        if field.GetOptions().deprecated:
+            parameter["deprecated"] = True
+        described = schemas.describe(field)
+        if described:
+            parameter["description"] = described
         if is_required(field) and not proto_prefix:
             parameter["required"] = True
         parameter["schema"] = schemas.field(field)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from types import ModuleType
 
 import pytest
@@ -43,7 +43,10 @@ def make_service() -> Callable[..., ServiceDescriptor]:
     numbers = itertools.count()
 
     def build(
-        rules: Mapping[str, HttpRule | None], *, streaming: bool = False
+        rules: Mapping[str, HttpRule | None],
+        *,
+        streaming: bool = False,
+        deprecated: Collection[str] = (),
     ) -> ServiceDescriptor:
         package = f"t{next(numbers)}"
         file = descriptor_pb2.FileDescriptorProto(
@@ -58,6 +61,8 @@ def make_service() -> Callable[..., ServiceDescriptor]:
         names = ["id", "name", "path", *(f"f{i}" for i in range(6))]
         for number, name in enumerate(names, start=1):
             _add_field(request, name, number, _FIELD.TYPE_STRING)
+            if name in deprecated:  # ``deprecated`` names Req fields and methods
+                request.field[-1].options.deprecated = True
         _add_field(request, "count", 20, _FIELD.TYPE_INT32)
         _add_field(request, "inner", 21, _FIELD.TYPE_MESSAGE, type_name=f".{package}.Inner")
         _add_field(request, "tags", 22, _FIELD.TYPE_STRING, repeated=True)
@@ -86,6 +91,8 @@ def make_service() -> Callable[..., ServiceDescriptor]:
             )
             if rule is not None:
                 method.options.Extensions[annotations_pb2.http].CopyFrom(rule)
+            if method_name in deprecated:
+                method.options.deprecated = True
         pool.Add(file)
         return pool.FindServiceByName(f"{package}.Svc")
 

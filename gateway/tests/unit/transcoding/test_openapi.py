@@ -88,9 +88,15 @@ def test_required_fields_come_from_field_behavior(tollgate_document: dict[str, A
     assert login["required"] == ["email", "password"]
     # proto3: an empty string is an unset field, so a required one is non-empty.
     assert login["properties"]["email"] == {"type": "string", "minLength": 1}
-    # Responses and optional fields promise nothing of the kind.
-    assert "required" not in schemas["tollgate.auth.v1.LoginResponse"]
-    assert "required" not in schemas["tollgate.auth.v1.Jwk"]
+    # Answers carry every field (unset ones with their zero value) but those marked OPTIONAL,
+    # which are left out while unset.
+    assert schemas["tollgate.auth.v1.LoginResponse"]["required"] == [
+        "accessToken",
+        "refreshToken",
+        "tokenType",
+        "expiresIn",
+    ]
+    assert schemas["tollgate.auth.v1.Jwk"]["required"] == ["kty", "kid", "use", "alg"]
     assert tollgate_document["paths"]["/v1/wallet"]["get"]["parameters"] == []
 
 
@@ -110,13 +116,19 @@ def test_query_parameters_for_get(tollgate_document: dict[str, Any]) -> None:
 
 def test_schemas_follow_protojson(tollgate_document: dict[str, Any]) -> None:
     schemas = tollgate_document["components"]["schemas"]
-    transaction = schemas["tollgate.billing.v1.Transaction"]["properties"]
+    transaction = {
+        name: {k: v for k, v in schema.items() if k != "description"}
+        for name, schema in schemas["tollgate.billing.v1.Transaction"]["properties"].items()
+    }
+    assert (
+        "decimal string"
+        in schemas["tollgate.billing.v1.Transaction"]["properties"]["amount"]["description"]
+    )
+    # Only ever answered: the gateway writes 64-bit integers as strings.
     assert transaction["amount"] == {
-        "type": ["string", "integer"],
+        "type": "string",
         "format": "int64",
         "pattern": "^(?:0|-?[1-9][0-9]{0,17})$",
-        "minimum": -(2**63),
-        "maximum": 2**63 - 1,
     }
     assert transaction["createdAt"] == {"type": "string", "format": "date-time"}
     assert transaction["kind"] == {
@@ -126,7 +138,8 @@ def test_schemas_follow_protojson(tollgate_document: dict[str, Any]) -> None:
         "type": "string",
         "enum": ["KIND_UNSPECIFIED", "TOP_UP", "CHARGE", "REFUND"],
     }
-    jwks = schemas["tollgate.auth.v1.GetJwksResponse"]["properties"]["keys"]
+    jwks = dict(schemas["tollgate.auth.v1.GetJwksResponse"]["properties"]["keys"])
+    jwks.pop("description", None)
     assert jwks == {"type": "array", "items": {"$ref": "#/components/schemas/tollgate.auth.v1.Jwk"}}
 
 
@@ -192,3 +205,24 @@ def _references(node: object) -> list[str]:
     if isinstance(node, list):
         return [ref for value in node for ref in _references(value)]
     return []
+
+
+def test_deprecated_rpcs_and_fields_are_marked_deprecated(make_service: Any) -> None:
+    from google.api.http_pb2 import HttpRule
+
+    service = make_service(
+        {"Old": HttpRule(post="/v1/old", body="*"), "Look": HttpRule(get="/v1/look")},
+        deprecated=("Old", "f5"),
+    )
+    document = build_openapi(RouteTable.from_services([service]), title="t", version="v1")
+    old = document["paths"]["/v1/old"]["post"]
+    look = document["paths"]["/v1/look"]["get"]
+    assert old["deprecated"] is True
+    assert "deprecated" not in look
+    reference = old["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    body = document["components"]["schemas"][reference.rsplit("/", 1)[-1]]
+    assert body["properties"]["f5"]["deprecated"] is True
+    assert "deprecated" not in body["properties"]["f4"]
+    query = {p["name"]: p for p in look["parameters"]}
+    assert query["f5"]["deprecated"] is True
+    assert "deprecated" not in query["f4"]

@@ -8,7 +8,7 @@ import grpc
 from redis.exceptions import RedisError
 
 from tollgate_kit.ended_sessions import EndedSessions, FeedUnavailable, SessionEnded
-from tollgate_kit.errors import StatusError
+from tollgate_kit.errors import Reason, StatusError
 from tollgate_kit.redis_client import RedisClient
 from tollgate_kit.tokens import (
     ACCESS,
@@ -24,6 +24,42 @@ from tollgate_kit.tokens import (
 # proxies); services behind it use it for per-client limits. Clients cannot set it through
 # the gateway, and services' gRPC ports are internal.
 CLIENT_ADDRESS_METADATA = "x-tollgate-client-address"
+
+_UNAUTHENTICATED = grpc.StatusCode.UNAUTHENTICATED
+# What :meth:`CallerAuthenticator.authenticate` may answer: every RPC that authenticates its
+# caller declares these (tollgate_kit.api_errors), the gateway answers the first four itself.
+CALLER_REASONS = (
+    Reason(
+        "TOKEN_MISSING",
+        _UNAUTHENTICATED,
+        "No `Authorization: Bearer <access token>` header was sent.",
+        "missing bearer token",
+    ),
+    Reason(
+        "TOKEN_INVALID",
+        _UNAUTHENTICATED,
+        "The access token is malformed, signed by an unknown key, or not an access token.",
+        "invalid token",
+    ),
+    Reason(
+        "TOKEN_EXPIRED",
+        _UNAUTHENTICATED,
+        "The access token has expired: get a new one from `POST /v1/auth/refresh`.",
+        "token expired",
+    ),
+    Reason(
+        "SESSION_REVOKED",
+        _UNAUTHENTICATED,
+        "The token's session has ended (logout, revocation, or a reused refresh token).",
+        "session has ended",
+    ),
+    Reason(
+        "AUTH_UNAVAILABLE",
+        grpc.StatusCode.UNAVAILABLE,
+        "The session could not be checked right now; retry later.",
+        "authentication is unavailable, retry later",
+    ),
+)
 
 
 class CallerAuthenticator:

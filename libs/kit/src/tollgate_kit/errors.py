@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 import grpc
 from google.protobuf import any_pb2
@@ -86,16 +87,52 @@ def error_reason(err: grpc.aio.AioRpcError) -> str | None:
 INTERNAL_CODE = code_pb2.INTERNAL
 
 
-def code_for(
-    err: BaseException,
-    codes: Mapping[type[BaseException], grpc.StatusCode],
-    default: grpc.StatusCode,
-) -> grpc.StatusCode:
-    """The status code a service's table gives ``err``: its own class's entry, else the
-    nearest base class's (a new subclass keeps its family's code until it is listed), else
-    ``default``."""
-    for cls in type(err).__mro__:
-        code = codes.get(cls)
-        if code is not None:
-            return code
-    return default
+@dataclass(frozen=True)
+class Reason:
+    """One ``ErrorInfo.reason`` a service may answer: its gRPC code and what it means to a
+    client (shown in the OpenAPI document, with ``message`` as the example's text)."""
+
+    name: str
+    code: grpc.StatusCode
+    description: str
+    message: str
+    # The ErrorInfo metadata of the example, for reasons that carry some.
+    metadata: tuple[tuple[str, str], ...] = ()
+
+
+class DeclaredErrors:
+    """What one gRPC service may answer besides success: every reason (with its code) and,
+    per RPC, the reasons that RPC can raise.
+
+    It is the one source of both the servicers' error mapping (:meth:`status` takes the code
+    from here) and the gateway's documentation of each operation; ``tests/repo`` checks it
+    against what each servicer's code can actually raise.
+    """
+
+    def __init__(
+        self,
+        service: str,
+        reasons: Iterable[Reason],
+        rpcs: Mapping[str, Iterable[str]],
+    ) -> None:
+        self.service = service
+        self.reasons: dict[str, Reason] = {}
+        for reason in reasons:
+            known = self.reasons.setdefault(reason.name, reason)
+            if known.code != reason.code:
+                raise ValueError(f"{reason.name} declared with two codes in {service}")
+        self.rpcs = {rpc: tuple(names) for rpc, names in rpcs.items()}
+        undeclared = {n for names in self.rpcs.values() for n in names} - set(self.reasons)
+        if undeclared:
+            raise ValueError(f"{service} lists undeclared reasons {sorted(undeclared)}")
+
+    def for_rpc(self, rpc: str) -> tuple[Reason, ...]:
+        """The reasons RPC ``rpc`` (its short name, ``Charge``) may answer, in declared order."""
+        return tuple(self.reasons[name] for name in self.rpcs.get(rpc, ()))
+
+    def status(
+        self, reason: str, message: str, metadata: Mapping[str, str] | None = None
+    ) -> StatusError:
+        """The error to raise for ``reason``, with its declared code (``KeyError`` for a
+        reason this service never declared: a programming error, answered as INTERNAL)."""
+        return StatusError(self.reasons[reason].code, message, reason=reason, metadata=metadata)

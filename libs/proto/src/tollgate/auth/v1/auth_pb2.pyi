@@ -27,10 +27,15 @@ class _AccountState:
 class _AccountStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AccountState.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     ACCOUNT_STATE_UNSPECIFIED: _AccountState.ValueType  # 0
+    """Never answered."""
     PENDING: _AccountState.ValueType  # 1
+    """Registered; the wallet and the welcome mail are still on their way."""
     ACTIVE: _AccountState.ValueType  # 2
+    """Open for use."""
     CLOSING: _AccountState.ValueType  # 3
+    """The closure saga is running."""
     CLOSED: _AccountState.ValueType  # 4
+    """Closed; the personal data is erased."""
 
 class AccountState(_AccountState, metaclass=_AccountStateEnumTypeWrapper):
     """AccountState is where an account is in its life: PENDING until the sign-up saga has
@@ -39,20 +44,31 @@ class AccountState(_AccountState, metaclass=_AccountStateEnumTypeWrapper):
     """
 
 ACCOUNT_STATE_UNSPECIFIED: AccountState.ValueType  # 0
+"""Never answered."""
 PENDING: AccountState.ValueType  # 1
+"""Registered; the wallet and the welcome mail are still on their way."""
 ACTIVE: AccountState.ValueType  # 2
+"""Open for use."""
 CLOSING: AccountState.ValueType  # 3
+"""The closure saga is running."""
 CLOSED: AccountState.ValueType  # 4
+"""Closed; the personal data is erased."""
 Global___AccountState: _TypeAlias = AccountState  # noqa: Y015
 
 @_typing.final
 class RegisterRequest(_message.Message):
+    """RegisterRequest names the new account's email address and password."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     EMAIL_FIELD_NUMBER: _builtins.int
     PASSWORD_FIELD_NUMBER: _builtins.int
     email: _builtins.str
+    """The account's email address (also its login), e.g. "ada@example.com"; a welcome mail with
+    a verification link is sent to it.
+    """
     password: _builtins.str
+    """8 characters at least, at most 72 bytes of UTF-8."""
     def __init__(
         self,
         *,
@@ -69,13 +85,17 @@ Global___RegisterRequest: _TypeAlias = RegisterRequest  # noqa: Y015
 
 @_typing.final
 class RegisterResponse(_message.Message):
+    """RegisterResponse is the new account."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_ID_FIELD_NUMBER: _builtins.int
     EMAIL_FIELD_NUMBER: _builtins.int
     ACCOUNT_STATE_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """The user's id (a UUID)."""
     email: _builtins.str
+    """The email address as stored (normalised)."""
     account_state: Global___AccountState.ValueType
     """ACTIVE once the sign-up saga has finished, PENDING while it still runs."""
     def __init__(
@@ -95,12 +115,16 @@ Global___RegisterResponse: _TypeAlias = RegisterResponse  # noqa: Y015
 
 @_typing.final
 class LoginRequest(_message.Message):
+    """LoginRequest holds the credentials to check."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     EMAIL_FIELD_NUMBER: _builtins.int
     PASSWORD_FIELD_NUMBER: _builtins.int
     email: _builtins.str
+    """The account's email address."""
     password: _builtins.str
+    """The account's password."""
     def __init__(
         self,
         *,
@@ -117,6 +141,8 @@ Global___LoginRequest: _TypeAlias = LoginRequest  # noqa: Y015
 
 @_typing.final
 class LoginResponse(_message.Message):
+    """LoginResponse is a new session's token pair."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ACCESS_TOKEN_FIELD_NUMBER: _builtins.int
@@ -124,7 +150,9 @@ class LoginResponse(_message.Message):
     TOKEN_TYPE_FIELD_NUMBER: _builtins.int
     EXPIRES_IN_FIELD_NUMBER: _builtins.int
     access_token: _builtins.str
+    """A short-lived JWT: send it as `Authorization: Bearer <access_token>`."""
     refresh_token: _builtins.str
+    """A single-use token that gets the next pair from Refresh; keep it secret."""
     token_type: _builtins.str
     """Always "Bearer"."""
     expires_in: _builtins.int
@@ -147,10 +175,13 @@ Global___LoginResponse: _TypeAlias = LoginResponse  # noqa: Y015
 
 @_typing.final
 class RefreshRequest(_message.Message):
+    """RefreshRequest holds the refresh token to rotate."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     REFRESH_TOKEN_FIELD_NUMBER: _builtins.int
     refresh_token: _builtins.str
+    """The refresh token of the latest pair; each one works once."""
     def __init__(
         self,
         *,
@@ -166,6 +197,8 @@ Global___RefreshRequest: _TypeAlias = RefreshRequest  # noqa: Y015
 
 @_typing.final
 class RefreshResponse(_message.Message):
+    """RefreshResponse is the session's next token pair (the old refresh token is spent)."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ACCESS_TOKEN_FIELD_NUMBER: _builtins.int
@@ -173,9 +206,13 @@ class RefreshResponse(_message.Message):
     TOKEN_TYPE_FIELD_NUMBER: _builtins.int
     EXPIRES_IN_FIELD_NUMBER: _builtins.int
     access_token: _builtins.str
+    """A new access token."""
     refresh_token: _builtins.str
+    """A new refresh token, replacing the one sent."""
     token_type: _builtins.str
+    """Always "Bearer"."""
     expires_in: _builtins.int
+    """Lifetime of the access token in seconds."""
     def __init__(
         self,
         *,
@@ -194,6 +231,8 @@ Global___RefreshResponse: _TypeAlias = RefreshResponse  # noqa: Y015
 
 @_typing.final
 class LogoutRequest(_message.Message):
+    """LogoutRequest is empty: the session is the access token's."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -209,6 +248,8 @@ Global___LogoutRequest: _TypeAlias = LogoutRequest  # noqa: Y015
 
 @_typing.final
 class LogoutResponse(_message.Message):
+    """LogoutResponse is empty: the session has ended."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -224,6 +265,8 @@ Global___LogoutResponse: _TypeAlias = LogoutResponse  # noqa: Y015
 
 @_typing.final
 class MeRequest(_message.Message):
+    """MeRequest is empty: the user is the access token's."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -239,6 +282,8 @@ Global___MeRequest: _TypeAlias = MeRequest  # noqa: Y015
 
 @_typing.final
 class MeResponse(_message.Message):
+    """MeResponse is the signed-in user."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_ID_FIELD_NUMBER: _builtins.int
@@ -247,11 +292,17 @@ class MeResponse(_message.Message):
     CREATED_AT_FIELD_NUMBER: _builtins.int
     ACCOUNT_STATE_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """The user's id (a UUID)."""
     email: _builtins.str
+    """The account's email address."""
     email_verified: _builtins.bool
+    """Whether the address was verified (VerifyEmail)."""
     account_state: Global___AccountState.ValueType
+    """Where the account is in its life."""
     @_builtins.property
-    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    def created_at(self) -> _timestamp_pb2.Timestamp:
+        """When the account was registered."""
+
     def __init__(
         self,
         *,
@@ -271,10 +322,13 @@ Global___MeResponse: _TypeAlias = MeResponse  # noqa: Y015
 
 @_typing.final
 class VerifyEmailRequest(_message.Message):
+    """VerifyEmailRequest holds the token of a verification link."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TOKEN_FIELD_NUMBER: _builtins.int
     token: _builtins.str
+    """The token from the link in the welcome mail."""
     def __init__(
         self,
         *,
@@ -290,6 +344,8 @@ Global___VerifyEmailRequest: _TypeAlias = VerifyEmailRequest  # noqa: Y015
 
 @_typing.final
 class VerifyEmailResponse(_message.Message):
+    """VerifyEmailResponse is empty: the address is verified."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -305,6 +361,8 @@ Global___VerifyEmailResponse: _TypeAlias = VerifyEmailResponse  # noqa: Y015
 
 @_typing.final
 class GetJwksRequest(_message.Message):
+    """GetJwksRequest is empty."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -320,11 +378,15 @@ Global___GetJwksRequest: _TypeAlias = GetJwksRequest  # noqa: Y015
 
 @_typing.final
 class GetJwksResponse(_message.Message):
+    """GetJwksResponse is a JSON Web Key Set (RFC 7517)."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     KEYS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def keys(self) -> _containers.RepeatedCompositeFieldContainer[Global___Jwk]: ...
+    def keys(self) -> _containers.RepeatedCompositeFieldContainer[Global___Jwk]:
+        """The keys that may have signed a token still valid."""
+
     def __init__(
         self,
         *,
@@ -355,15 +417,21 @@ class Jwk(_message.Message):
     N_FIELD_NUMBER: _builtins.int
     E_FIELD_NUMBER: _builtins.int
     kty: _builtins.str
+    """Key type: "OKP" or "RSA"."""
     kid: _builtins.str
+    """Key id: the `kid` header of the tokens this key signed."""
     use: _builtins.str
+    """Always "sig"."""
     alg: _builtins.str
+    """Signature algorithm: "EdDSA" or "RS256"."""
     crv: _builtins.str
-    """OKP keys."""
+    """OKP keys: the curve, "Ed25519"."""
     x: _builtins.str
+    """OKP keys: the public key, base64url."""
     n: _builtins.str
-    """RSA keys."""
+    """RSA keys: the modulus, base64url."""
     e: _builtins.str
+    """RSA keys: the public exponent, base64url."""
     def __init__(
         self,
         *,
@@ -386,6 +454,8 @@ Global___Jwk: _TypeAlias = Jwk  # noqa: Y015
 
 @_typing.final
 class ListSessionsRequest(_message.Message):
+    """ListSessionsRequest is empty: the user is the access token's."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -401,11 +471,15 @@ Global___ListSessionsRequest: _TypeAlias = ListSessionsRequest  # noqa: Y015
 
 @_typing.final
 class ListSessionsResponse(_message.Message):
+    """ListSessionsResponse lists the user's open sessions."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     SESSIONS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def sessions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Session]: ...
+    def sessions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Session]:
+        """Every open session, the current one included."""
+
     def __init__(
         self,
         *,
@@ -421,6 +495,8 @@ Global___ListSessionsResponse: _TypeAlias = ListSessionsResponse  # noqa: Y015
 
 @_typing.final
 class Session(_message.Message):
+    """Session is one signed-in device or client."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     SESSION_ID_FIELD_NUMBER: _builtins.int
@@ -428,12 +504,17 @@ class Session(_message.Message):
     LAST_REFRESHED_AT_FIELD_NUMBER: _builtins.int
     CURRENT_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
+    """The session's id; RevokeSession takes it."""
     current: _builtins.bool
     """True for the session the request was made with."""
     @_builtins.property
-    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    def created_at(self) -> _timestamp_pb2.Timestamp:
+        """When the session was opened (Login)."""
+
     @_builtins.property
-    def last_refreshed_at(self) -> _timestamp_pb2.Timestamp: ...
+    def last_refreshed_at(self) -> _timestamp_pb2.Timestamp:
+        """When its token pair was last rotated (Refresh)."""
+
     def __init__(
         self,
         *,
@@ -452,10 +533,13 @@ Global___Session: _TypeAlias = Session  # noqa: Y015
 
 @_typing.final
 class RevokeSessionRequest(_message.Message):
+    """RevokeSessionRequest names the session to end."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     SESSION_ID_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
+    """The id of one of the caller's sessions (ListSessions)."""
     def __init__(
         self,
         *,
@@ -471,6 +555,8 @@ Global___RevokeSessionRequest: _TypeAlias = RevokeSessionRequest  # noqa: Y015
 
 @_typing.final
 class RevokeSessionResponse(_message.Message):
+    """RevokeSessionResponse is empty: the session has ended."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -486,6 +572,8 @@ Global___RevokeSessionResponse: _TypeAlias = RevokeSessionResponse  # noqa: Y015
 
 @_typing.final
 class CloseAccountRequest(_message.Message):
+    """CloseAccountRequest confirms the closure with the password."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PASSWORD_FIELD_NUMBER: _builtins.int
@@ -506,6 +594,8 @@ Global___CloseAccountRequest: _TypeAlias = CloseAccountRequest  # noqa: Y015
 
 @_typing.final
 class CloseAccountResponse(_message.Message):
+    """CloseAccountResponse is where the closure stands."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ACCOUNT_STATE_FIELD_NUMBER: _builtins.int

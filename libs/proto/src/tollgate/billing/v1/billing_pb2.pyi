@@ -33,15 +33,25 @@ class Transaction(_message.Message):
     class _KindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[Transaction._Kind.ValueType], _builtins.type):
         DESCRIPTOR: _descriptor.EnumDescriptor
         KIND_UNSPECIFIED: Transaction._Kind.ValueType  # 0
+        """Never answered."""
         TOP_UP: Transaction._Kind.ValueType  # 1
+        """Money added to the wallet (TopUp, or the sign-up credit)."""
         CHARGE: Transaction._Kind.ValueType  # 2
+        """Money taken from the wallet (Charge)."""
         REFUND: Transaction._Kind.ValueType  # 3
+        """Money given back from a charge (Refund)."""
 
-    class Kind(_Kind, metaclass=_KindEnumTypeWrapper): ...
+    class Kind(_Kind, metaclass=_KindEnumTypeWrapper):
+        """Kind is what moved the money."""
+
     KIND_UNSPECIFIED: Transaction.Kind.ValueType  # 0
+    """Never answered."""
     TOP_UP: Transaction.Kind.ValueType  # 1
+    """Money added to the wallet (TopUp, or the sign-up credit)."""
     CHARGE: Transaction.Kind.ValueType  # 2
+    """Money taken from the wallet (Charge)."""
     REFUND: Transaction.Kind.ValueType  # 3
+    """Money given back from a charge (Refund)."""
 
     ID_FIELD_NUMBER: _builtins.int
     AMOUNT_FIELD_NUMBER: _builtins.int
@@ -51,15 +61,23 @@ class Transaction(_message.Message):
     CREATED_AT_FIELD_NUMBER: _builtins.int
     CURRENCY_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """The transaction's id (a UUID); a charge's id is what Refund takes."""
     amount: _builtins.int
+    """Signed minor units (cents for USD): positive for a top-up or a refund, negative for a
+    charge.
+    """
     kind: Global___Transaction.Kind.ValueType
+    """What moved the money."""
     description: _builtins.str
+    """The charge's description as sent; empty for top-ups and refunds."""
     refund_of: _builtins.str
     """For a refund, the id of the charge it refunds."""
     currency: _builtins.str
     """ISO 4217 code."""
     @_builtins.property
-    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    def created_at(self) -> _timestamp_pb2.Timestamp:
+        """When the ledger wrote it."""
+
     def __init__(
         self,
         *,
@@ -81,6 +99,8 @@ Global___Transaction: _TypeAlias = Transaction  # noqa: Y015
 
 @_typing.final
 class GetWalletRequest(_message.Message):
+    """GetWalletRequest is empty: the wallet is the caller's."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -96,13 +116,16 @@ Global___GetWalletRequest: _TypeAlias = GetWalletRequest  # noqa: Y015
 
 @_typing.final
 class GetWalletResponse(_message.Message):
+    """GetWalletResponse is the caller's balance."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     BALANCE_FIELD_NUMBER: _builtins.int
     CURRENCY_FIELD_NUMBER: _builtins.int
     balance: _builtins.int
-    """Minor units."""
+    """Minor units (cents for USD); never negative."""
     currency: _builtins.str
+    """The wallet's ISO 4217 currency code, e.g. "USD"."""
     def __init__(
         self,
         *,
@@ -119,14 +142,21 @@ Global___GetWalletResponse: _TypeAlias = GetWalletResponse  # noqa: Y015
 
 @_typing.final
 class TopUpRequest(_message.Message):
+    """TopUpRequest credits the caller's wallet."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     AMOUNT_FIELD_NUMBER: _builtins.int
     IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
     amount: _builtins.int
-    """Minor units, positive."""
+    """Minor units, positive, at most the configured maximum of one movement (100000000 by
+    default); the balance after it may not pass the wallet's limit.
+    """
     idempotency_key: _builtins.str
-    """Over REST it travels only in the Idempotency-Key header (a body field is refused)."""
+    """Up to 255 printable characters naming this request for ever: a retry with the same key
+    and request returns the original answer. Over REST it travels only in the
+    Idempotency-Key header (a body field is refused).
+    """
     def __init__(
         self,
         *,
@@ -143,13 +173,18 @@ Global___TopUpRequest: _TypeAlias = TopUpRequest  # noqa: Y015
 
 @_typing.final
 class TopUpResponse(_message.Message):
+    """TopUpResponse is the credit written and the balance after it."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TRANSACTION_FIELD_NUMBER: _builtins.int
     BALANCE_FIELD_NUMBER: _builtins.int
     balance: _builtins.int
+    """The balance after the top-up, in minor units."""
     @_builtins.property
-    def transaction(self) -> Global___Transaction: ...
+    def transaction(self) -> Global___Transaction:
+        """The ledger entry (kind TOP_UP)."""
+
     def __init__(
         self,
         *,
@@ -166,16 +201,26 @@ Global___TopUpResponse: _TypeAlias = TopUpResponse  # noqa: Y015
 
 @_typing.final
 class ChargeRequest(_message.Message):
+    """ChargeRequest debits the caller's wallet."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     AMOUNT_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
     amount: _builtins.int
-    """Minor units, positive: the amount to debit."""
+    """Minor units, positive, at most the configured maximum of one movement (100000000 by
+    default): the amount to debit. The balance may not go below zero.
+    """
     description: _builtins.str
+    """What the charge is for, shown in the ledger and the receipt mail: at most 500
+    characters, no control characters or line breaks.
+    """
     idempotency_key: _builtins.str
-    """Over REST it travels only in the Idempotency-Key header (a body field is refused)."""
+    """Up to 255 printable characters naming this request for ever: a retry with the same key
+    and request returns the original answer without charging again. Over REST it travels
+    only in the Idempotency-Key header (a body field is refused).
+    """
     def __init__(
         self,
         *,
@@ -193,13 +238,18 @@ Global___ChargeRequest: _TypeAlias = ChargeRequest  # noqa: Y015
 
 @_typing.final
 class ChargeResponse(_message.Message):
+    """ChargeResponse is the debit written and the balance after it."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TRANSACTION_FIELD_NUMBER: _builtins.int
     BALANCE_FIELD_NUMBER: _builtins.int
     balance: _builtins.int
+    """The balance after the charge, in minor units."""
     @_builtins.property
-    def transaction(self) -> Global___Transaction: ...
+    def transaction(self) -> Global___Transaction:
+        """The ledger entry (kind CHARGE, negative amount)."""
+
     def __init__(
         self,
         *,
@@ -216,16 +266,21 @@ Global___ChargeResponse: _TypeAlias = ChargeResponse  # noqa: Y015
 
 @_typing.final
 class RefundRequest(_message.Message):
+    """RefundRequest credits back part or all of one charge."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CHARGE_ID_FIELD_NUMBER: _builtins.int
     AMOUNT_FIELD_NUMBER: _builtins.int
     IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
     charge_id: _builtins.str
+    """The id of one of the caller's charges (a Transaction id)."""
     amount: _builtins.int
-    """Minor units, positive: the amount to credit back."""
+    """Minor units, positive: the amount to credit back, at most what is left of the charge."""
     idempotency_key: _builtins.str
-    """Over REST it travels only in the Idempotency-Key header (a body field is refused)."""
+    """Up to 255 printable characters naming this request for ever. Over REST it travels only
+    in the Idempotency-Key header (a body field is refused).
+    """
     def __init__(
         self,
         *,
@@ -243,13 +298,18 @@ Global___RefundRequest: _TypeAlias = RefundRequest  # noqa: Y015
 
 @_typing.final
 class RefundResponse(_message.Message):
+    """RefundResponse is the credit written and the balance after it."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TRANSACTION_FIELD_NUMBER: _builtins.int
     BALANCE_FIELD_NUMBER: _builtins.int
     balance: _builtins.int
+    """The balance after the refund, in minor units."""
     @_builtins.property
-    def transaction(self) -> Global___Transaction: ...
+    def transaction(self) -> Global___Transaction:
+        """The ledger entry (kind REFUND, refund_of the charge)."""
+
     def __init__(
         self,
         *,
@@ -266,14 +326,16 @@ Global___RefundResponse: _TypeAlias = RefundResponse  # noqa: Y015
 
 @_typing.final
 class ListTransactionsRequest(_message.Message):
+    """ListTransactionsRequest asks for one page of the caller's ledger."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
-    """At most 100; 0 means the default of 20."""
+    """At most 100 (more is capped); 0 means the default of 20."""
     page_token: _builtins.str
-    """Opaque cursor from a previous response."""
+    """Opaque cursor from a previous response's next_page_token; empty for the first page."""
     def __init__(
         self,
         *,
@@ -290,13 +352,18 @@ Global___ListTransactionsRequest: _TypeAlias = ListTransactionsRequest  # noqa: 
 
 @_typing.final
 class ListTransactionsResponse(_message.Message):
+    """ListTransactionsResponse is one page of the ledger, newest first."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TRANSACTIONS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """The page_token of the next page; empty after the last."""
     @_builtins.property
-    def transactions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Transaction]: ...
+    def transactions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Transaction]:
+        """The page's transactions, newest first."""
+
     def __init__(
         self,
         *,
@@ -313,12 +380,15 @@ Global___ListTransactionsResponse: _TypeAlias = ListTransactionsResponse  # noqa
 
 @_typing.final
 class OpenWalletRequest(_message.Message):
+    """OpenWalletRequest opens one user's wallet."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_ID_FIELD_NUMBER: _builtins.int
     IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
     SIGN_UP_CREDIT_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """The user whose wallet to open."""
     idempotency_key: _builtins.str
     """The sign-up credit's idempotency key (the saga id)."""
     sign_up_credit: _builtins.bool
@@ -340,12 +410,16 @@ Global___OpenWalletRequest: _TypeAlias = OpenWalletRequest  # noqa: Y015
 
 @_typing.final
 class OpenWalletResponse(_message.Message):
+    """OpenWalletResponse is the open wallet's balance."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     BALANCE_FIELD_NUMBER: _builtins.int
     CURRENCY_FIELD_NUMBER: _builtins.int
     balance: _builtins.int
+    """Minor units."""
     currency: _builtins.str
+    """ISO 4217 code."""
     def __init__(
         self,
         *,
@@ -362,11 +436,14 @@ Global___OpenWalletResponse: _TypeAlias = OpenWalletResponse  # noqa: Y015
 
 @_typing.final
 class CloseWalletRequest(_message.Message):
+    """CloseWalletRequest closes one user's wallet."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_ID_FIELD_NUMBER: _builtins.int
     VALIDATE_ONLY_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """The user whose wallet to close."""
     validate_only: _builtins.bool
     """Only check that the wallet could be closed now (empty), change nothing."""
     def __init__(
@@ -385,6 +462,8 @@ Global___CloseWalletRequest: _TypeAlias = CloseWalletRequest  # noqa: Y015
 
 @_typing.final
 class CloseWalletResponse(_message.Message):
+    """CloseWalletResponse is empty: the wallet is closed (or could be)."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -400,10 +479,13 @@ Global___CloseWalletResponse: _TypeAlias = CloseWalletResponse  # noqa: Y015
 
 @_typing.final
 class ReopenWalletRequest(_message.Message):
+    """ReopenWalletRequest reopens one user's closed wallet."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_ID_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    """The user whose wallet to reopen."""
     def __init__(
         self,
         *,
@@ -419,6 +501,8 @@ Global___ReopenWalletRequest: _TypeAlias = ReopenWalletRequest  # noqa: Y015
 
 @_typing.final
 class ReopenWalletResponse(_message.Message):
+    """ReopenWalletResponse is empty: the wallet is open."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
