@@ -76,3 +76,4 @@ bench: install
 	$(PY) bench/auth_login.py
 	$(PY) bench/billing_charge.py
 	$(PY) bench/telemetry_cost.py
+	$(PY) bench/replicas.py

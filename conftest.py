@@ -10,12 +10,14 @@ naming it, so a leak shows the day it appears.
 """
 
 import asyncio
+from collections.abc import Iterator
 
 import asyncpg
 import pytest
 
 import gateway  # noqa: F401
-from tollgate_devstack.testing import postgres_server_url
+from tollgate_devstack.redis_cluster import redis_cluster
+from tollgate_devstack.testing import postgres_server_url, redis_server_url
 
 _TEST_DATABASES = r"^(t|e2e)_"
 _before: set[str] | None = None
@@ -36,6 +38,25 @@ def _test_databases() -> set[str] | None:
         return asyncio.run(names())
     except (OSError, asyncpg.PostgresError):
         return None  # no test server: the tests that need one say so themselves
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real three-master Redis Cluster for the whole run (started on first use, stopped at
+    the end): its ``REDIS_URL``."""
+    with redis_cluster(tmp_path_factory.mktemp("redis-cluster")) as url:
+        yield url
+
+
+@pytest.fixture
+def redis_url(request: pytest.FixtureRequest) -> str:
+    """The Redis a test runs on: the test server, or the Redis Cluster for a test
+    parametrized with ``pytest.mark.parametrize("redis_url", ["node", "cluster"],
+    indirect=True)``."""
+    if getattr(request, "param", "node") == "cluster":
+        url: str = request.getfixturevalue("redis_cluster_url")
+        return url
+    return redis_server_url()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -81,8 +81,8 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection[asyncpg.Reco
 
 
 @pytest.fixture
-async def redis_prefix() -> AsyncIterator[str]:
-    async with temp_redis_prefix("auth") as prefix:
+async def redis_prefix(redis_url: str) -> AsyncIterator[str]:
+    async with temp_redis_prefix("auth", redis_url) as prefix:
         yield prefix
 
 
@@ -339,6 +339,7 @@ async def running(
 def settings_for(
     database_url: str,
     redis_prefix: str,
+    redis_url: str,
     tmp_path: Path,
     email_double: EmailDouble,
     billing_double: BillingDouble,
@@ -349,6 +350,7 @@ def settings_for(
         overrides.setdefault("keys_dir", tmp_path / "keys")
         overrides.setdefault("email_addr", email_double.address)
         overrides.setdefault("billing_addr", billing_double.address)
+        overrides.setdefault("redis_url", redis_url)
         return make_settings(overrides.pop("database_url", database_url), redis_prefix, **overrides)
 
     return factory

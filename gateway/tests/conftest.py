@@ -27,7 +27,6 @@ from google.api import annotations_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_tools import protoc
-from redis.asyncio import Redis
 from starlette.applications import Starlette
 
 from gateway.backends import Backend
@@ -35,9 +34,10 @@ from gateway.bootstrap import build_app
 from gateway.config import GatewaySettings
 from tollgate.auth.v1 import auth_pb2, auth_pb2_grpc
 from tollgate.billing.v1 import billing_pb2, billing_pb2_grpc
-from tollgate_devstack.testing import redis_server_url, temp_redis_prefix
+from tollgate_devstack.testing import temp_redis_prefix
 from tollgate_kit.ended_sessions import ensure_epoch
 from tollgate_kit.errors import StatusError
+from tollgate_kit.redis_client import RedisClient, create_redis
 from tollgate_kit.tokens import session_key
 
 ISSUER, AUDIENCE, KID = "tollgate-auth", "tollgate", "test-key-1"
@@ -243,14 +243,14 @@ async def backends(keys: Keys) -> AsyncIterator[Backends]:
 
 
 @pytest.fixture
-async def redis_prefix() -> AsyncIterator[str]:
-    async with temp_redis_prefix("gw") as prefix:
+async def redis_prefix(redis_url: str) -> AsyncIterator[str]:
+    async with temp_redis_prefix("gw", redis_url) as prefix:
         yield prefix
 
 
 @pytest.fixture
-async def redis(redis_prefix: str) -> AsyncIterator[Redis]:
-    client: Redis = Redis.from_url(redis_server_url())
+async def redis(redis_prefix: str, redis_url: str) -> AsyncIterator[RedisClient]:
+    client = create_redis(redis_url)
     try:
         yield client
     finally:
@@ -269,7 +269,9 @@ class Session:
 
 
 @pytest.fixture
-def open_session(keys: Keys, redis: Redis, redis_prefix: str) -> Callable[..., Awaitable[Session]]:
+def open_session(
+    keys: Keys, redis: RedisClient, redis_prefix: str
+) -> Callable[..., Awaitable[Session]]:
     """Signs an access token and opens its session in Redis, as auth-svc would."""
 
     async def open_(user: str = "user-1", **claims: Any) -> Session:
@@ -288,7 +290,7 @@ GatewayFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
 @pytest.fixture
-def gateway_factory(backends: Backends, redis_prefix: str) -> GatewayFactory:
+def gateway_factory(backends: Backends, redis_prefix: str, redis_url: str) -> GatewayFactory:
     """Builds the gateway with settings overrides; yields an httpx client talking to it."""
 
     @asynccontextmanager
@@ -299,7 +301,7 @@ def gateway_factory(backends: Backends, redis_prefix: str) -> GatewayFactory:
             **{
                 "auth_addr": backends.address,
                 "billing_addr": backends.address,
-                "redis_url": redis_server_url(),
+                "redis_url": redis_url,
                 "redis_key_prefix": redis_prefix,
                 "rate_limit_per_minute": 100_000,
                 "rate_limit_burst": 10_000,

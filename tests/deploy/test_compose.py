@@ -275,3 +275,27 @@ def test_services_talk_mutual_tls_with_certificates_made_once(config: dict[str, 
         mount = next(v for v in service["volumes"] if v["target"] == "/tls")
         assert (mount["source"], mount["read_only"]) == ("tls", True)
         assert service["depends_on"]["tls-certs"]["condition"] == "service_completed_successfully"
+
+
+def test_the_pgbouncer_profile_pools_the_services_but_not_their_migrations(
+    compose_cmd: list[str], config: dict[str, Any]
+) -> None:
+    assert "pgbouncer" not in config["services"]  # off by default
+    env = {
+        **SECRETS,
+        "TOLLGATE_DB_ADDR": "pgbouncer:5432",
+        "TOLLGATE_DB_OPTIONS": "?statement_cache_size=0",
+    }
+    result = compose(compose_cmd, "--profile", "pgbouncer", "config", "--format", "json", env=env)
+    assert result.returncode == 0, result.stderr
+    services = json.loads(result.stdout)["services"]
+    assert services["pgbouncer"]["environment"]["POOL_MODE"] == "transaction"
+    for name, prefix in PREFIXES.items():
+        if name == "gateway":
+            continue  # no database
+        served = services[name]["environment"][f"{prefix}_DATABASE_URL"]
+        assert "@pgbouncer:5432/" in served
+        assert served.endswith("?statement_cache_size=0")
+        migrated = services[name.replace("-svc", "-migrate")]["environment"]
+        assert "@postgres:5432/" in migrated[f"{prefix}_DATABASE_URL"]
+    assert "@postgres:5432/" in services["auth-svc"]["environment"]["AUTH_DATABASE_LISTEN_URL"]

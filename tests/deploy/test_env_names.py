@@ -44,6 +44,8 @@ def _compose_environments() -> dict[str, dict[str, Any]]:
     compose = yaml.safe_load((REPO / "deploy" / "docker-compose.yml").read_text())
     found = {}
     for name, service in compose["services"].items():
+        if "TOLLGATE_REGISTRY" not in service.get("image", "TOLLGATE_REGISTRY"):
+            continue  # another project's image (PgBouncer's AUTH_TYPE is none of auth-svc's)
         environment = service.get("environment") or {}
         if isinstance(environment, list):
             environment = dict(item.split("=", 1) for item in environment)

@@ -389,3 +389,40 @@ def test_mutual_tls_mounts_each_service_s_own_certificate() -> None:
         assert env[f"{prefix}_TLS_CA_FILE"] == "/tls/ca.crt"
         assert env[f"{prefix}_TLS_CERT_FILE"] == "/tls/tls.crt"
         assert env[f"{prefix}_TLS_KEY_FILE"] == "/tls/tls.key"
+
+
+def test_pgbouncer_is_optional_and_pools_the_services_but_not_their_migrations() -> None:
+    assert "tollgate-pgbouncer" not in of_kind(render(TEST_VALUES), "Deployment")
+    values = {
+        **TEST_VALUES,
+        "pgbouncer": {**TEST_VALUES.get("pgbouncer", {}), "enabled": True, "host": "pg-rw"},
+    }
+    rendered = render(values)
+    deployments = of_kind(rendered, "Deployment")
+    pooler = deployments["tollgate-pgbouncer"]["spec"]["template"]["spec"]["containers"][0]
+    assert {"name": "POOL_MODE", "value": "transaction"} in pooler["env"]
+    assert "tollgate-pgbouncer" in of_kind(rendered, "Service")
+
+    def database_keys(spec: dict[str, Any]) -> dict[str, str]:
+        return {
+            e["name"]: e["valueFrom"]["secretKeyRef"]["key"]
+            for c in spec["template"]["spec"]["containers"]
+            for e in c.get("env", [])
+            if "DATABASE" in e["name"]
+        }
+
+    assert database_keys(deployments["tollgate-billing-svc"]["spec"]) == {
+        "BILLING_DATABASE_URL": "billing-pooled-database-url"
+    }
+    assert database_keys(deployments["tollgate-auth-svc"]["spec"]) == {
+        "AUTH_DATABASE_URL": "auth-pooled-database-url",
+        "AUTH_DATABASE_LISTEN_URL": "auth-database-url",
+    }
+    jobs = of_kind(rendered, "Job")
+    assert database_keys(jobs["tollgate-billing-svc-migrate"]["spec"]) == {
+        "BILLING_DATABASE_URL": "billing-database-url"
+    }
+    for version in KUBE_VERSIONS:
+        for doc in rendered:
+            if doc["metadata"]["name"] == "tollgate-pgbouncer":
+                kubernetes_validate.validate(doc, version, strict=True)

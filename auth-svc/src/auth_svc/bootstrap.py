@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 
 from opentelemetry import trace
 from opentelemetry.trace import Tracer
-from redis.asyncio import Redis
 
 from auth_svc.api.servicer import AuthServicer
 from auth_svc.config import AuthSettings
@@ -37,7 +36,7 @@ from auth_svc.usecases.sessions import SessionService
 from tollgate.auth.v1 import auth_pb2, auth_pb2_grpc
 from tollgate_kit.caller import CallerAuthenticator
 from tollgate_kit.db import create_pool
-from tollgate_kit.redis_client import REDIS_UNREACHABLE, create_redis
+from tollgate_kit.redis_client import REDIS_UNREACHABLE, RedisClient, create_redis
 from tollgate_kit.saga import RunnerPolicy, SagaMetrics, SagaStore
 from tollgate_kit.server import GrpcApp
 from tollgate_kit.service import Assembly, Served, assemble
@@ -110,7 +109,7 @@ async def _wire(parts: Assembly, settings: AuthSettings, tracer: Tracer) -> Grpc
             retry_base=settings.saga_backoff_base_seconds,
             retry_max=settings.saga_backoff_max_seconds,
         ),
-        listen_dsn=settings.database_url,
+        listen_dsn=settings.database_listen_url or settings.database_url,
         tracer=tracer,
     )
     accounts = AccountService(
@@ -204,7 +203,7 @@ async def _wire(parts: Assembly, settings: AuthSettings, tracer: Tracer) -> Grpc
             retry_max=settings.outbox_backoff_max_seconds,
             retention=settings.outbox_retention,
         ),
-        listen_dsn=settings.database_url,
+        listen_dsn=settings.database_listen_url or settings.database_url,
         tracer=tracer,
     )
     return parts.app(
@@ -213,7 +212,7 @@ async def _wire(parts: Assembly, settings: AuthSettings, tracer: Tracer) -> Grpc
     )
 
 
-async def _answers(redis: Redis) -> bool:
+async def _answers(redis: RedisClient) -> bool:
     try:
         await redis.ping()
     except REDIS_UNREACHABLE:

@@ -22,6 +22,10 @@ class AuthSettings(ServiceSettings):
 
     database_url: str = "postgresql://postgres@127.0.0.1:5432/auth"
     database_pool_size: int = Field(default=10, ge=1)
+    # LISTEN (the outbox relay's and saga runner's wake-ups) needs a session of its own: when
+    # database_url goes through a pooler in transaction mode, this names PostgreSQL itself.
+    # Unset: database_url. Without either the loops still poll.
+    database_listen_url: str = ""
     # Alembic scripts; unset means the package's own (tollgate_kit.db.migrations_dir).
     migrations_dir: Path | None = None
     redis_url: str = "redis://127.0.0.1:6379/0"

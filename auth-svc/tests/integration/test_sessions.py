@@ -10,13 +10,17 @@ import asyncpg
 import grpc
 import jwt
 import pytest
-from redis.asyncio import Redis
 
 from tollgate.auth.v1 import auth_pb2
 from tollgate_devstack import testing as devstack
 from tollgate_kit.db import database_name
 from tollgate_kit.errors import error_reason
+from tollgate_kit.redis_client import create_redis
 from tollgate_kit.tokens import session_key
+
+# The tests of the session and login-throttle keys run on one Redis node and on a real
+# three-master Redis Cluster; the rest (bcrypt timing, outages) on the node.
+ON_NODE_AND_CLUSTER = pytest.mark.parametrize("redis_url", ["node", "cluster"], indirect=True)
 
 
 def bearer(token: str) -> tuple[tuple[str, str], ...]:
@@ -36,6 +40,7 @@ async def refused(call: Any) -> tuple[grpc.StatusCode, str | None]:
     return caught.value.code(), error_reason(caught.value)
 
 
+@ON_NODE_AND_CLUSTER
 async def test_register_login_refresh_logout_round_trip(auth: Any) -> None:
     registered = await auth.register("ann@example.com")
     login = await auth.login("ANN@example.com")
@@ -62,11 +67,12 @@ async def test_register_login_refresh_logout_round_trip(auth: Any) -> None:
     assert await auth.metric("auth_refresh_total", {"result": "success"}) == 1
 
 
+@ON_NODE_AND_CLUSTER
 async def test_session_hash_in_redis_has_the_documented_fields_and_ttl(auth: Any) -> None:
     await auth.register("ann@example.com")
     login = await auth.login("ann@example.com")
     claims = jwt.decode(login.refresh_token, options={"verify_signature": False})
-    redis = Redis.from_url(devstack.redis_server_url())
+    redis = create_redis(auth.settings.redis_url)
     try:
         key = session_key(auth.settings.redis_key_prefix, claims["sid"])
         stored = {k.decode(): v.decode() for k, v in (await redis.hgetall(key)).items()}
@@ -80,6 +86,7 @@ async def test_session_hash_in_redis_has_the_documented_fields_and_ttl(auth: Any
     assert 30 * 24 * 3600 - 10 <= ttl <= 30 * 24 * 3600
 
 
+@ON_NODE_AND_CLUSTER
 async def test_a_reused_refresh_token_revokes_the_session_and_the_rotated_token(
     auth: Any,
 ) -> None:
@@ -101,6 +108,7 @@ async def test_a_reused_refresh_token_revokes_the_session_and_the_rotated_token(
     assert await auth.metric("auth_refresh_total", {"result": "reused"}) == 1
 
 
+@ON_NODE_AND_CLUSTER
 async def test_concurrent_refreshes_with_one_token_succeed_exactly_once(auth: Any) -> None:
     await auth.register("ann@example.com")
     for _ in range(5):
@@ -119,6 +127,7 @@ async def test_concurrent_refreshes_with_one_token_succeed_exactly_once(auth: An
         )
 
 
+@ON_NODE_AND_CLUSTER
 async def test_list_and_revoke_sessions_of_the_signed_in_user(auth: Any) -> None:
     await auth.register("ann@example.com")
     first = await auth.login("ann@example.com")
@@ -146,6 +155,7 @@ async def test_list_and_revoke_sessions_of_the_signed_in_user(auth: Any) -> None
     assert [s.session_id for s in listed.sessions] == [current[0].session_id]
 
 
+@ON_NODE_AND_CLUSTER
 async def test_another_users_session_cannot_be_revoked(auth: Any) -> None:
     await auth.register("ann@example.com")
     await auth.register("bob@example.com")
@@ -203,6 +213,7 @@ async def test_unknown_email_costs_a_bcrypt_check_like_a_wrong_password(
     assert wrong > 0.5 * unknown
 
 
+@ON_NODE_AND_CLUSTER
 async def test_login_is_rate_limited_per_email_and_client(
     settings_for: Any, start_auth: Any
 ) -> None:
@@ -240,6 +251,7 @@ async def test_login_is_rate_limited_per_email_and_client(
         assert await auth.metric("auth_login_total", {"result": "rate_limited"}) == 2
 
 
+@ON_NODE_AND_CLUSTER
 async def test_every_spelling_that_reaches_an_account_shares_its_login_budget(
     settings_for: Any, start_auth: Any, db: asyncpg.Connection[asyncpg.Record]
 ) -> None:

@@ -17,8 +17,9 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
+
+from tollgate_kit.redis_client import RedisClient
 
 MICROS = 1_000_000
 
@@ -183,7 +184,7 @@ class LoginRates:
 class RateLimiter:
     """GCRA over Redis; one round trip (EVALSHA) per decision."""
 
-    def __init__(self, redis: Redis, key_prefix: str) -> None:
+    def __init__(self, redis: RedisClient, key_prefix: str) -> None:
         self._redis = redis
         self._prefix = f"{key_prefix}gateway:ratelimit:"
 

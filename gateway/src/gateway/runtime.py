@@ -13,19 +13,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
-
     from gateway.authn import Authenticator
     from gateway.backends import BackendPool
     from gateway.ops import Readiness
     from gateway.ratelimit import LeasedLimiter, RateLimiter
     from tollgate_kit.ended_sessions import EndedSessions
+    from tollgate_kit.redis_client import RedisClient
 
 
 @dataclass(frozen=True, slots=True)
 class Runtime:
     backends: BackendPool
-    redis: Redis
+    redis: RedisClient
     authenticator: Authenticator
     limiter: RateLimiter
     leased: LeasedLimiter

@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from redis.asyncio import Redis
 
 from tollgate_kit.ended_sessions import announce_ended
+from tollgate_kit.redis_client import RedisClient
 
 pytestmark = pytest.mark.integration
 
@@ -66,8 +66,9 @@ async def test_refresh_token_is_not_an_access_token(
     assert response.status_code == 401
 
 
+@pytest.mark.parametrize("redis_url", ["node", "cluster"], indirect=True)
 async def test_an_ended_session_blocks_the_token_within_a_second(
-    gateway: httpx.AsyncClient, open_session: Any, redis: Redis, redis_prefix: str
+    gateway: httpx.AsyncClient, open_session: Any, redis: RedisClient, redis_prefix: str
 ) -> None:
     session, other = await open_session(), await open_session()
     assert (await gateway.get("/v1/wallet", headers=session.headers)).status_code == 200

@@ -52,11 +52,13 @@ async def replicas(count: int, served: Counter[int]) -> AsyncIterator[list[int]]
         await asyncio.gather(*(server.stop(None) for server in servers))
 
 
-async def test_calls_are_spread_over_every_resolved_address() -> None:
+@pytest.mark.parametrize("scheme", ["ipv4:", ""])
+async def test_calls_are_spread_over_every_resolved_address(scheme: str) -> None:
     served: Counter[int] = Counter()
     async with replicas(3, served) as ports:
-        # One name, three addresses: what DNS answers for a headless Service.
-        address = "ipv4:" + ",".join(f"127.0.0.1:{port}" for port in ports)
+        # One name, three addresses: what DNS answers for a headless Service; or the plain
+        # list of replicas that `TOLLGATE_REPLICAS=3 make run` gives (GATEWAY_BILLING_ADDR).
+        address = scheme + ",".join(f"127.0.0.1:{port}" for port in ports)
         pool = BackendPool([Backend(BILLING_SERVICE, address)], [], GatewayMetrics())
         try:
             for _ in range(30):

@@ -8,12 +8,15 @@ from typing import Any
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 
 from gateway.ratelimit import Rate, RateLimiter, gcra
-from tollgate_devstack import testing
+from tollgate_kit.redis_client import create_redis
 
-pytestmark = pytest.mark.integration
+# Every test here runs on one Redis node and on a three-master Redis Cluster.
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.parametrize("redis_url", ["node", "cluster"], indirect=True),
+]
 
 
 async def _until_allowed(send: Any, deadline: float = 5.0) -> httpx.Response:
@@ -89,9 +92,9 @@ async def test_limit_is_shared_by_every_replica(gateway_factory: Any, open_sessi
     assert statuses == [200, 200, 429]
 
 
-async def test_lua_script_agrees_with_the_reference(redis_prefix: str) -> None:
+async def test_lua_script_agrees_with_the_reference(redis_prefix: str, redis_url: str) -> None:
     """Concurrent hits on one key: exactly `burst` pass, as gcra() predicts."""
-    client: Redis = Redis.from_url(testing.redis_server_url())
+    client = create_redis(redis_url)
     try:
         limiter = RateLimiter(client, redis_prefix)
         rate = Rate(per_minute=1, burst=5)

@@ -10,6 +10,7 @@ import pytest
 from tollgate_devstack.testing import free_port, postgres_server_url, unique_name
 from tollgate_kit.db import (
     DatabaseProbe,
+    connect_options,
     create_pool,
     downgrade,
     drop_database,
@@ -77,3 +78,11 @@ async def test_the_readiness_probe_answers_false_in_time_when_the_database_is_go
     assert not await probe()
     assert asyncio.get_running_loop().time() - started < 2
     await probe.close()
+
+
+def test_the_statement_cache_size_in_a_dsn_is_asyncpgs_not_the_servers() -> None:
+    assert connect_options("postgresql://u@h:6432/auth?statement_cache_size=0&sslmode=require") == (
+        "postgresql://u@h:6432/auth?sslmode=require",
+        {"statement_cache_size": 0},
+    )
+    assert connect_options("postgresql://u@h/auth") == ("postgresql://u@h/auth", {})

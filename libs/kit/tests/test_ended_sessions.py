@@ -69,9 +69,10 @@ async def following(url: str, prefix: str, **options: float) -> AsyncIterator[En
         await follower.aclose()
 
 
-async def test_an_announced_session_ends_at_every_follower_within_a_second() -> None:
-    url = redis_server_url()
-    async with temp_redis_prefix("feed") as prefix:
+@pytest.mark.parametrize("redis_url", ["node", "cluster"], indirect=True)
+async def test_an_announced_session_ends_at_every_follower_within_a_second(redis_url: str) -> None:
+    url = redis_url
+    async with temp_redis_prefix("feed", url) as prefix:
         writer = create_redis(url)
         async with following(url, prefix) as first, following(url, prefix) as second:
             await asyncio.wait_for(first.synced.wait(), 5)

@@ -17,7 +17,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from tollgate_devstack.dev_ca import TlsFiles, ensure_dev_ca
 from tollgate_devstack.testing import free_port
-from tollgate_kit.mtls import CallerPolicy, ServiceTls, open_channel
+from tollgate_kit.mtls import CallerPolicy, ServiceTls, channel_target, open_channel
 from tollgate_kit.server import GrpcApp, serve
 
 HERE = Path(__file__).parent
@@ -152,3 +152,16 @@ def test_tls_settings_come_in_threes(tmp_path: Path) -> None:
     assert ServiceTls.load(None, None, None) is None
     with pytest.raises(ValueError, match="TLS_CA_FILE, TLS_CERT_FILE and TLS_KEY_FILE"):
         ServiceTls.load(files.ca, files.cert, None)
+
+
+@pytest.mark.parametrize(
+    ("address", "target"),
+    [
+        ("auth:50051", "auth:50051"),
+        ("10.0.0.5:50051,10.0.0.6:50051", "ipv4:10.0.0.5:50051,10.0.0.6:50051"),
+        ("[::1]:1, [::2]:1", "ipv6:[::1]:1,[::2]:1"),
+        ("10.0.0.5:50051,", "10.0.0.5:50051"),
+    ],
+)
+def test_a_list_of_replicas_is_a_static_grpc_target(address: str, target: str) -> None:
+    assert channel_target(address) == target

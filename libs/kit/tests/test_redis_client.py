@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 from redis import exceptions
+from redis.asyncio.cluster import RedisCluster
 
 from tollgate_devstack.testing import RedisServerProcess
-from tollgate_kit.redis_client import REDIS_UNREACHABLE, create_redis
+from tollgate_kit.redis_client import REDIS_UNREACHABLE, cluster_url, create_redis
 
 
 @pytest.mark.integration
@@ -69,3 +70,37 @@ async def test_default_timeout_is_short(tmp_path: Path) -> None:
         finally:
             server.resume()
             await client.aclose()
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("redis://h:6379/0", ("redis://h:6379/0", False)),
+        ("redis://h:6379/0?cluster=true", ("redis://h:6379/0", True)),
+        (
+            "rediss://h:6379/0?cluster=1&ssl_cert_reqs=none",
+            ("rediss://h:6379/0?ssl_cert_reqs=none", True),
+        ),
+        ("redis://h:6379/0?cluster=no", ("redis://h:6379/0", False)),
+    ],
+)
+def test_a_cluster_is_named_in_the_url_query(url: str, expected: tuple[str, bool]) -> None:
+    assert cluster_url(url) == expected
+
+
+@pytest.mark.integration
+async def test_a_cluster_url_gives_a_cluster_client_that_takes_a_first_burst(
+    redis_cluster_url: str,
+) -> None:
+    """Keys spread over the three masters, and a burst of first commands on a new client
+    all succeed (redis-py's own client loses some of them while it maps the cluster)."""
+    client = create_redis(redis_cluster_url)
+    try:
+        assert isinstance(client, RedisCluster)
+        prefix = f"test:cluster:{time.monotonic_ns()}:"
+        await asyncio.gather(*(client.set(f"{prefix}{i}", i) for i in range(30)))
+        nodes = {client.get_node_from_key(f"{prefix}{i}").name for i in range(30)}
+        assert len(nodes) == 3
+        assert await client.delete(*[f"{prefix}{i}" for i in range(30)]) == 30
+    finally:
+        await client.aclose()

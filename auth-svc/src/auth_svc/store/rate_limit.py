@@ -5,16 +5,14 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
-from redis.asyncio import Redis
-
 from auth_svc.domain.errors import StoreUnavailable
 from tollgate_kit.outages import translate_outages
-from tollgate_kit.redis_client import REDIS_UNREACHABLE
+from tollgate_kit.redis_client import REDIS_UNREACHABLE, RedisClient
 
 
 @translate_outages(REDIS_UNREACHABLE, StoreUnavailable)
 class LoginRateLimiter:
-    def __init__(self, redis: Redis, prefix: str, limit: int, window: timedelta) -> None:
+    def __init__(self, redis: RedisClient, prefix: str, limit: int, window: timedelta) -> None:
         self._redis = redis
         self._prefix = prefix
         self._limit = limit

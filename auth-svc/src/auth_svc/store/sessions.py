@@ -1,8 +1,11 @@
 """Sessions in Redis.
 
+Every key here carries the ``{auth}`` hash tag (with the ended-sessions feed): on a Redis
+Cluster they live in one slot, so the transactions below stay single-slot.
+
 ``session_key(prefix, sid)`` is a hash (user_id, created_at, last_refreshed_at, refresh_jti,
 family) whose TTL is the refresh-token lifetime, renewed on every rotation; verifiers only
-test that it exists. ``<prefix>auth:user_sessions:<user_id>`` is the set of a user's sids
+test that it exists. ``<prefix>{auth}:user_sessions:<user_id>`` is the set of a user's sids
 (pruned lazily when a session has expired).
 
 Ending a session announces it on the ended-sessions feed (:mod:`tollgate_kit.ended_sessions`),
@@ -18,16 +21,14 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from auth_svc.domain.errors import StoreUnavailable
 from auth_svc.domain.sessions import PresentedRefresh, Rotation, SessionState, decide_rotation
 from tollgate_kit.ended_sessions import ensure_epoch, queue_ended
 from tollgate_kit.outages import translate_outages
-from tollgate_kit.redis_client import REDIS_UNREACHABLE
-from tollgate_kit.tokens import session_key
+from tollgate_kit.redis_client import REDIS_UNREACHABLE, RedisClient, RedisPipeline
+from tollgate_kit.tokens import SESSIONS_TAG, session_key
 
 _FIELDS = ("user_id", "created_at", "last_refreshed_at", "refresh_jti", "family")
 
@@ -58,7 +59,7 @@ def _state(session_id: str, raw: Mapping[Any, Any]) -> SessionState | None:
 class SessionStore:
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         prefix: str,
         ttl: timedelta,
         *,
@@ -72,7 +73,7 @@ class SessionStore:
         # entry must outlive it, and followers keep the id that long.
         self._token_life = (token_ttl + token_leeway).total_seconds()
 
-    def _queue_ended(self, pipe: Pipeline, session_id: str) -> None:
+    def _queue_ended(self, pipe: RedisPipeline, session_id: str) -> None:
         queue_ended(
             pipe,
             self._prefix,
@@ -85,7 +86,7 @@ class SessionStore:
         return session_key(self._prefix, session_id)
 
     def _user_key(self, user_id: str) -> str:
-        return f"{self._prefix}auth:user_sessions:{user_id}"
+        return f"{self._prefix}{SESSIONS_TAG}:user_sessions:{user_id}"
 
     async def create(self, state: SessionState) -> None:
         # A session must belong to the current epoch of the ended-sessions feed, or the

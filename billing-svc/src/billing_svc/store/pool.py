@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncpg
 
+from tollgate_kit.db import connect_options
+
 
 async def _keep_session(_: asyncpg.Connection) -> None:
     """Nothing to reset when a connection goes back to the pool.
@@ -22,9 +24,12 @@ async def create_ledger_pool(
     default: the ledger functions rely on it (a charge that waited for a wallet's lock
     re-reads the committed balance; under REPEATABLE READ it would fail with a serialization
     error instead). ``statement_timeout`` (seconds) bounds every statement, lock waits
-    included. Both are startup parameters: no extra round trip."""
+    included. Both are startup parameters: no extra round trip. (PgBouncer 1.18 drops them,
+    ``ignore_startup_parameters``: behind it, the database carries them, deploy/README.md.)"""
+    plain, options = connect_options(dsn)
     pool = await asyncpg.create_pool(
-        dsn,
+        plain,
+        **options,
         min_size=min_size,
         max_size=max_size,
         reset=_keep_session,

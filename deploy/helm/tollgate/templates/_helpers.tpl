@@ -78,11 +78,30 @@ connections (max connection age) so clients pick up pods added later.
 {{- printf "dns:///%s:%v" (include "tollgate.grpcSvcName" (dict "root" .root "svc" $svc)) $svc.grpcPort -}}
 {{- end -}}
 
-{{/* The DSN of a service's own database, from the PostgreSQL Secret. */}}
+{{/* The DSN of a service's own database, from the PostgreSQL Secret; with "pooled" (the
+services, not their migration Jobs) and pgbouncer.enabled, the DSN through PgBouncer, and
+auth-svc's LISTEN on PostgreSQL itself. */}}
 {{- define "tollgate.databaseEnv" -}}
+{{- $secret := required "postgresql.existingSecret is required" .root.Values.postgresql.existingSecret -}}
+{{- $direct := required (printf "postgresql.secretKeys.%s is required" .key) (index .root.Values.postgresql.secretKeys .key) -}}
+{{- if and .pooled .root.Values.pgbouncer.enabled }}
 - name: {{ .svc.envPrefix }}_DATABASE_URL
   valueFrom:
     secretKeyRef:
-      name: {{ required "postgresql.existingSecret is required" .root.Values.postgresql.existingSecret }}
-      key: {{ required (printf "postgresql.secretKeys.%s is required" .key) (index .root.Values.postgresql.secretKeys .key) }}
+      name: {{ $secret }}
+      key: {{ required (printf "pgbouncer.pooledSecretKeys.%s is required" .key) (index .root.Values.pgbouncer.pooledSecretKeys .key) }}
+{{- if eq .svc.envPrefix "AUTH" }}
+- name: AUTH_DATABASE_LISTEN_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ $direct }}
+{{- end }}
+{{- else }}
+- name: {{ .svc.envPrefix }}_DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ $direct }}
+{{- end }}
 {{- end -}}

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from tollgate_devstack.services import available_services
-from tollgate_devstack.stack import Stack, StackError, StartCancelled, config_from_env, port_keys
+from tollgate_devstack.services import available_services, port_keys
+from tollgate_devstack.stack import Stack, StackError, StartCancelled, config_from_env
 from tollgate_devstack.supervisor import CrashLoop, RestartPolicy, Supervisor
 from tollgate_devstack.testing import free_port
 
@@ -36,10 +36,57 @@ def _say(message: str) -> None:
     print(f"tollgate: {message}", flush=True)
 
 
+def banner(stack: Stack, data_dir: Path) -> list[str]:
+    """What `make run` prints once the suite is ready: every process's addresses."""
+    names = [spec.name for spec in stack.specs]
+    lines = ["", "Tollgate is running:"]
+    if "gateway" in names:
+        for replica in stack.replicas("gateway"):
+            gateway = stack.http_url(replica)
+            lines += [
+                f"  {replica:<12} {gateway}  (docs {gateway}/docs, app {gateway}/app/)",
+            ]
+    for spec in stack.specs:
+        if spec.default_grpc_port is not None:
+            for replica in stack.replicas(spec.name):
+                lines.append(
+                    f"  {replica:<12} grpc {stack.grpc_addr(replica)}  "
+                    f"metrics {stack.http_url(replica)}/metrics"
+                )
+    if stack.config.replicas > 1:
+        lines.append(
+            f"  ({stack.config.replicas} replicas of each service; callers balance over them all)"
+        )
+    if stack.config.start_mailcatcher:
+        lines.append(
+            f"  mail         {stack.http_url('mailcatcher')}/api/v1/messages  "
+            f"(SMTP 127.0.0.1:{stack.smtp_port})"
+        )
+    where = (
+        f"embedded PostgreSQL/Redis and signing keys under {data_dir}"
+        if not stack.config.database_url
+        else f"your PostgreSQL/Redis below; signing keys under {data_dir}"
+    )
+    lines += [
+        f"  data         {where}",
+        f"  postgres     {stack.database_url}",
+        f"  redis        {stack.redis_url}",
+        "Ctrl-C stops it.",
+        "",
+    ]
+    return lines
+
+
 def _run(data_dir: Path, free_ports: bool, policy: RestartPolicy) -> int:
-    config = config_from_env(os.environ, data_dir)
+    try:
+        config = config_from_env(os.environ, data_dir)
+    except StackError as err:
+        _say(str(err))
+        return 2
     if free_ports:
-        config.ports = {key: free_port() for key in port_keys(available_services())}
+        config.ports = {
+            key: free_port() for key in port_keys(available_services(), config.replicas)
+        }
     stack = Stack(config)
     stop = _StopRequest()
     signal.signal(signal.SIGINT, stop)
@@ -52,37 +99,7 @@ def _run(data_dir: Path, free_ports: bool, policy: RestartPolicy) -> int:
     except StackError as err:
         _say(f"could not start the suite: {err}")
         return 1
-    names = [spec.name for spec in stack.specs]
-    lines = ["", "Tollgate is running:"]
-    if "gateway" in names:
-        gateway = stack.http_url("gateway")
-        lines += [
-            f"  gateway      {gateway}  (docs {gateway}/docs, app {gateway}/app/)",
-        ]
-    for spec in stack.specs:
-        if spec.default_grpc_port is not None:
-            lines.append(
-                f"  {spec.name:<12} grpc {stack.grpc_addr(spec.name)}  "
-                f"metrics {stack.http_url(spec.name)}/metrics"
-            )
-    if config.start_mailcatcher:
-        lines.append(
-            f"  mail         {stack.http_url('mailcatcher')}/api/v1/messages  "
-            f"(SMTP 127.0.0.1:{stack.smtp_port})"
-        )
-    where = (
-        f"embedded PostgreSQL/Redis and signing keys under {data_dir}"
-        if not config.database_url
-        else f"your PostgreSQL/Redis below; signing keys under {data_dir}"
-    )
-    lines += [
-        f"  data         {where}",
-        f"  postgres     {stack.database_url}",
-        f"  redis        {stack.redis_url}",
-        "Ctrl-C stops it.",
-        "",
-    ]
-    print("\n".join(lines), flush=True)
+    print("\n".join(banner(stack, data_dir)), flush=True)
     code = 0
     supervisor = Supervisor(stack, policy, _say)
     while not stop.requested:

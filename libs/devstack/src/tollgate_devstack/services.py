@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -35,3 +36,24 @@ SERVICES: tuple[ServiceSpec, ...] = (
 
 def available_services() -> list[ServiceSpec]:
     return [spec for spec in SERVICES if spec.exists()]
+
+
+def replica_names(service: str, replicas: int) -> list[str]:
+    """The process names of a service's replicas: "auth", "auth-2", …"""
+    return [service, *(f"{service}-{r}" for r in range(2, replicas + 1))]
+
+
+def replica_port(default: int, replica: int) -> int:
+    """Replica r's default port: the service's, plus ten per replica (50051, 50061, …)."""
+    return default + 10 * (replica - 1)
+
+
+def port_keys(specs: Sequence[ServiceSpec], replicas: int = 1) -> list[str]:
+    """Every port a stack of ``specs`` listens on, as keys of ``StackConfig.ports``."""
+    keys = ["mailcatcher.smtp", "mailcatcher.http"]
+    for spec in specs:
+        for name in replica_names(spec.name, replicas):
+            keys.append(name + ".http")
+            if spec.default_grpc_port is not None:
+                keys.append(name + ".grpc")
+    return keys

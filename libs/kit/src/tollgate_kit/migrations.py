@@ -25,13 +25,12 @@ import asyncio
 import hashlib
 from pathlib import Path
 
-import asyncpg
 from alembic import context
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tollgate_kit.db import DSN_OPTION
+from tollgate_kit.db import DSN_OPTION, connect
 
 # Serialises concurrent `migrate` runs (several replicas starting at once).
 _MIGRATION_LOCK = 0x746F6C6C  # "toll"
@@ -103,7 +102,7 @@ async def _run_online(dsn: str, repeatable: Path | None) -> None:
     engine = create_async_engine(
         "postgresql+asyncpg://",
         poolclass=pool.NullPool,
-        async_creator=lambda: asyncpg.connect(dsn),
+        async_creator=lambda: connect(dsn),
     )
     try:
         async with engine.connect() as connection:

@@ -56,14 +56,36 @@ def open_channel(
     options: Sequence[tuple[str, Any]] = (),
 ) -> grpc.aio.Channel:
     """A channel to the service ``server_name`` (``auth``, …) at ``address``: with ``tls`` its
-    certificate must name that service, whatever address (IP, Kubernetes Service) reaches it."""
+    certificate must name that service, whatever address (IP, Kubernetes Service) reaches it.
+
+    Calls spread round-robin over every address the target resolves to: a DNS name with
+    several addresses (a headless Service's pods), or a comma-separated list of IP addresses
+    with ports (``10.0.0.5:50051,10.0.0.6:50051``, :func:`channel_target`)."""
+    options = [("grpc.lb_policy_name", "round_robin"), *options]
+    target = channel_target(address)
     if tls is None:
-        return grpc.aio.insecure_channel(address, options=list(options))
+        return grpc.aio.insecure_channel(target, options=options)
     return grpc.aio.secure_channel(
-        address,
+        target,
         tls.channel_credentials(),
         options=[*options, ("grpc.ssl_target_name_override", server_name)],
     )
+
+
+_TARGET_SCHEMES = frozenset({"dns", "ipv4", "ipv6", "unix", "unix-abstract", "vsock", "xds"})
+
+
+def channel_target(address: str) -> str:
+    """The gRPC target of ``address``: a comma-separated list of replicas' addresses becomes
+    gRPC's static ``ipv4:``/``ipv6:`` list (IP addresses only: a name with several replicas is
+    a DNS name with several A records); anything else is passed as it is."""
+    if address.split(":", 1)[0] in _TARGET_SCHEMES:
+        return address  # a gRPC target URI already
+    parts = [part.strip() for part in address.split(",") if part.strip()]
+    if len(parts) < 2:
+        return parts[0] if parts else address
+    scheme = "ipv6" if all(part.startswith("[") for part in parts) else "ipv4"
+    return f"{scheme}:{','.join(parts)}"
 
 
 def peer_service(context: grpc.aio.ServicerContext[Any, Any]) -> str | None:

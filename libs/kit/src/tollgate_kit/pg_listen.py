@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
+from tollgate_kit.db import connect
 from tollgate_kit.logs import get_logger
 from tollgate_kit.tasks import stop_if_cancelled
 
@@ -73,7 +74,7 @@ class NotifyListener:
             return
         await self.close()
         try:
-            conn = await asyncpg.connect(self._dsn, timeout=5)
+            conn = await connect(self._dsn, timeout=5)
         except (OSError, TimeoutError, asyncpg.PostgresError) as err:
             log.warning("listen_failed", channel=self._channel, error=str(err))
             return

@@ -57,9 +57,15 @@ class TokenClaims:
     key_id: str = ""
 
 
+# The hash tag of every key a session transaction touches (the session, the user's set of
+# sessions, the ended-sessions feed and its epoch): on a Redis Cluster they share one slot,
+# so ending a session and announcing it stay one MULTI/EXEC.
+SESSIONS_TAG = "{auth}"
+
+
 def session_key(prefix: str, session_id: str) -> str:
     """Redis key of a session; shared by auth-svc (writer) and verifiers (readers)."""
-    return f"{prefix}auth:session:{session_id}"
+    return f"{prefix}{SESSIONS_TAG}:session:{session_id}"
 
 
 class JwksCache:
