@@ -9,13 +9,12 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 import asyncpg
-from redis.asyncio import Redis
 
 from auth_svc.domain.errors import StoreUnavailable
 from auth_svc.usecases.ports import MfaState
 from tollgate_kit.db import DATABASE_UNREACHABLE
 from tollgate_kit.outages import translate_outages
-from tollgate_kit.redis_client import REDIS_UNREACHABLE
+from tollgate_kit.redis_client import REDIS_UNREACHABLE, RedisClient
 
 
 @translate_outages(DATABASE_UNREACHABLE, StoreUnavailable)
@@ -103,7 +102,7 @@ class MfaStore:
 class MfaChallengeStore:
     """A login's pending second step: the SHA-256 of its token → the account's id."""
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: RedisClient, prefix: str) -> None:
         self._redis = redis
         self._prefix = prefix
 
