@@ -276,6 +276,27 @@ async def test_password_change_keeps_the_callers_session_and_ends_the_others(
     assert (limited.status_code, _reason(limited)) == (429, "TOO_MANY_LOGIN_ATTEMPTS")
 
 
+async def test_a_password_change_voids_reset_links_mailed_before_it(
+    api: httpx.AsyncClient, mail: MailpitClient
+) -> None:
+    email = _email("change-voids")
+    mine = await _signed_up(api, email)
+    assert (await api.post("/v1/auth/password-reset", json={"email": email})).status_code == 200
+    token = await _link_token(mail, email, RESET_SUBJECT, "reset-password")
+    changed = await api.post(
+        "/v1/auth/me/password",
+        json={"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD},
+        headers=_bearer(mine),
+    )
+    assert changed.status_code == 200, changed.text
+
+    stale = await api.post(
+        "/v1/auth/password-reset:confirm", json={"token": token, "newPassword": PASSWORD}
+    )
+    assert (stale.status_code, _reason(stale)) == (400, "RESET_TOKEN_INVALID"), stale.text
+    await _login(api, email, NEW_PASSWORD)
+
+
 # -- email change ----------------------------------------------------------------------------
 
 

@@ -95,18 +95,23 @@ class CredentialStore:
     async def change_password(
         self, user_id: str, old: bytes, new: bytes, notice: OutboxMessage
     ) -> bool:
-        """Store ``new`` if the stored hash is still ``old`` and queue ``notice``; whether it
-        was stored (a concurrent change wins)."""
+        """Store ``new`` if the stored hash is still ``old``, void the account's unused reset
+        links (a link mailed before the change must not undo it) and queue ``notice``;
+        whether it was stored (a concurrent change wins)."""
+        key = uuid.UUID(user_id)
         async with self._pool.acquire() as conn, conn.transaction():
             status = await conn.execute(
                 "UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2"
                 " AND state IN ('PENDING', 'ACTIVE')",
-                uuid.UUID(user_id),
+                key,
                 old.decode("ascii"),
                 new.decode("ascii"),
             )
             if status != "UPDATE 1":
                 return False
+            await conn.execute(
+                "DELETE FROM password_reset_tokens WHERE user_id = $1 AND used_at IS NULL", key
+            )
             await enqueue(conn, notice)
         return True
 
