@@ -28,6 +28,8 @@ PASSWORD = "correct horse battery staple"
 NEW_PASSWORD = "a brand new passphrase"
 MAIL_WITHIN = 30.0
 RESET_SUBJECT = "Reset your Tollgate password"
+MFA_ON_SUBJECT = "Two-step sign-in is on for your Tollgate account"
+MFA_OFF_SUBJECT = "Two-step sign-in is off for your Tollgate account"
 CHANGED_SUBJECT = "Your Tollgate password was changed"
 
 
@@ -404,12 +406,14 @@ async def _second_step(api: httpx.AsyncClient, challenge: str, code: str) -> htt
 
 
 async def test_totp_login_takes_a_code_once_and_a_recovery_code_once(
-    api: httpx.AsyncClient,
+    api: httpx.AsyncClient, mail: MailpitClient
 ) -> None:
     email = _email("totp")
     tokens, secret, codes = await _enrolled(api, email)
     me = (await api.get("/v1/auth/me", headers=_bearer(tokens))).json()
     assert me["mfaEnabled"] is True
+    turned_on = await mail.wait_for_message(email, subject=MFA_ON_SUBJECT, within=MAIL_WITHIN)
+    assert "http" not in turned_on.text  # a notice, nothing to follow
 
     challenge = await _challenge(api, email)
     wrong = await _second_step(api, challenge, "123456" if _code(secret) != "123456" else "654321")
@@ -445,6 +449,7 @@ async def test_totp_login_takes_a_code_once_and_a_recovery_code_once(
     assert disabled.status_code == 200, disabled.text
     assert (await api.get("/v1/auth/me", headers=_bearer(tokens))).json()["mfaEnabled"] is False
     assert (await _login(api, email))["accessToken"]
+    await mail.wait_for_message(email, subject=MFA_OFF_SUBJECT, within=MAIL_WITHIN)
 
 
 async def test_second_factor_codes_are_throttled_per_account(api: httpx.AsyncClient) -> None:

@@ -132,6 +132,8 @@ def test_every_template_renders_a_complete_html_document() -> None:
         "account_closure_failed": {},
         "password_reset": {"reset_url": VERIFY},
         "password_changed": {},
+        "mfa_enabled": {},
+        "mfa_disabled": {},
         "email_change": {"verification_url": VERIFY},
         "email_change_requested": {},
         "email_change_taken": {},
@@ -189,6 +191,12 @@ def test_the_password_reset_mail_carries_its_link_and_lifetime() -> None:
 
 
 def test_the_email_change_notices_carry_no_link() -> None:
-    for name in ("password_changed", "email_change_requested", "email_change_taken"):
+    for name in (
+        "password_changed",
+        "mfa_enabled",
+        "mfa_disabled",
+        "email_change_requested",
+        "email_change_taken",
+    ):
         mail = render(name, {"verification_url": VERIFY, "reset_url": VERIFY})
         assert "http" not in mail.text, name

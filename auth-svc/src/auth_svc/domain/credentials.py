@@ -16,6 +16,8 @@ PASSWORD_CHANGED_TEMPLATE = "password_changed"
 EMAIL_CHANGE_TEMPLATE = "email_change"
 EMAIL_CHANGE_REQUESTED_TEMPLATE = "email_change_requested"
 EMAIL_CHANGE_TAKEN_TEMPLATE = "email_change_taken"
+MFA_ENABLED_TEMPLATE = "mfa_enabled"
+MFA_DISABLED_TEMPLATE = "mfa_disabled"
 
 
 def app_link(public_url: str, screen: str, token: str) -> str:
@@ -34,6 +36,12 @@ def password_reset_message(recipient: str, link: str, lifetime: timedelta) -> Ou
 
 def password_changed_message(recipient: str) -> OutboxMessage:
     return OutboxMessage(template=PASSWORD_CHANGED_TEMPLATE, recipient=recipient)
+
+
+def mfa_changed_message(recipient: str, *, enabled: bool) -> OutboxMessage:
+    """To the account's address: two-step sign-in was turned on or off (no link)."""
+    template = MFA_ENABLED_TEMPLATE if enabled else MFA_DISABLED_TEMPLATE
+    return OutboxMessage(template=template, recipient=recipient)
 
 
 def email_change_message(recipient: str, link: str, lifetime: timedelta) -> OutboxMessage:

@@ -11,6 +11,8 @@ from datetime import timedelta
 import asyncpg
 
 from auth_svc.domain.errors import StoreUnavailable
+from auth_svc.domain.outbox import OutboxMessage
+from auth_svc.store.outbox import enqueue
 from auth_svc.usecases.ports import MfaState
 from tollgate_kit.db import DATABASE_UNREACHABLE
 from tollgate_kit.outages import translate_outages
@@ -43,10 +45,16 @@ class MfaStore:
         return bool(status == "UPDATE 1")
 
     async def confirm_enrollment(
-        self, user_id: str, secret: str, step: int, recovery_digests: Sequence[bytes]
+        self,
+        user_id: str,
+        secret: str,
+        step: int,
+        recovery_digests: Sequence[bytes],
+        notice: OutboxMessage,
     ) -> bool:
         """Turn the second factor on with the pending ``secret`` (whose code of ``step`` was
-        shown) and these recovery codes; False if the pending secret changed meanwhile."""
+        shown) and these recovery codes, and queue ``notice``; False if the pending secret
+        changed meanwhile."""
         key = uuid.UUID(user_id)
         async with self._pool.acquire() as conn, conn.transaction():
             status = await conn.execute(
@@ -64,6 +72,7 @@ class MfaStore:
                 "INSERT INTO mfa_recovery_codes (user_id, code_hash) VALUES ($1, $2)",
                 [(key, digest) for digest in recovery_digests],
             )
+            await enqueue(conn, notice)
         return True
 
     async def accept_step(self, user_id: str, step: int) -> bool:
@@ -87,7 +96,8 @@ class MfaStore:
         )
         return bool(status == "UPDATE 1")
 
-    async def disable(self, user_id: str) -> None:
+    async def disable(self, user_id: str, notice: OutboxMessage) -> None:
+        """Turn the second factor off, forget its recovery codes, and queue ``notice``."""
         key = uuid.UUID(user_id)
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(
@@ -96,6 +106,7 @@ class MfaStore:
                 key,
             )
             await conn.execute("DELETE FROM mfa_recovery_codes WHERE user_id = $1", key)
+            await enqueue(conn, notice)
 
 
 @translate_outages(REDIS_UNREACHABLE, StoreUnavailable)

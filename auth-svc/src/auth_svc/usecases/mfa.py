@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 
 from auth_svc.domain import totp
+from auth_svc.domain.credentials import mfa_changed_message
 from auth_svc.domain.errors import (
     MfaAlreadyEnabled,
     MfaChallengeInvalid,
@@ -95,7 +96,8 @@ class MfaService:
         """Turn the second factor on; the ten recovery codes, which are not kept."""
         with audited(self._metrics, "mfa_confirm", client, caller.subject):
             state = await self._factors.state(caller.subject)
-            if state is None:
+            user = await self._users.by_id(caller.subject)
+            if state is None or user is None:
                 raise UserNotFound("user not found")
             if state.secret is not None:
                 raise MfaAlreadyEnabled("the second factor is already on")
@@ -107,8 +109,9 @@ class MfaService:
                 raise MfaCodeInvalid("the code is wrong")
             codes = totp.new_recovery_codes()
             digests = [totp.recovery_digest(c) for c in codes]
+            notice = mfa_changed_message(user.email, enabled=True)
             if not await self._factors.confirm_enrollment(
-                caller.subject, state.pending_secret, step, digests
+                caller.subject, state.pending_secret, step, digests, notice
             ):
                 raise MfaCodeInvalid("the enrollment was restarted; use the new secret")
             return codes
@@ -120,7 +123,7 @@ class MfaService:
             if state is None or state.secret is None:
                 raise MfaNotEnabled("the second factor is not on")
             await self._use_code(user.id, state.secret, code)
-            await self._factors.disable(user.id)
+            await self._factors.disable(user.id, mfa_changed_message(user.email, enabled=False))
 
     async def complete_login(self, challenge: str, code: str, client: str) -> TokenPair:
         """A login's second step: a session once the code is right (the challenge then is

@@ -108,14 +108,19 @@ class SecondFactors(Protocol):
     async def begin_enrollment(self, user_id: str, secret: str) -> bool: ...
 
     async def confirm_enrollment(
-        self, user_id: str, secret: str, step: int, recovery_digests: Sequence[bytes]
+        self,
+        user_id: str,
+        secret: str,
+        step: int,
+        recovery_digests: Sequence[bytes],
+        notice: OutboxMessage,
     ) -> bool: ...
 
     async def accept_step(self, user_id: str, step: int) -> bool: ...
 
     async def use_recovery_code(self, user_id: str, digest: bytes) -> bool: ...
 
-    async def disable(self, user_id: str) -> None: ...
+    async def disable(self, user_id: str, notice: OutboxMessage) -> None: ...
 
 
 class MfaChallenges(Protocol):

@@ -328,6 +328,28 @@ TEMPLATES: Mapping[str, EmailTemplate] = {
             ),
         ),
         EmailTemplate(
+            "mfa_enabled",
+            frozenset(),
+            frozenset({"name"}),
+            _notice(
+                "Two-step sign-in is on for your Tollgate account",
+                "two-step sign-in was just turned on for your Tollgate account: signing in now "
+                "also asks for a code from your authenticator app or a recovery code. If this "
+                "was not you, reset your password at once and contact us.",
+            ),
+        ),
+        EmailTemplate(
+            "mfa_disabled",
+            frozenset(),
+            frozenset({"name"}),
+            _notice(
+                "Two-step sign-in is off for your Tollgate account",
+                "two-step sign-in was just turned off for your Tollgate account: signing in now "
+                "takes only the password. If this was not you, reset your password at once and "
+                "contact us.",
+            ),
+        ),
+        EmailTemplate(
             "email_change",
             frozenset({"verification_url"}),
             frozenset({"name", "expires_in"}),
