@@ -3,11 +3,18 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 from tollgate_devstack.services import SERVICES
@@ -114,3 +121,75 @@ def replicated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         },
     ) as suite:
         yield suite
+
+
+WEB = Path(__file__).resolve().parents[2] / "web"
+BrowserTools = Callable[[str], tuple[str, str]]
+GuardedPage = Callable[..., tuple[dict[str, Any], str, str]]
+
+
+def _browser_tools(built: str) -> tuple[str, str]:
+    """Node's and Chromium's paths for a browser test of ``web/dist/<built>``; a missing piece
+    fails the test (never skips it) with the command that fixes it."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is not on PATH (Node 20 is required for the browser test)")
+    chromium = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    if not os.access(chromium, os.X_OK):
+        pytest.fail(
+            f"Chromium not found at {chromium}: "
+            "apt-get install -y --no-install-recommends chromium (or set CHROMIUM_PATH)"
+        )
+    if not (WEB / "node_modules" / "playwright-core" / "package.json").is_file():
+        pytest.fail("web/node_modules/playwright-core is missing: run `npm ci` in web/")
+    if not (WEB / "dist" / built).is_file():
+        pytest.fail("web/dist is not built: run `npm ci && npm run build` in web/")
+    return node, chromium
+
+
+@pytest.fixture
+def browser_tools() -> BrowserTools:
+    return _browser_tools
+
+
+@pytest.fixture
+def guarded_page(stack: Stack) -> GuardedPage:
+    """Runs one of the page checks in ``web/e2e`` that use ``guarded.mjs`` (``docs.mjs``,
+    ``graphiql.mjs``) against the suite's gateway with a fresh user's access token, and checks
+    what every such page must hold: served (200) with a CSP that allows only the gateway's own
+    scripts, every request to the gateway's origin (none blocked), the app's assets loaded, no
+    CSP violation, no console error. Returns the script's report, the base URL and the token."""
+
+    def run(script: str, built: str, *, timeout: float) -> tuple[dict[str, Any], str, str]:
+        node, chromium = _browser_tools(built)
+        base_url = stack.http_url("gateway")
+        token = _access_token(base_url, script.removesuffix(".mjs"))
+        command = [node, str(WEB / "e2e" / script), "--base-url", base_url, "--token", token]
+        command += ["--chromium", chromium]
+        done = subprocess.run(
+            command, cwd=WEB.parent, capture_output=True, text=True, timeout=timeout
+        )
+        lines = done.stdout.strip().splitlines()
+        result: dict[str, Any] = json.loads(lines[-1]) if lines else {}
+        assert done.returncode == 0, f"{result or done.stdout}\n{done.stderr[-2000:]}"
+        assert result["status"] == 200
+        assert "script-src" not in result["csp"]  # scripts: default-src 'self' only
+        assert result["blockedRequests"] == []
+        origins = {urlsplit(url).netloc for url in result["requests"] if url.startswith("http")}
+        assert origins == {urlsplit(base_url).netloc}
+        assert any("/app/assets/" in url for url in result["requests"])
+        assert result["cspViolations"] == []
+        assert result["consoleErrors"] == []
+        return result, base_url, token
+
+    return run
+
+
+def _access_token(base_url: str, tag: str) -> str:
+    email = f"{tag}-{uuid.uuid4().hex[:12]}@example.com"
+    password = "correct horse battery staple"
+    with httpx.Client(base_url=base_url, timeout=20) as api:
+        api.post("/v1/auth/register", json={"email": email, "password": password})
+        login = api.post("/v1/auth/login", json={"email": email, "password": password})
+        assert login.status_code == 200, login.text
+        return str(login.json()["accessToken"])

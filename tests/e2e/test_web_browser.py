@@ -10,11 +10,10 @@ Chromium (apt) and builds web/ (`npm ci && npm run build` in web/) before `make 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,24 +29,6 @@ ACCOUNT_FLOW = WEB / "e2e" / "account.mjs"
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 pytestmark = pytest.mark.e2e
-
-
-def _prerequisites() -> tuple[str, str]:
-    """Node and Chromium paths; a missing piece fails the test with the command that fixes it."""
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is not on PATH (Node 20 is required for the browser test)")
-    chromium = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-    if not os.access(chromium, os.X_OK):
-        pytest.fail(
-            f"Chromium not found at {chromium}: "
-            "apt-get install -y --no-install-recommends chromium (or set CHROMIUM_PATH)"
-        )
-    if not (WEB / "node_modules" / "playwright-core" / "package.json").is_file():
-        pytest.fail("web/node_modules/playwright-core is missing: run `npm ci` in web/")
-    if not (WEB / "dist" / "index.html").is_file():
-        pytest.fail("web/dist is not built: run `npm ci && npm run build` in web/")
-    return node, chromium
 
 
 def _run_script(node: str, script: Path, args: list[str], timeout: float = 180) -> dict[str, Any]:
@@ -84,8 +65,10 @@ def _run_flow(
     return _run_script(node, FLOW, [*args, "--screenshot", str(screenshot), "--chromium", chromium])
 
 
-def test_wallet_flow_in_a_real_browser(stack: Stack, tmp_path: Path) -> None:
-    node, chromium = _prerequisites()
+def test_wallet_flow_in_a_real_browser(
+    stack: Stack, tmp_path: Path, browser_tools: Callable[[str], tuple[str, str]]
+) -> None:
+    node, chromium = browser_tools("index.html")
     base_url = stack.http_url("gateway")
     email = f"web-{uuid.uuid4().hex[:12]}@example.com"
     password = f"pw-{uuid.uuid4().hex}"
@@ -159,11 +142,11 @@ def test_wallet_flow_in_a_real_browser(stack: Stack, tmp_path: Path) -> None:
 
 
 def test_password_reset_and_two_step_sign_in_in_a_real_browser(
-    stack: Stack, tmp_path: Path
+    stack: Stack, tmp_path: Path, browser_tools: Callable[[str], tuple[str, str]]
 ) -> None:
     """web/e2e/account.mjs: forgot password → the mailed link → a new password → sign in;
     then two-step sign-in set up on the Account security screen → sign in with a code."""
-    node, chromium = _prerequisites()
+    node, chromium = browser_tools("index.html")
     base_url = stack.http_url("gateway")
     email = f"web-mfa-{uuid.uuid4().hex[:12]}@example.com"
     new_password = f"new-{uuid.uuid4().hex}"

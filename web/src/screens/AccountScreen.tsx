@@ -3,7 +3,7 @@ import { friendlyError } from "../api/errors";
 import type { Me, MfaEnrollment } from "../api/types";
 import { useApi } from "../context";
 import { href, link } from "../router";
-import { Field, FormError, NewPasswordField, Submit, useSubmit } from "./forms";
+import { EmailField, Field, FormError, NewPasswordField, Submit, useSubmit } from "./forms";
 
 /** The signed-in person's security settings: password, email address, two-step sign-in. */
 export function AccountScreen() {
@@ -99,18 +99,7 @@ function ChangeEmail() {
     <section aria-labelledby={`${id}-title`}>
       <h2 id={`${id}-title`}>Change email address</h2>
       <form onSubmit={submit} aria-label="Change email address">
-        <Field
-          id={`${id}-email`}
-          label="New email address"
-          type="text"
-          inputMode="email"
-          autoCapitalize="none"
-          spellCheck={false}
-          autoComplete="email"
-          required
-          value={email}
-          onValue={setEmail}
-        />
+        <EmailField id={`${id}-email`} label="New email address" value={email} onValue={setEmail} />
         <Field
           id={`${id}-password`}
           label="Password"

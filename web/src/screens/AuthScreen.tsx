@@ -2,6 +2,7 @@ import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import { friendlyError } from "../api/errors";
 import { useApi } from "../context";
 import { href, link } from "../router";
+import { EmailField } from "./forms";
 
 interface Props {
   mode: "sign-in" | "register";
@@ -113,18 +114,7 @@ export function AuthScreen({
         </p>
       )}
       <form onSubmit={submit} aria-label={registering ? "Create account" : "Sign in"}>
-        <label htmlFor={`${id}-email`}>Email</label>
-        <input
-          id={`${id}-email`}
-          type="text" // type="email" refuses non-ASCII before the @, which accounts may have
-          inputMode="email"
-          autoCapitalize="none"
-          spellCheck={false}
-          autoComplete="email"
-          required
-          value={email}
-          onChange={(e) => setEmail(e.target.value)}
-        />
+        <EmailField id={`${id}-email`} label="Email" value={email} onValue={setEmail} />
         <label htmlFor={`${id}-password`}>Password</label>
         <input
           id={`${id}-password`}

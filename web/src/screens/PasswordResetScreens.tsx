@@ -1,7 +1,7 @@
 import { useId, useState } from "react";
 import { useApi } from "../context";
 import { href, link } from "../router";
-import { Field, FormError, NewPasswordField, Submit, useSubmit } from "./forms";
+import { EmailField, FormError, NewPasswordField, Submit, useSubmit } from "./forms";
 
 /** Asks for a reset link; the answer is the same whether or not an account has the address. */
 export function ForgotPasswordScreen() {
@@ -24,18 +24,7 @@ export function ForgotPasswordScreen() {
         </p>
       ) : (
         <form onSubmit={submit} aria-label="Ask for a reset link">
-          <Field
-            id={`${id}-email`}
-            label="Email"
-            type="text"
-            inputMode="email"
-            autoCapitalize="none"
-            spellCheck={false}
-            autoComplete="email"
-            required
-            value={email}
-            onValue={setEmail}
-          />
+          <EmailField id={`${id}-email`} label="Email" value={email} onValue={setEmail} />
           <FormError error={error} />
           <Submit busy={busy} label="Send me a reset link" />
         </form>

@@ -67,6 +67,22 @@ export function FormError({ error }: { error: string | null }) {
   ) : null;
 }
 
+/** An email address. type="text": type="email" refuses non-ASCII before the @, which
+ * accounts may have; inputMode still brings up the email keyboard. */
+export function EmailField(props: { id: string; label: string; value: string; onValue: (v: string) => void }) {
+  return (
+    <Field
+      type="text"
+      inputMode="email"
+      autoCapitalize="none"
+      spellCheck={false}
+      autoComplete="email"
+      required
+      {...props}
+    />
+  );
+}
+
 /** A new password, under registration's rule (the server checks the byte limit too). */
 export function NewPasswordField(props: { id: string; value: string; onValue: (v: string) => void }) {
   return (
